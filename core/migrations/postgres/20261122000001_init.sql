@@ -1,0 +1,92 @@
+-- TodoPlatform API schema (PostgreSQL). Times are UTC epoch milliseconds (BIGINT), the same in both stores.
+-- btree_gin lets one GIN index serve "this user's tasks matching these words" (user_id + tsvector).
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+
+CREATE TABLE users (
+    id            uuid PRIMARY KEY,
+    email         text NOT NULL,
+    password_hash text NOT NULL,
+    display_name  text NOT NULL DEFAULT '',
+    time_zone     text NOT NULL DEFAULT 'UTC',
+    created_at    bigint NOT NULL,
+    updated_at    bigint NOT NULL
+);
+CREATE UNIQUE INDEX users_email_key ON users (email);
+
+CREATE TABLE tasks (
+    id            uuid PRIMARY KEY,
+    user_id       uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    title         text NOT NULL,
+    description   text NOT NULL DEFAULT '',
+    status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'in_progress', 'completed')),
+    priority      smallint NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 4),
+    due_at        bigint,
+    due_all_day   boolean NOT NULL DEFAULT false,
+    recurrence    text,
+    series_id     uuid,
+    occurrence    integer,
+    series_anchor text,
+    completed_at  bigint,
+    created_at    bigint NOT NULL,
+    updated_at    bigint NOT NULL,
+    search        tsvector NOT NULL DEFAULT ''::tsvector
+);
+-- Keyset pagination: every sort is (user, key, id) so a page is one index range scan.
+CREATE INDEX tasks_user_created ON tasks (user_id, created_at, id);
+CREATE INDEX tasks_user_updated ON tasks (user_id, updated_at, id);
+CREATE INDEX tasks_user_due ON tasks (user_id, due_at, id);
+CREATE INDEX tasks_user_priority ON tasks (user_id, priority, id);
+CREATE INDEX tasks_user_title ON tasks (user_id, lower(title), id);
+CREATE INDEX tasks_search ON tasks USING gin (user_id, search);
+-- One next occurrence per completed occurrence, however often the completion event is delivered.
+CREATE UNIQUE INDEX tasks_series_occurrence ON tasks (series_id, occurrence) WHERE series_id IS NOT NULL;
+
+CREATE TABLE tags (
+    id         uuid PRIMARY KEY,
+    user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name       text NOT NULL,
+    -- Unicode-lowercased name, computed by the app so both stores compare names the same way.
+    name_key   text NOT NULL,
+    color      text NOT NULL,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX tags_user_name_key ON tags (user_id, name_key);
+
+CREATE TABLE task_tags (
+    task_id uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    tag_id  uuid NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+    PRIMARY KEY (task_id, tag_id)
+);
+CREATE INDEX task_tags_tag ON task_tags (tag_id);
+
+CREATE TABLE reminders (
+    id             uuid PRIMARY KEY,
+    task_id        uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    user_id        uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    at             bigint,
+    minutes_before integer,
+    fire_at        bigint,
+    fired_at       bigint,
+    claimed_until  bigint,
+    created_at     bigint NOT NULL,
+    CHECK ((at IS NULL) <> (minutes_before IS NULL))
+);
+CREATE INDEX reminders_task ON reminders (task_id);
+CREATE INDEX reminders_pending ON reminders (fire_at) WHERE fired_at IS NULL AND fire_at IS NOT NULL;
+
+-- Transactional outbox: an event row is written in the same transaction as the change it describes.
+CREATE TABLE outbox (
+    seq             bigserial PRIMARY KEY,
+    event_id        uuid NOT NULL,
+    topic           text NOT NULL,
+    partition_key   text NOT NULL,
+    payload         text NOT NULL,
+    created_at      bigint NOT NULL,
+    published_at    bigint,
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at bigint NOT NULL,
+    claimed_until   bigint,
+    last_error      text
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at, seq) WHERE published_at IS NULL;

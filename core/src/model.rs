@@ -1,0 +1,192 @@
+//! Request and response shapes shared by the HTTP API, the MCP endpoint and the event payloads. The
+//! OpenAPI schemas are generated from these types.
+
+use crate::domain::due::DueView;
+use crate::domain::recurrence::{RuleInput, RuleView};
+use crate::domain::reminder::ReminderInput;
+use crate::domain::task::{Priority, Status};
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+/// Distinguish "absent" (leave as is) from `null` (clear) in PATCH bodies.
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    /// IANA zone used for due dates, recurrence and reminders.
+    pub time_zone: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupInput {
+    pub email: String,
+    /// At least 8 characters.
+    pub password: String,
+    pub display_name: Option<String>,
+    /// IANA zone, e.g. `Europe/Berlin` (default UTC).
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    pub display_name: Option<String>,
+    /// Changing zone keeps all-day tasks on their dates and timed tasks at their instants.
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Tag {
+    pub id: Uuid,
+    pub name: String,
+    /// `#rrggbb`
+    pub color: String,
+    /// Tasks carrying this tag.
+    pub task_count: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagInput {
+    pub name: String,
+    /// Hex colour `#rgb` or `#rrggbb` (default a neutral grey).
+    pub color: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagPatch {
+    pub name: Option<String>,
+    pub color: Option<String>,
+}
+
+/// A tag as shown on a task.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TagRef {
+    pub id: Uuid,
+    pub name: String,
+    pub color: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Reminder {
+    pub id: Uuid,
+    pub task_id: Uuid,
+    /// Absolute reminders: the moment.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+    /// Relative reminders: minutes before the task's due time.
+    pub minutes_before: Option<u32>,
+    /// When it fires next; absent when a relative reminder's task has no due date.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub fire_at: Option<Timestamp>,
+    /// When it fired, if it has.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub fired_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Task {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub due: Option<DueView>,
+    /// Not completed and its due time has passed (judged in the user's zone).
+    pub overdue: bool,
+    /// Due during the user's today.
+    pub due_today: bool,
+    pub tags: Vec<TagRef>,
+    pub reminders: Vec<Reminder>,
+    pub recurrence: Option<RuleView>,
+    /// Tasks of one recurring series share this id.
+    pub series_id: Option<Uuid>,
+    /// 1-based position in the series.
+    pub occurrence: Option<u32>,
+    /// Search relevance (only when listing with `q`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<f64>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub completed_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    /// 1..=500 characters after trimming.
+    pub title: String,
+    pub description: Option<String>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    /// `YYYY-MM-DD` (all day), `YYYY-MM-DDTHH:MM` (your local time) or RFC 3339 with offset.
+    pub due: Option<String>,
+    /// Tag names; tags that don't exist yet are created.
+    pub tags: Option<Vec<String>>,
+    /// Needs `due` (the first occurrence).
+    pub recurrence: Option<RuleInput>,
+    pub reminders: Option<Vec<ReminderInput>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    /// `null` clears the due date (and the recurrence, which needs one).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub due: Option<Option<String>>,
+    /// Replaces the task's tags; names that don't exist yet are created.
+    pub tags: Option<Vec<String>>,
+    /// `null` stops the task recurring.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<RuleInput>, nullable)]
+    pub recurrence: Option<Option<RuleInput>>,
+}
+
+/// One page of a listing; pass `next_cursor` back as `cursor` for the next one.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TaskPage {
+    pub items: Vec<Task>,
+    pub next_cursor: Option<String>,
+}
+
+/// What completing a recurring task's occurrence produced.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NextOccurrence {
+    /// The next task, or `None` when the series has ended.
+    pub next: Option<Task>,
+    /// `false` when the next occurrence already existed (a repeated request).
+    pub created: bool,
+}

@@ -1,0 +1,207 @@
+//! Storage: one `Store` over SQLite (embedded default) or PostgreSQL (production).
+//!
+//! Each statement is written once and compiled for both backends by the `on_pool!` macro (the two arms
+//! are type-checked separately, so a statement that doesn't bind on one backend fails to compile).
+//! Where the dialects really differ — full-text search, row locking — the SQL is chosen per backend and
+//! everything around it stays shared. One behavioural test suite (`tests/store.rs`) runs on both.
+
+mod outbox;
+mod reminders;
+mod rows;
+mod tags;
+mod tasks;
+mod users;
+
+pub use outbox::{OutboxBacklog, OutboxRow};
+pub use reminders::DueReminder;
+pub use users::{Credentials, Owner};
+
+use crate::error::StoreResult;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Which database a store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Run `$body` with `$p` bound to the concrete pool; the body is compiled once per backend.
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Postgres($p) => $body,
+            $crate::store::Pool::Sqlite($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Open a write transaction. SQLite needs `BEGIN IMMEDIATE`: a deferred transaction that reads and then
+/// writes can fail with SQLITE_BUSY instead of waiting for the lock.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(&self) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await
+    }
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: Pool,
+    /// Wakes the outbox relay after a commit that wrote events (PostgreSQL also sends NOTIFY).
+    outbox_wake: Arc<Notify>,
+    /// CloudEvents `source` of events this store writes.
+    source: Arc<str>,
+}
+
+static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// PostgreSQL channel the outbox relay listens on.
+pub const OUTBOX_CHANNEL: &str = "todo_outbox";
+
+impl Store {
+    /// Connect to `postgres://…` or `sqlite://…` (a bare path means a SQLite file).
+    pub async fn connect(url: &str, max_connections: u32, source: &str) -> StoreResult<Store> {
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?.application_name("todoplatform");
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(opts)
+                    .await?,
+            )
+        } else {
+            let url = if url.starts_with("sqlite:") { url.to_owned() } else { format!("sqlite://{url}") };
+            let opts = SqliteConnectOptions::from_str(&url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            // An in-memory database lives as long as its one connection.
+            let max = if url.contains(":memory:") || url.contains("mode=memory") { 1 } else { max_connections };
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(if max == 1 { 1 } else { 0 })
+                    .idle_timeout(if max == 1 { None } else { Some(Duration::from_secs(600)) })
+                    .max_lifetime(if max == 1 { None } else { Some(Duration::from_secs(1800)) })
+                    .connect_with(opts)
+                    .await?,
+            )
+        };
+        Ok(Store { pool, outbox_wake: Arc::new(Notify::new()), source: source.into() })
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.pool {
+            Pool::Postgres(p) => PG_MIGRATIONS.run(p).await?,
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_pool!(self, p => { sqlx::query("SELECT 1").execute(p).await?; });
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// `(connections open, of which idle)` for the pool-usage gauge.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        on_pool!(self, p => (p.size(), p.num_idle()))
+    }
+
+    /// The PostgreSQL pool, for `LISTEN` (the outbox relay) and workers' own tables.
+    pub fn postgres(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(p),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    pub fn sqlite(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(p) => Some(p),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
+    }
+
+    pub fn event_source(&self) -> &str {
+        &self.source
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
+
+/// Milliseconds since the epoch, the storage form of every instant.
+pub(crate) fn ms(ts: jiff::Timestamp) -> i64 {
+    ts.as_millisecond()
+}
+
+pub(crate) fn from_ms(v: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(v).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// Map a unique-constraint violation to a domain conflict; pass anything else through.
+pub(crate) fn conflict_on_unique(
+    err: sqlx::Error,
+    code: &'static str,
+    field: &'static str,
+    message: impl FnOnce() -> String,
+) -> crate::error::StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            crate::error::StoreError::Conflict { code, field, message: message() }
+        }
+        _ => err.into(),
+    }
+}
+
+/// `$start, $start+1, …` placeholders for an IN list.
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,137 @@
+//! The transactional outbox. Changes write their events here in the same transaction; the relay (see
+//! `todo-worker`'s `relay` module) claims rows with a lease, publishes them, and marks them sent. A relay
+//! that dies mid-batch leaves rows whose lease expires and another relay picks them up — nothing is lost,
+//! and consumers de-duplicate by event id.
+
+use crate::error::StoreResult;
+use crate::store::{Store, ms, on_pool, placeholders};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+/// Insert `event` once per topic in the caller's transaction; on PostgreSQL also `NOTIFY` the relay
+/// (delivered at commit, so the relay never sees an uncommitted row).
+macro_rules! insert_event {
+    ($tx:expr, $store:expr, $event:expr, $topics:expr, $now:expr) => {{
+        let event: &$crate::events::CloudEvent = $event;
+        let payload = serde_json::to_string(event)
+            .map_err(|e| $crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        for t in $topics.iter() {
+            sqlx::query(
+                "INSERT INTO outbox (event_id, topic, partition_key, payload, created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(event.id)
+            .bind(*t)
+            .bind(&event.partitionkey)
+            .bind(&payload)
+            .bind($crate::store::ms($now))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        if $store.is_postgres() {
+            sqlx::query("SELECT pg_notify($1, '')").bind($crate::store::OUTBOX_CHANNEL).execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use insert_event;
+
+/// A claimed outbox row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub event_id: Uuid,
+    /// Base topic name (unprefixed).
+    pub topic: String,
+    pub partition_key: String,
+    /// The CloudEvent JSON.
+    pub payload: String,
+    /// Publish attempts including this one.
+    pub attempts: i32,
+    pub created_at: i64,
+}
+
+/// Backlog for the lag metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub oldest_created_ms: Option<i64>,
+}
+
+impl Store {
+    /// Claim up to `limit` publishable rows for `lease_ms`, oldest first.
+    pub async fn claim_outbox(&self, now: Timestamp, limit: u32, lease_ms: i64) -> StoreResult<Vec<OutboxRow>> {
+        let lock = if self.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM outbox \
+             WHERE published_at IS NULL AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
+             ORDER BY seq LIMIT $3{lock}) RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at"
+        );
+        let mut rows: Vec<OutboxRow> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(ms(now) + lease_ms).bind(ms(now)).bind(i64::from(limit)).fetch_all(p).await?
+        });
+        rows.sort_by_key(|r| r.seq);
+        Ok(rows)
+    }
+
+    pub async fn mark_published(&self, seqs: &[i64], now: Timestamp) -> StoreResult<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE outbox SET published_at = $1, claimed_until = NULL, last_error = NULL WHERE seq IN ({})",
+            placeholders(2, seqs.len())
+        );
+        on_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(ms(now));
+            for s in seqs {
+                q = q.bind(*s);
+            }
+            q.execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Record a failed attempt and when to retry.
+    pub async fn mark_failed(&self, seq: i64, error: &str, retry_at: Timestamp) -> StoreResult<()> {
+        let error: String = error.chars().take(1000).collect();
+        on_pool!(self, p => {
+            sqlx::query("UPDATE outbox SET claimed_until = NULL, last_error = $1, next_attempt_at = $2 WHERE seq = $3")
+                .bind(error).bind(ms(retry_at)).bind(seq).execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Give claimed rows back without counting an attempt (the relay stopped a batch to keep order).
+    pub async fn release_claims(&self, seqs: &[i64], retry_at: Timestamp) -> StoreResult<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1, next_attempt_at = $1 WHERE seq IN ({})",
+            placeholders(2, seqs.len())
+        );
+        on_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(ms(retry_at));
+            for s in seqs {
+                q = q.bind(*s);
+            }
+            q.execute(p).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn outbox_backlog(&self) -> StoreResult<OutboxBacklog> {
+        let (pending, oldest): (i64, Option<i64>) = on_pool!(self, p => {
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE published_at IS NULL").fetch_one(p).await?
+        });
+        Ok(OutboxBacklog { pending, oldest_created_ms: oldest })
+    }
+
+    /// Delete published rows older than `before` (housekeeping; the relay calls it now and then).
+    pub async fn prune_outbox(&self, before: Timestamp) -> StoreResult<u64> {
+        Ok(on_pool!(self, p => {
+            sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
+                .bind(ms(before)).execute(p).await?.rows_affected()
+        }))
+    }
+}

@@ -1,0 +1,686 @@
+//! Tasks: create, read, update, complete/reopen, delete, list (filters, sort, search, cursor pages),
+//! and the next-occurrence operation the recurrence worker calls.
+
+use crate::domain::due::Due;
+use crate::domain::filter::{Cursor, CursorKey, Order, SortKey, TagMode, TaskQuery};
+use crate::domain::recurrence::Rule;
+use crate::domain::reminder::{MAX_REMINDERS_PER_TASK, ReminderSpec};
+use crate::domain::task::{MAX_TAGS_PER_TASK, Status, validate_description, validate_tag_name, validate_title};
+use crate::error::{Invalid, StoreResult};
+use crate::events::kind;
+use crate::model::{NewTask, NextOccurrence, Task, TaskPage, TaskPatch};
+use crate::store::rows::{TASK_COLUMNS, TaskRow, hydrate};
+use crate::store::{BeginWrite, Owner, Store, ms, on_pool};
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use uuid::Uuid;
+
+/// A bind value of a dynamically built statement.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(i64),
+    Small(i16),
+    Float(f64),
+    Text(String),
+    Id(Uuid),
+}
+
+/// Collects SQL text and its bind values so `$n` numbering can't drift from the values.
+#[derive(Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+
+    pub fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                $crate::store::tasks::Arg::Int(v) => q.bind(v),
+                $crate::store::tasks::Arg::Small(v) => q.bind(v),
+                $crate::store::tasks::Arg::Float(v) => q.bind(v),
+                $crate::store::tasks::Arg::Text(v) => q.bind(v),
+                $crate::store::tasks::Arg::Id(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// Insert one reminder with its computed fire time.
+macro_rules! insert_reminder {
+    ($tx:expr, $task_id:expr, $owner:expr, $spec:expr, $due:expr, $now:expr) => {{
+        let (at, minutes) = match *$spec {
+            $crate::domain::reminder::ReminderSpec::Absolute(at) => (Some($crate::store::ms(at)), None),
+            $crate::domain::reminder::ReminderSpec::Relative { minutes_before } => (None, Some(minutes_before as i32)),
+        };
+        sqlx::query(
+            "INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind($task_id)
+        .bind($owner.id)
+        .bind(at)
+        .bind(minutes)
+        .bind($spec.fire_at($due, &$owner.tz).map($crate::store::ms))
+        .bind($crate::store::ms($now))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use insert_reminder;
+
+/// Validated tag names, deduplicated case-insensitively, in the order given.
+fn validate_tag_names(names: &[String]) -> Result<Vec<String>, Invalid> {
+    if names.len() > MAX_TAGS_PER_TASK {
+        return Err(Invalid::new("too_many", "tags", format!("a task has at most {MAX_TAGS_PER_TASK} tags")));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let name = validate_tag_name(n, "tags").map_err(|mut e| {
+            e.field = Some(format!("tags[{i}]").into());
+            e
+        })?;
+        if !out.iter().any(|o| o.to_lowercase() == name.to_lowercase()) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Write the task's events (task-events for consumers, task-updates for live views) in the caller's transaction.
+macro_rules! emit_task_event {
+    ($tx:expr, $store:expr, $owner:expr, $kind:expr, $task:expr, $changed:expr, $now:expr) => {{
+        let data = $crate::events::TaskEventData { task: $task.clone(), user: $owner.event_user(), changed: $changed };
+        let event = $crate::events::CloudEvent::new(
+            $store.event_source(),
+            $kind,
+            $task.id,
+            $owner.id,
+            $now,
+            serde_json::to_value(&data).map_err(|e| $crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e))))?,
+        );
+        $crate::store::outbox::insert_event!($tx, $store, &event, &[$crate::events::topic::TASK_EVENTS, $crate::events::topic::TASK_UPDATES], $now);
+    }};
+}
+pub(crate) use emit_task_event;
+
+/// Make sure tags named `names` exist for the owner and return their ids.
+macro_rules! ensure_tags {
+    ($tx:expr, $owner:expr, $names:expr, $now:expr) => {{
+        let names: &[String] = $names;
+        let mut ids: Vec<uuid::Uuid> = Vec::with_capacity(names.len());
+        for name in names {
+            sqlx::query(
+                "INSERT INTO tags (id, user_id, name, name_key, color, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind($owner.id)
+            .bind(name)
+            .bind(name.to_lowercase())
+            .bind($crate::store::tags::DEFAULT_COLOR)
+            .bind($crate::store::ms($now))
+            .execute(&mut *$tx)
+            .await?;
+            let (id,): (uuid::Uuid,) = sqlx::query_as("SELECT id FROM tags WHERE user_id = $1 AND name_key = $2")
+                .bind($owner.id)
+                .bind(name.to_lowercase())
+                .fetch_one(&mut *$tx)
+                .await?;
+            ids.push(id);
+        }
+        ids
+    }};
+}
+
+/// Recompute a task's search document (title A, description B, tag names C).
+macro_rules! refresh_search {
+    ($tx:expr, $pg:expr, $task_id:expr) => {{
+        let sql = if $pg {
+            "UPDATE tasks SET search = setweight(to_tsvector('english', title), 'A') \
+               || setweight(to_tsvector('english', description), 'B') \
+               || setweight(to_tsvector('english', COALESCE((SELECT string_agg(g.name, ' ') FROM task_tags tt \
+                    JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = tasks.id), '')), 'C') \
+             WHERE id = $1"
+        } else {
+            "INSERT OR REPLACE INTO task_fts (rowid, title, description, tags) \
+             SELECT t.seq, t.title, t.description, COALESCE((SELECT group_concat(g.name, ' ') FROM task_tags tt \
+                    JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id), '') \
+             FROM tasks t WHERE t.id = $1"
+        };
+        sqlx::query(sql).bind($task_id).execute(&mut *$tx).await?;
+    }};
+}
+pub(crate) use refresh_search;
+
+/// Load one task of the owner inside a transaction (locking it on PostgreSQL).
+macro_rules! load_row_for_update {
+    ($tx:expr, $pg:expr, $owner:expr, $id:expr) => {{
+        let sql = format!(
+            "SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2{}",
+            $crate::store::rows::TASK_COLUMNS,
+            if $pg { " FOR UPDATE" } else { "" }
+        );
+        sqlx::query_as::<_, $crate::store::rows::TaskRow>(&sql)
+            .bind($id)
+            .bind($owner.id)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .ok_or($crate::error::StoreError::NotFound("task"))?
+    }};
+}
+
+macro_rules! load_task {
+    ($exec:expr, $owner:expr, $id:expr, $now:expr) => {{
+        let sql = format!("SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2", $crate::store::rows::TASK_COLUMNS);
+        let row = sqlx::query_as::<_, $crate::store::rows::TaskRow>(&sql)
+            .bind($id)
+            .bind($owner.id)
+            .fetch_optional($exec)
+            .await?
+            .ok_or($crate::error::StoreError::NotFound("task"))?;
+        $crate::store::rows::hydrate!($exec, vec![row], $owner, $now).pop().ok_or($crate::error::StoreError::NotFound("task"))?
+    }};
+}
+pub(crate) use load_task;
+
+/// Recompute every reminder of a task after its due date changed.
+macro_rules! refire_reminders {
+    ($tx:expr, $task_id:expr, $due:expr, $tz:expr) => {{
+        let rows: Vec<(uuid::Uuid, Option<i64>, Option<i32>)> =
+            sqlx::query_as("SELECT id, at, minutes_before FROM reminders WHERE task_id = $1 AND fired_at IS NULL")
+                .bind($task_id)
+                .fetch_all(&mut *$tx)
+                .await?;
+        for (rid, at, minutes) in rows {
+            let spec = match (at, minutes) {
+                (Some(at), _) => $crate::domain::reminder::ReminderSpec::Absolute($crate::store::from_ms(at)),
+                (None, m) => $crate::domain::reminder::ReminderSpec::Relative { minutes_before: m.unwrap_or(0).max(0) as u32 },
+            };
+            let fire = spec.fire_at($due, $tz).map($crate::store::ms);
+            sqlx::query("UPDATE reminders SET fire_at = $1, claimed_until = NULL WHERE id = $2")
+                .bind(fire)
+                .bind(rid)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
+struct ValidNew {
+    title: String,
+    description: String,
+    status: Status,
+    priority: i16,
+    due: Option<Due>,
+    rule: Option<Rule>,
+    tags: Vec<String>,
+    reminders: Vec<ReminderSpec>,
+}
+
+fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
+    let title = validate_title(&input.title)?;
+    let description = validate_description(input.description.as_deref().unwrap_or(""))?;
+    let due = input.due.as_deref().map(|d| Due::parse(d, &owner.tz, "due")).transpose()?;
+    let rule = input.recurrence.map(|r| r.into_rule().map_err(|e| e.under("recurrence"))).transpose()?;
+    if rule.is_some() && due.is_none() {
+        return Err(Invalid::new("due_required", "recurrence", "a recurring task needs a due date (its first occurrence)"));
+    }
+    let tags = validate_tag_names(input.tags.as_deref().unwrap_or(&[]))?;
+    let reminder_inputs = input.reminders.unwrap_or_default();
+    if reminder_inputs.len() > MAX_REMINDERS_PER_TASK {
+        return Err(Invalid::new("too_many", "reminders", format!("a task has at most {MAX_REMINDERS_PER_TASK} reminders")));
+    }
+    let reminders = reminder_inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.into_spec(&owner.tz, due).map_err(|e| e.under(&format!("reminders[{i}]"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ValidNew {
+        title,
+        description,
+        status: input.status.unwrap_or_default(),
+        priority: input.priority.unwrap_or_default().rank(),
+        due,
+        rule,
+        tags,
+        reminders,
+    })
+}
+
+impl Store {
+    pub async fn create_task(&self, owner: &Owner, input: NewTask, now: Timestamp) -> StoreResult<Task> {
+        let v = validate_new(owner, input)?;
+        let id = Uuid::now_v7();
+        let pg = self.is_postgres();
+        let rule_json = v.rule.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
+        // A recurring task starts its own series; the series anchor is its first local due time.
+        let (series_id, occurrence, anchor) = match (&v.rule, v.due) {
+            (Some(_), Some(due)) => (Some(id), Some(1i32), Some(due.local_datetime(&owner.tz).to_string())),
+            _ => (None, None, None),
+        };
+        let completed_at = (v.status == Status::Completed).then(|| ms(now));
+        let task = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
+                 series_id, occurrence, series_anchor, completed_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            )
+            .bind(id)
+            .bind(owner.id)
+            .bind(&v.title)
+            .bind(&v.description)
+            .bind(v.status.as_str())
+            .bind(v.priority)
+            .bind(v.due.map(|d| d.at_ms()))
+            .bind(v.due.is_some_and(|d| d.all_day))
+            .bind(&rule_json)
+            .bind(series_id)
+            .bind(occurrence)
+            .bind(&anchor)
+            .bind(completed_at)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            if !v.tags.is_empty() {
+                let tag_ids = ensure_tags!(tx, owner, &v.tags, now);
+                for tag_id in tag_ids {
+                    sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(id).bind(tag_id).execute(&mut *tx).await?;
+                }
+            }
+            for spec in &v.reminders {
+                insert_reminder!(tx, id, owner, spec, v.due, now);
+            }
+            refresh_search!(tx, pg, id);
+            let task = load_task!(&mut *tx, owner, id, now);
+            emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);
+            tx.commit().await?;
+            task
+        });
+        self.outbox_wake().notify_one();
+        Ok(task)
+    }
+
+    pub async fn get_task(&self, owner: &Owner, id: Uuid, now: Timestamp) -> StoreResult<Task> {
+        Ok(on_pool!(self, p => load_task!(p, owner, id, now)))
+    }
+
+    /// Partial update. Setting `status` to completed or back to open behaves like complete/reopen.
+    pub async fn update_task(&self, owner: &Owner, id: Uuid, patch: TaskPatch, now: Timestamp) -> StoreResult<Task> {
+        let pg = self.is_postgres();
+        let title = patch.title.as_deref().map(validate_title).transpose()?;
+        let description = patch.description.as_deref().map(validate_description).transpose()?;
+        let new_due: Option<Option<Due>> = match &patch.due {
+            Some(Some(d)) => Some(Some(Due::parse(d, &owner.tz, "due")?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let new_rule: Option<Option<Rule>> = match patch.recurrence {
+            Some(Some(r)) => Some(Some(r.into_rule().map_err(|e| e.under("recurrence"))?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let tags = patch.tags.as_deref().map(validate_tag_names).transpose()?;
+        let task = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let row = load_row_for_update!(tx, pg, owner, id);
+            let old_status = row.status();
+            let mut changed: Vec<String> = Vec::new();
+            let mut mark = |field: &str, did: bool| if did { changed.push(field.to_owned()) };
+            mark("title", title.as_ref().is_some_and(|t| *t != row.title));
+            mark("description", description.as_ref().is_some_and(|d| *d != row.description));
+            mark("priority", patch.priority.is_some_and(|p| p.rank() != row.priority));
+            mark("status", patch.status.is_some_and(|s| s != old_status));
+            let due = match new_due { Some(d) => d, None => row.due() };
+            mark("due", due.map(|d| (d.at_ms(), d.all_day)) != row.due().map(|d| (d.at_ms(), d.all_day)));
+            // Clearing the due date ends the recurrence too: a series needs dates.
+            let rule = match (&new_rule, due) {
+                (_, None) => None,
+                (Some(r), _) => r.clone(),
+                (None, _) => row.rule(),
+            };
+            if matches!(new_rule, Some(Some(_))) && due.is_none() {
+                return Err(Invalid::new("due_required", "recurrence", "a recurring task needs a due date").into());
+            }
+            mark("recurrence", rule != row.rule());
+            let status = patch.status.unwrap_or(old_status);
+            let completed_at = match (old_status, status) {
+                (Status::Completed, Status::Completed) => row.completed_at,
+                (_, Status::Completed) => Some(ms(now)),
+                _ => None,
+            };
+            let (series_id, occurrence, anchor) = match (&rule, due) {
+                (Some(_), Some(d)) if row.series_id.is_none() || new_rule.as_ref().is_some_and(Option::is_some) => {
+                    (Some(row.series_id.unwrap_or(id)), Some(row.occurrence.unwrap_or(1)), Some(d.local_datetime(&owner.tz).to_string()))
+                }
+                (Some(_), Some(_)) => (row.series_id, row.occurrence, row.series_anchor.clone()),
+                _ => (row.series_id, row.occurrence, None),
+            };
+            sqlx::query(
+                "UPDATE tasks SET title = $1, description = $2, status = $3, priority = $4, due_at = $5, due_all_day = $6, \
+                 recurrence = $7, series_id = $8, occurrence = $9, series_anchor = $10, completed_at = $11, updated_at = $12 \
+                 WHERE id = $13",
+            )
+            .bind(title.as_ref().unwrap_or(&row.title))
+            .bind(description.as_ref().unwrap_or(&row.description))
+            .bind(status.as_str())
+            .bind(patch.priority.map(|p| p.rank()).unwrap_or(row.priority))
+            .bind(due.map(|d| d.at_ms()))
+            .bind(due.is_some_and(|d| d.all_day))
+            .bind(rule.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()))
+            .bind(series_id)
+            .bind(occurrence)
+            .bind(anchor)
+            .bind(completed_at)
+            .bind(ms(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(names) = &tags {
+                let before: Vec<(String,)> = sqlx::query_as(
+                    "SELECT g.name_key FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = $1 ORDER BY g.name_key",
+                ).bind(id).fetch_all(&mut *tx).await?;
+                sqlx::query("DELETE FROM task_tags WHERE task_id = $1").bind(id).execute(&mut *tx).await?;
+                let tag_ids = ensure_tags!(tx, owner, names, now);
+                for tag_id in tag_ids {
+                    sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(id).bind(tag_id).execute(&mut *tx).await?;
+                }
+                let mut after: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+                after.sort();
+                if before.into_iter().map(|(n,)| n).collect::<Vec<_>>() != after {
+                    changed.push("tags".into());
+                }
+            }
+            if changed.iter().any(|c| c == "due") {
+                refire_reminders!(tx, id, due, &owner.tz);
+            }
+            if changed.iter().any(|c| c == "title" || c == "description" || c == "tags") {
+                refresh_search!(tx, pg, id);
+            }
+            let task = load_task!(&mut *tx, owner, id, now);
+            let event_kind = match (old_status, status) {
+                (Status::Completed, Status::Completed) => kind::TASK_UPDATED,
+                (_, Status::Completed) => kind::TASK_COMPLETED,
+                (Status::Completed, _) => kind::TASK_REOPENED,
+                _ => kind::TASK_UPDATED,
+            };
+            if !changed.is_empty() {
+                emit_task_event!(tx, self, owner, event_kind, task, changed, now);
+            }
+            tx.commit().await?;
+            task
+        });
+        self.outbox_wake().notify_one();
+        Ok(task)
+    }
+
+    /// Complete a task. Completing an already completed task changes nothing and emits nothing.
+    pub async fn complete_task(&self, owner: &Owner, id: Uuid, now: Timestamp) -> StoreResult<Task> {
+        self.set_status(owner, id, Status::Completed, now).await
+    }
+
+    /// Reopen a completed task (status back to open). Reopening an open task changes nothing.
+    pub async fn reopen_task(&self, owner: &Owner, id: Uuid, now: Timestamp) -> StoreResult<Task> {
+        self.set_status(owner, id, Status::Open, now).await
+    }
+
+    async fn set_status(&self, owner: &Owner, id: Uuid, to: Status, now: Timestamp) -> StoreResult<Task> {
+        let pg = self.is_postgres();
+        let task = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let row = load_row_for_update!(tx, pg, owner, id);
+            let from = row.status();
+            let noop = (to == Status::Completed) == (from == Status::Completed);
+            if !noop {
+                let completed_at = (to == Status::Completed).then(|| ms(now));
+                sqlx::query("UPDATE tasks SET status = $1, completed_at = $2, updated_at = $3 WHERE id = $4")
+                    .bind(to.as_str()).bind(completed_at).bind(ms(now)).bind(id).execute(&mut *tx).await?;
+            }
+            let task = load_task!(&mut *tx, owner, id, now);
+            if !noop {
+                let k = if to == Status::Completed { kind::TASK_COMPLETED } else { kind::TASK_REOPENED };
+                emit_task_event!(tx, self, owner, k, task, vec!["status".to_owned()], now);
+            }
+            tx.commit().await?;
+            task
+        });
+        self.outbox_wake().notify_one();
+        Ok(task)
+    }
+
+    pub async fn delete_task(&self, owner: &Owner, id: Uuid, now: Timestamp) -> StoreResult<()> {
+        let pg = self.is_postgres();
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            load_row_for_update!(tx, pg, owner, id);
+            let task = load_task!(&mut *tx, owner, id, now);
+            sqlx::query("DELETE FROM tasks WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            emit_task_event!(tx, self, owner, kind::TASK_DELETED, task, vec![], now);
+            tx.commit().await?;
+        });
+        self.outbox_wake().notify_one();
+        Ok(())
+    }
+
+    /// Create the occurrence that follows `completed_id` in its series — once: a repeated call (a redelivered
+    /// completion event) returns the existing next task with `created: false`. Returns `next: None` when the
+    /// series has ended (count or until reached) or the task does not recur.
+    pub async fn create_next_occurrence(&self, owner: &Owner, completed_id: Uuid, now: Timestamp) -> StoreResult<NextOccurrence> {
+        let pg = self.is_postgres();
+        let result = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let row = load_row_for_update!(tx, pg, owner, completed_id);
+            let (Some(rule), Some(due), Some(series_id)) = (row.rule(), row.due(), row.series_id) else {
+                return Ok(NextOccurrence { next: None, created: false });
+            };
+            let tz = &owner.tz;
+            let anchor: DateTime = row.series_anchor.as_deref().and_then(|a| a.parse().ok()).unwrap_or(due.local_datetime(tz));
+            let current = due.local_datetime(tz);
+            let completed = crate::store::from_ms(row.completed_at.unwrap_or(ms(now))).to_zoned(tz.clone()).datetime();
+            let occurrence = u32::try_from(row.occurrence.unwrap_or(1)).unwrap_or(1);
+            let Some(next) = rule.next(anchor, current, completed, occurrence) else {
+                return Ok(NextOccurrence { next: None, created: false });
+            };
+            let next_due = if due.all_day { Due::all_day(next.local.date(), tz) } else { Due::local(next.local, tz) };
+            let next_occurrence = i32::try_from(next.occurrence).unwrap_or(i32::MAX);
+            let new_id = Uuid::now_v7();
+            let inserted = sqlx::query(
+                "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
+                 series_id, occurrence, series_anchor, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
+            )
+            .bind(new_id)
+            .bind(owner.id)
+            .bind(&row.title)
+            .bind(&row.description)
+            .bind(row.priority)
+            .bind(next_due.at_ms())
+            .bind(next_due.all_day)
+            .bind(&row.recurrence)
+            .bind(series_id)
+            .bind(next_occurrence)
+            .bind(next.anchor.to_string())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !inserted {
+                let (existing,): (Uuid,) = sqlx::query_as("SELECT id FROM tasks WHERE series_id = $1 AND occurrence = $2")
+                    .bind(series_id).bind(next_occurrence).fetch_one(&mut *tx).await?;
+                let task = load_task!(&mut *tx, owner, existing, now);
+                tx.commit().await?;
+                return Ok(NextOccurrence { next: Some(task), created: false });
+            }
+            sqlx::query("INSERT INTO task_tags (task_id, tag_id) SELECT $1, tag_id FROM task_tags WHERE task_id = $2")
+                .bind(new_id).bind(completed_id).execute(&mut *tx).await?;
+            // Reminders come along: relative ones as they are, absolute ones shifted by as much as the due date moved.
+            let shift = next_due.at_ms() - due.at_ms();
+            let reminders: Vec<(Option<i64>, Option<i32>)> =
+                sqlx::query_as("SELECT at, minutes_before FROM reminders WHERE task_id = $1")
+                    .bind(completed_id).fetch_all(&mut *tx).await?;
+            for (at, minutes) in reminders {
+                let spec = match (at, minutes) {
+                    (Some(at), _) => ReminderSpec::Absolute(crate::store::from_ms(at + shift)),
+                    (None, m) => ReminderSpec::Relative { minutes_before: m.unwrap_or(0).max(0) as u32 },
+                };
+                insert_reminder!(tx, new_id, owner, &spec, Some(next_due), now);
+            }
+            refresh_search!(tx, pg, new_id);
+            let task = load_task!(&mut *tx, owner, new_id, now);
+            emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);
+            tx.commit().await?;
+            NextOccurrence { next: Some(task), created: true }
+        });
+        self.outbox_wake().notify_one();
+        Ok(result)
+    }
+
+    pub async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage> {
+        let pg = self.is_postgres();
+        let mut sql = Sql::default();
+        let user = sql.arg(Arg::Id(owner.id));
+        let (rank_expr, search_join, search_cond) = match &query.search {
+            Some(terms) if pg => {
+                let q = sql.arg(Arg::Text(terms.to_tsquery()));
+                (
+                    format!("CAST(ts_rank_cd(t.search, to_tsquery('english', {q})) AS DOUBLE PRECISION)"),
+                    String::new(),
+                    format!(" AND t.search @@ to_tsquery('english', {q})"),
+                )
+            }
+            Some(terms) => {
+                let q = sql.arg(Arg::Text(terms.to_fts5()));
+                (
+                    "(-bm25(task_fts, 10.0, 4.0, 2.0))".to_owned(),
+                    " JOIN task_fts ON task_fts.rowid = t.seq".to_owned(),
+                    format!(" AND task_fts MATCH {q}"),
+                )
+            }
+            None => ("NULL".to_owned(), String::new(), String::new()),
+        };
+        let (sort_expr, sort_column) = match (query.sort, query.order) {
+            (SortKey::Due, Order::Asc) => ("COALESCE(t.due_at, 9223372036854775807)".to_owned(), "sort_int"),
+            (SortKey::Due, Order::Desc) => ("COALESCE(t.due_at, -9223372036854775807)".to_owned(), "sort_int"),
+            (SortKey::Priority, _) => ("CAST(t.priority AS BIGINT)".to_owned(), "sort_int"),
+            (SortKey::Title, _) => ("lower(t.title)".to_owned(), "sort_text"),
+            (SortKey::Created, _) => ("t.created_at".to_owned(), "sort_int"),
+            (SortKey::Updated, _) => ("t.updated_at".to_owned(), "sort_int"),
+            (SortKey::Rank, _) => (rank_expr.clone(), "sort_float"),
+        };
+        sql.push(&format!(
+            "SELECT * FROM (SELECT {TASK_COLUMNS}, {rank_expr} AS rank, {sort_expr} AS {sort_column} \
+             FROM tasks t{search_join} WHERE t.user_id = {user}{search_cond}"
+        ));
+        if !query.statuses.is_empty() {
+            let list: Vec<String> = query.statuses.iter().map(|s| sql.arg(Arg::Text(s.as_str().into()))).collect();
+            sql.push(&format!(" AND t.status IN ({})", list.join(", ")));
+        }
+        if !query.priorities.is_empty() {
+            let list: Vec<String> = query.priorities.iter().map(|p| sql.arg(Arg::Small(p.rank()))).collect();
+            sql.push(&format!(" AND t.priority IN ({})", list.join(", ")));
+        }
+        if !query.tags.is_empty() {
+            let list: Vec<String> = query.tags.iter().map(|t| sql.arg(Arg::Text(t.clone()))).collect();
+            let matching = format!(
+                "SELECT COUNT(*) FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id AND g.name_key IN ({})",
+                list.join(", ")
+            );
+            match query.tag_mode {
+                TagMode::Any => sql.push(&format!(" AND ({matching}) > 0")),
+                TagMode::All => {
+                    let n = sql.arg(Arg::Int(query.tags.len() as i64));
+                    sql.push(&format!(" AND ({matching}) = {n}"));
+                }
+            }
+        }
+        if let Some(after) = query.due_after {
+            let a = sql.arg(Arg::Int(ms(after)));
+            sql.push(&format!(" AND t.due_at >= {a}"));
+        }
+        if let Some(before) = query.due_before {
+            let b = sql.arg(Arg::Int(ms(before)));
+            sql.push(&format!(" AND t.due_at < {b}"));
+        }
+        if let Some((start, end)) = query.due_within {
+            let (s, e) = (sql.arg(Arg::Int(ms(start))), sql.arg(Arg::Int(ms(end))));
+            sql.push(&format!(" AND t.due_at >= {s} AND t.due_at < {e}"));
+        }
+        if let Some(overdue) = query.overdue {
+            let now = sql.arg(Arg::Int(ms(query.now)));
+            if overdue {
+                sql.push(&format!(" AND t.status <> 'completed' AND t.due_at < {now}"));
+            } else {
+                sql.push(&format!(" AND (t.status = 'completed' OR t.due_at IS NULL OR t.due_at >= {now})"));
+            }
+        }
+        match query.has_due {
+            Some(true) => sql.push(" AND t.due_at IS NOT NULL"),
+            Some(false) => sql.push(" AND t.due_at IS NULL"),
+            None => {}
+        }
+        match query.recurring {
+            Some(true) => sql.push(" AND t.recurrence IS NOT NULL"),
+            Some(false) => sql.push(" AND t.recurrence IS NULL"),
+            None => {}
+        }
+        sql.push(") x");
+        let (cmp, dir) = match query.order {
+            Order::Asc => (">", "ASC"),
+            Order::Desc => ("<", "DESC"),
+        };
+        if let Some(cursor) = &query.after {
+            let key = sql.arg(match &cursor.key {
+                CursorKey::Int(v) => Arg::Int(*v),
+                CursorKey::Float(v) => Arg::Float(*v),
+                CursorKey::Text(v) => Arg::Text(v.clone()),
+            });
+            let id = sql.arg(Arg::Id(cursor.id));
+            sql.push(&format!(" WHERE ({sort_column}, id) {cmp} ({key}, {id})"));
+        }
+        let limit = sql.arg(Arg::Int(i64::from(query.limit) + 1));
+        sql.push(&format!(" ORDER BY {sort_column} {dir}, id {dir} LIMIT {limit}"));
+        let now = query.now;
+        let (mut items, next) = on_pool!(self, p => {
+            let mut rows: Vec<TaskRow> = bind_all!(sqlx::query_as::<_, TaskRow>(&sql.text), sql.args.clone()).fetch_all(p).await?;
+            let more = rows.len() > query.limit as usize;
+            rows.truncate(query.limit as usize);
+            let next = if more {
+                rows.last().map(|r| Cursor {
+                    key: match sort_column {
+                        "sort_text" => CursorKey::Text(r.sort_text.clone().unwrap_or_default()),
+                        "sort_float" => CursorKey::Float(r.sort_float.unwrap_or(0.0)),
+                        _ => CursorKey::Int(r.sort_int.unwrap_or(0)),
+                    },
+                    id: r.id,
+                    sort: query.signature(),
+                })
+            } else {
+                None
+            };
+            (hydrate!(p, rows, owner, now), next)
+        });
+        if query.search.is_none() {
+            items.iter_mut().for_each(|t| t.rank = None);
+        }
+        Ok(TaskPage { items, next_cursor: next.map(|c| c.encode()) })
+    }
+}
+
