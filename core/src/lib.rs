@@ -7,6 +7,8 @@ pub mod error;
 pub mod events;
 pub mod model;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Invalid, StoreError, StoreResult};
 pub use store::Store;

@@ -1,0 +1,400 @@
+//! The store's behaviour, run against both SQLite and PostgreSQL (each test expands to `::sqlite` and
+//! `::postgres`).
+
+use jiff::{SignedDuration, Timestamp};
+use todo_core::domain::filter::TaskQueryParams;
+use todo_core::domain::recurrence::RuleInput;
+use todo_core::domain::reminder::ReminderInput;
+use todo_core::domain::task::{Priority, Status};
+use todo_core::model::{NewTask, ProfilePatch, TagInput, TagPatch, Task, TaskPatch};
+use todo_core::store::Owner;
+use todo_core::{Store, StoreError, store_test};
+
+fn now() -> Timestamp {
+    "2026-03-10T12:00:00Z".parse().unwrap()
+}
+
+async fn user(store: &Store, email: &str, tz: &str) -> Owner {
+    store.create_user(email, "argon2-hash", Some("Test"), Some(tz), now()).await.unwrap()
+}
+
+fn new(title: &str) -> NewTask {
+    NewTask { title: title.into(), ..Default::default() }
+}
+
+async fn list(store: &Store, owner: &Owner, params: TaskQueryParams) -> Vec<Task> {
+    let q = params.validate(&owner.tz, now()).unwrap();
+    store.list_tasks(owner, &q).await.unwrap().items
+}
+
+fn titles(tasks: &[Task]) -> Vec<&str> {
+    tasks.iter().map(|t| t.title.as_str()).collect()
+}
+
+/// Count outbox rows of a given event type (claiming them, which is fine in a test).
+async fn events(store: &Store) -> Vec<(String, String)> {
+    let rows = store.claim_outbox(now() + SignedDuration::from_hours(1000), 10_000, 1).await.unwrap();
+    rows.into_iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
+            (r.topic, v["type"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+store_test!(
+    /// Accounts: unique emails, and a task of another user is invisible (404, not 403).
+    accounts_and_scoping, |store| {
+    let ada = user(&store, "ada@example.com", "Europe/London").await;
+    let err = store.create_user("ada@example.com", "h", None, None, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "email_taken", .. }));
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let task = store.create_task(&ada, new("Ada's"), now()).await.unwrap();
+    assert!(matches!(store.get_task(&bob, task.id, now()).await, Err(StoreError::NotFound("task"))));
+    assert!(matches!(store.update_task(&bob, task.id, TaskPatch::default(), now()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_task(&bob, task.id, now()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.complete_task(&bob, task.id, now()).await, Err(StoreError::NotFound(_))));
+    assert!(list(&store, &bob, TaskQueryParams::default()).await.is_empty());
+    assert_eq!(store.get_task(&ada, task.id, now()).await.unwrap().title, "Ada's");
+});
+
+store_test!(
+    /// Create, read, partial update, complete, reopen, delete — each writes its event in the same transaction.
+    task_lifecycle_and_events, |store| {
+    let ada = user(&store, "ada@example.com", "America/New_York").await;
+    let t = store
+        .create_task(&ada, NewTask {
+            title: "  Pay rent ".into(),
+            description: Some("to landlord".into()),
+            priority: Some(Priority::High),
+            due: Some("2026-03-31".into()),
+            tags: Some(vec!["Home".into(), "money".into(), "home".into()]),
+            ..Default::default()
+        }, now())
+        .await
+        .unwrap();
+    assert_eq!(t.title, "Pay rent");
+    assert_eq!(t.priority, Priority::High);
+    assert_eq!(t.status, Status::Open);
+    let due = t.due.clone().unwrap();
+    assert_eq!(due.date.to_string(), "2026-03-31");
+    assert!(due.all_day);
+    assert_eq!(due.time_zone, "America/New_York");
+    assert_eq!(t.tags.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["Home", "money"]);
+
+    let u = store.update_task(&ada, t.id, TaskPatch { title: Some("Pay the rent".into()), ..Default::default() }, now()).await.unwrap();
+    assert_eq!(u.title, "Pay the rent");
+    assert_eq!(u.description, "to landlord", "absent fields are left alone");
+    assert_eq!(u.priority, Priority::High);
+
+    let c = store.complete_task(&ada, t.id, now()).await.unwrap();
+    assert_eq!(c.status, Status::Completed);
+    assert!(c.completed_at.is_some());
+    let again = store.complete_task(&ada, t.id, now()).await.unwrap();
+    assert_eq!(again.completed_at, c.completed_at, "completing twice changes nothing");
+    let r = store.reopen_task(&ada, t.id, now()).await.unwrap();
+    assert_eq!((r.status, r.completed_at), (Status::Open, None));
+    store.delete_task(&ada, t.id, now()).await.unwrap();
+    assert!(matches!(store.get_task(&ada, t.id, now()).await, Err(StoreError::NotFound(_))));
+
+    let kinds: Vec<String> = events(&store).await.into_iter().filter(|(topic, _)| topic == "task-events").map(|(_, k)| k).collect();
+    assert_eq!(kinds, [
+        "todo.task.created.v1", "todo.task.updated.v1", "todo.task.completed.v1", "todo.task.reopened.v1", "todo.task.deleted.v1",
+    ]);
+});
+
+store_test!(
+    /// An update that changes nothing writes no event; clearing the due date clears the recurrence too.
+    noop_update_and_clearing_due, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let t = store.create_task(&ada, NewTask {
+        due: Some("2026-03-11T09:00".into()),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=DAILY".into()), ..Default::default() }),
+        ..new("Stretch")
+    }, now()).await.unwrap();
+    assert_eq!(t.recurrence.as_ref().unwrap().rrule, "FREQ=DAILY");
+    events(&store).await;
+    store.update_task(&ada, t.id, TaskPatch { title: Some("Stretch".into()), ..Default::default() }, now()).await.unwrap();
+    assert!(events(&store).await.is_empty(), "no change, no event");
+    let cleared = store.update_task(&ada, t.id, TaskPatch { due: Some(None), ..Default::default() }, now()).await.unwrap();
+    assert!(cleared.due.is_none());
+    assert!(cleared.recurrence.is_none());
+    let err = store.update_task(&ada, t.id, TaskPatch {
+        recurrence: Some(Some(RuleInput { rrule: Some("FREQ=WEEKLY".into()), ..Default::default() })), ..Default::default()
+    }, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref i) if i.field.as_deref() == Some("recurrence")));
+});
+
+store_test!(
+    /// Tags: unique per user case-insensitively, rename/recolour, delete detaches and never deletes tasks.
+    tags_lifecycle, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let work = store.create_tag(&ada, TagInput { name: "Work".into(), color: Some("#ABC".into()) }, now()).await.unwrap();
+    assert_eq!(work.color, "#aabbcc");
+    let dup = store.create_tag(&ada, TagInput { name: "work".into(), color: None }, now()).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict { code: "tag_exists", field: "name", .. }));
+    store.create_tag(&bob, TagInput { name: "work".into(), color: None }, now()).await.expect("names are per user");
+    let t = store.create_task(&ada, NewTask { tags: Some(vec!["WORK".into()]), ..new("Report") }, now()).await.unwrap();
+    assert_eq!(t.tags[0].id, work.id, "an existing tag is reused whatever the case");
+    let renamed = store.update_tag(&ada, work.id, TagPatch { name: Some("Office".into()), color: Some("#000000".into()) }, now()).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.color.as_str(), renamed.task_count), ("Office", "#000000", 1));
+    assert!(matches!(store.update_tag(&bob, work.id, TagPatch::default(), now()).await, Err(StoreError::NotFound("tag"))));
+    let other = store.create_tag(&ada, TagInput { name: "Errands".into(), color: None }, now()).await.unwrap();
+    let conflict = store.update_tag(&ada, other.id, TagPatch { name: Some("office".into()), color: None }, now()).await.unwrap_err();
+    assert!(matches!(conflict, StoreError::Conflict { .. }));
+    let with_two = store.set_task_tag(&ada, t.id, other.id, true, now()).await.unwrap();
+    assert_eq!(with_two.tags.len(), 2);
+    let detached = store.set_task_tag(&ada, t.id, other.id, false, now()).await.unwrap();
+    assert_eq!(detached.tags.len(), 1);
+    store.delete_tag(&ada, work.id).await.unwrap();
+    let t = store.get_task(&ada, t.id, now()).await.unwrap();
+    assert!(t.tags.is_empty(), "the tag is gone from the task");
+    assert_eq!(store.list_tags(&ada).await.unwrap().len(), 1);
+    assert!(matches!(store.delete_tag(&ada, work.id).await, Err(StoreError::NotFound(_))));
+});
+
+/// Seed a user with a known mix of tasks for filter and sort tests.
+async fn seed(store: &Store, owner: &Owner) {
+    let specs: [(&str, Priority, Option<&str>, &[&str], bool); 8] = [
+        ("alpha", Priority::Urgent, Some("2026-03-09T08:00"), &["work"], false), // overdue
+        ("bravo", Priority::Low, Some("2026-03-10"), &["home"], false),          // due today (all day)
+        ("charlie", Priority::None, None, &[], false),
+        ("delta", Priority::High, Some("2026-03-20T10:00"), &["work", "urgent"], false),
+        ("echo", Priority::Medium, Some("2026-03-10T18:30"), &["home", "work"], true), // today, recurring
+        ("foxtrot", Priority::High, None, &["work"], false),
+        ("golf", Priority::Low, Some("2026-04-01"), &[], false),
+        ("hotel", Priority::Urgent, Some("2026-03-01"), &["home"], false), // overdue but completed below
+    ];
+    for (title, priority, due, tags, recurring) in specs {
+        let t = store
+            .create_task(owner, NewTask {
+                title: title.into(),
+                priority: Some(priority),
+                due: due.map(Into::into),
+                tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+                recurrence: recurring.then(|| RuleInput { rrule: Some("FREQ=WEEKLY".into()), ..Default::default() }),
+                ..Default::default()
+            }, now())
+            .await
+            .unwrap();
+        if title == "hotel" {
+            store.complete_task(owner, t.id, now()).await.unwrap();
+        }
+    }
+}
+
+fn p() -> TaskQueryParams {
+    TaskQueryParams::default()
+}
+
+store_test!(
+    /// Every filter alone and combined, judged in the user's zone.
+    filters, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    seed(&store, &ada).await;
+    let sorted = |mut v: Vec<Task>| { v.sort_by(|a, b| a.title.cmp(&b.title)); v };
+    let q = |params| { let store = store.clone(); let ada = ada.clone(); async move { sorted(list(&store, &ada, params).await) } };
+    assert_eq!(titles(&q(TaskQueryParams { status: Some("completed".into()), ..p() }).await), ["hotel"]);
+    assert_eq!(titles(&q(TaskQueryParams { priority: Some("urgent,high".into()), ..p() }).await), ["alpha", "delta", "foxtrot", "hotel"]);
+    assert_eq!(titles(&q(TaskQueryParams { tags: Some("home,urgent".into()), ..p() }).await), ["bravo", "delta", "echo", "hotel"]);
+    assert_eq!(titles(&q(TaskQueryParams { tags: Some("home,work".into()), tag_mode: Some("all".into()), ..p() }).await), ["echo"]);
+    assert_eq!(titles(&q(TaskQueryParams { overdue: Some("true".into()), ..p() }).await), ["alpha"]);
+    assert_eq!(titles(&q(TaskQueryParams { due_today: Some("true".into()), ..p() }).await), ["bravo", "echo"]);
+    assert_eq!(titles(&q(TaskQueryParams { has_due: Some("false".into()), ..p() }).await), ["charlie", "foxtrot"]);
+    assert_eq!(titles(&q(TaskQueryParams { recurring: Some("true".into()), ..p() }).await), ["echo"]);
+    assert_eq!(titles(&q(TaskQueryParams { due_after: Some("2026-03-10".into()), due_before: Some("2026-03-21".into()), ..p() }).await),
+        ["bravo", "delta", "echo"]);
+    assert_eq!(
+        titles(&q(TaskQueryParams { status: Some("open".into()), tags: Some("work".into()), priority: Some("urgent,high,medium".into()),
+            has_due: Some("true".into()), ..p() }).await),
+        ["alpha", "delta", "echo"]
+    );
+    assert_eq!(titles(&q(TaskQueryParams { overdue: Some("false".into()), status: Some("open".into()), ..p() }).await).len(), 6);
+});
+
+store_test!(
+    /// "Due today" follows the user's zone: at 12:00 UTC it is already the 11th in Auckland.
+    due_today_in_user_zone, |store| {
+    let kiwi = user(&store, "kiwi@example.com", "Pacific/Auckland").await;
+    store.create_task(&kiwi, NewTask { due: Some("2026-03-11".into()), ..new("tomorrow in UTC, today here") }, now()).await.unwrap();
+    store.create_task(&kiwi, NewTask { due: Some("2026-03-10".into()), ..new("yesterday here") }, now()).await.unwrap();
+    let today = list(&store, &kiwi, TaskQueryParams { due_today: Some("true".into()), ..p() }).await;
+    assert_eq!(titles(&today), ["tomorrow in UTC, today here"]);
+    let overdue = list(&store, &kiwi, TaskQueryParams { overdue: Some("true".into()), ..p() }).await;
+    assert_eq!(titles(&overdue), ["yesterday here"]);
+    assert!(overdue[0].overdue && !overdue[0].due_today);
+});
+
+store_test!(
+    /// Every sort key in both directions, paged 3 at a time through cursors, equals the full ordering with a
+    /// stable tie-break and no row twice or missing.
+    sorting_and_cursor_pages, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    seed(&store, &ada).await;
+    for sort in ["due", "priority", "title", "created", "updated"] {
+        for order in ["asc", "desc"] {
+            let all = list(&store, &ada, TaskQueryParams { sort: Some(sort.into()), order: Some(order.into()), limit: Some("200".into()), ..p() }).await;
+            assert_eq!(all.len(), 8);
+            let mut paged = Vec::new();
+            let mut cursor = None;
+            loop {
+                let q = TaskQueryParams { sort: Some(sort.into()), order: Some(order.into()), limit: Some("3".into()), cursor: cursor.clone(), ..p() }
+                    .validate(&ada.tz, now()).unwrap();
+                let page = store.list_tasks(&ada, &q).await.unwrap();
+                paged.extend(page.items);
+                match page.next_cursor { Some(c) => cursor = Some(c), None => break }
+            }
+            assert_eq!(titles(&paged), titles(&all), "{sort} {order}");
+            let key = |t: &Task| -> (i64, String) {
+                match sort {
+                    "due" => (t.due.as_ref().map(|d| d.at.as_millisecond()).unwrap_or(if order == "asc" { i64::MAX } else { i64::MIN }), String::new()),
+                    "priority" => (t.priority as i64, String::new()),
+                    "title" => (0, t.title.to_lowercase()),
+                    _ => (0, String::new()),
+                }
+            };
+            for w in all.windows(2) {
+                let (a, b) = (key(&w[0]), key(&w[1]));
+                if order == "asc" { assert!(a <= b, "{sort} asc: {:?} then {:?}", w[0].title, w[1].title) }
+                else { assert!(a >= b, "{sort} desc: {:?} then {:?}", w[0].title, w[1].title) }
+            }
+        }
+    }
+    let due_asc = list(&store, &ada, TaskQueryParams { sort: Some("due".into()), ..p() }).await;
+    assert_eq!(titles(&due_asc)[..2], ["hotel", "alpha"]);
+    assert_eq!(&titles(&due_asc)[6..], ["charlie", "foxtrot"], "no due date sorts last");
+    let prio = list(&store, &ada, TaskQueryParams { sort: Some("priority".into()), ..p() }).await;
+    assert_eq!(prio[0].priority, Priority::Urgent);
+    assert_eq!(prio[7].priority, Priority::None);
+});
+
+store_test!(
+    /// Ranked full-text search: stems, prefixes, tag names, description; title matches rank first; per user.
+    search, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    store.create_task(&ada, NewTask { description: Some("remember to go running tomorrow".into()), ..new("Morning routine") }, now()).await.unwrap();
+    store.create_task(&ada, new("Running shoes"), now()).await.unwrap();
+    store.create_task(&ada, NewTask { tags: Some(vec!["groceries".into()]), ..new("Milk and eggs") }, now()).await.unwrap();
+    store.create_task(&bob, new("Running club"), now()).await.unwrap();
+    let q = |text: &str| TaskQueryParams { q: Some(text.into()), ..p() };
+    let runs = list(&store, &ada, q("run")).await;
+    assert_eq!(titles(&runs), ["Running shoes", "Morning routine"], "stemmed; title outranks description; Bob's hidden");
+    assert!(runs[0].rank.unwrap() > runs[1].rank.unwrap());
+    assert_eq!(titles(&list(&store, &ada, q("groc")).await), ["Milk and eggs"], "prefix of a tag name");
+    assert_eq!(titles(&list(&store, &ada, q("milk egg")).await), ["Milk and eggs"], "all words required");
+    assert!(list(&store, &ada, q("milk shoes")).await.is_empty());
+    let tag = store.list_tags(&ada).await.unwrap().remove(0);
+    store.update_tag(&ada, tag.id, TagPatch { name: Some("shopping".into()), color: None }, now()).await.unwrap();
+    assert_eq!(titles(&list(&store, &ada, q("shopping")).await), ["Milk and eggs"], "renamed tags are searchable");
+    assert!(list(&store, &ada, q("groceries")).await.is_empty());
+    let filtered = list(&store, &ada, TaskQueryParams { q: Some("run".into()), status: Some("completed".into()), ..p() }).await;
+    assert!(filtered.is_empty(), "search combines with filters");
+});
+
+store_test!(
+    /// Reminders: relative ones follow the due date, absolute ones stay; fire exactly once under racing
+    /// scanners; a completed task's reminder is retired without an event.
+    reminders, |store| {
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let t = store.create_task(&ada, NewTask {
+        due: Some("2026-03-12T10:00".into()),
+        reminders: Some(vec![
+            ReminderInput { at: None, minutes_before: Some(30) },
+            ReminderInput { at: Some("2026-03-11T08:00".into()), minutes_before: None },
+        ]),
+        ..new("Dentist")
+    }, now()).await.unwrap();
+    let fire: Vec<String> = t.reminders.iter().map(|r| r.fire_at.unwrap().to_string()).collect();
+    assert_eq!(fire, ["2026-03-11T07:00:00Z", "2026-03-12T08:30:00Z"]);
+    let moved = store.update_task(&ada, t.id, TaskPatch { due: Some(Some("2026-03-13T10:00".into())), ..Default::default() }, now()).await.unwrap();
+    let fire: Vec<String> = moved.reminders.iter().map(|r| r.fire_at.unwrap().to_string()).collect();
+    assert_eq!(fire, ["2026-03-11T07:00:00Z", "2026-03-13T08:30:00Z"], "the relative one followed the due date");
+    let bad = store.add_reminder(&ada, t.id, ReminderInput { at: None, minutes_before: Some(600_000) }, now()).await.unwrap_err();
+    assert!(matches!(bad, StoreError::Invalid(ref i) if i.field.as_deref() == Some("minutes_before")));
+
+    events(&store).await;
+    let at = "2026-03-11T07:00:01Z".parse::<Timestamp>().unwrap();
+    let (a, b) = tokio::join!(store.fire_due_reminders(at, 10), store.fire_due_reminders(at, 10));
+    assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "two scanners, one firing");
+    assert!(store.fire_due_reminders(at, 10).await.unwrap().is_empty());
+    let evs = events(&store).await;
+    assert_eq!(evs, [("reminders".to_owned(), "todo.reminder.due.v1".to_owned())]);
+
+    store.complete_task(&ada, t.id, now()).await.unwrap();
+    events(&store).await;
+    let later = "2026-03-14T00:00:00Z".parse::<Timestamp>().unwrap();
+    store.fire_due_reminders(later, 10).await.unwrap();
+    assert!(events(&store).await.is_empty(), "completed tasks send no reminders");
+    assert_eq!(store.next_reminder_at().await.unwrap(), None);
+});
+
+store_test!(
+    /// Recurrence: the next occurrence is created once per completed occurrence, carries tags and
+    /// reminders, and the series ends at its count.
+    next_occurrence, |store| {
+    let ada = user(&store, "ada@example.com", "America/Los_Angeles").await;
+    let first = store.create_task(&ada, NewTask {
+        due: Some("2026-01-31T09:00".into()),
+        tags: Some(vec!["bills".into()]),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=MONTHLY;COUNT=3".into()), ..Default::default() }),
+        reminders: Some(vec![ReminderInput { at: None, minutes_before: Some(60) }]),
+        ..new("Rent")
+    }, now()).await.unwrap();
+    assert_eq!(first.occurrence, Some(1));
+    store.complete_task(&ada, first.id, now()).await.unwrap();
+    let n1 = store.create_next_occurrence(&ada, first.id, now()).await.unwrap();
+    assert!(n1.created);
+    let second = n1.next.unwrap();
+    assert_eq!(second.due.as_ref().unwrap().date.to_string(), "2026-02-28");
+    assert_eq!(second.due.as_ref().unwrap().time.unwrap().to_string(), "09:00:00");
+    assert_eq!((second.occurrence, second.series_id), (Some(2), first.series_id));
+    assert_eq!(second.tags[0].name, "bills");
+    assert_eq!(second.reminders.len(), 1);
+    assert_eq!(second.status, Status::Open);
+    let repeat = store.create_next_occurrence(&ada, first.id, now()).await.unwrap();
+    assert!(!repeat.created);
+    assert_eq!(repeat.next.unwrap().id, second.id, "a redelivered completion creates nothing new");
+    store.complete_task(&ada, second.id, now()).await.unwrap();
+    let third = store.create_next_occurrence(&ada, second.id, now()).await.unwrap().next.unwrap();
+    assert_eq!(third.due.as_ref().unwrap().date.to_string(), "2026-03-31", "back to the 31st");
+    assert!(store.create_next_occurrence(&ada, third.id, now()).await.unwrap().next.is_none(), "COUNT=3 reached");
+    let series = list(&store, &ada, TaskQueryParams { recurring: Some("true".into()), ..p() }).await;
+    assert_eq!(series.len(), 3);
+});
+
+store_test!(
+    /// Changing zone keeps all-day tasks on their date and timed tasks at their instant.
+    zone_change, |store| {
+    let ada = user(&store, "ada@example.com", "America/New_York").await;
+    let all_day = store.create_task(&ada, NewTask { due: Some("2026-05-01".into()), ..new("all day") }, now()).await.unwrap();
+    let timed = store.create_task(&ada, NewTask { due: Some("2026-05-01T09:00".into()), ..new("timed") }, now()).await.unwrap();
+    let ada2 = store.update_profile(&ada, ProfilePatch { time_zone: Some("Asia/Tokyo".into()), display_name: None }, now()).await.unwrap();
+    assert_eq!(ada2.time_zone, "Asia/Tokyo");
+    let a = store.get_task(&ada2, all_day.id, now()).await.unwrap();
+    assert_eq!(a.due.unwrap().date.to_string(), "2026-05-01");
+    let t = store.get_task(&ada2, timed.id, now()).await.unwrap();
+    assert_eq!(t.due.as_ref().unwrap().at, timed.due.as_ref().unwrap().at);
+    assert_eq!(t.due.unwrap().time.unwrap().to_string(), "22:00:00");
+    let bad = store.update_profile(&ada2, ProfilePatch { time_zone: Some("Nowhere/Land".into()), display_name: None }, now()).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(ref i)) if i.code == "invalid_time_zone"));
+});
+
+store_test!(
+    /// Outbox claims are leased: a claimed row is invisible to a second relay until released or expired.
+    outbox_claims, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    store.create_task(&ada, new("one"), now()).await.unwrap();
+    let t = now() + SignedDuration::from_hours(1);
+    let first = store.claim_outbox(t, 10, 60_000).await.unwrap();
+    assert_eq!(first.len(), 2, "task-events and task-updates");
+    assert!(store.claim_outbox(t, 10, 60_000).await.unwrap().is_empty(), "leased");
+    store.mark_published(&[first[0].seq], t).await.unwrap();
+    store.release_claims(&[first[1].seq], t).await.unwrap();
+    let again = store.claim_outbox(t, 10, 60_000).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.seq).collect::<Vec<_>>(), [first[1].seq]);
+    let expired = store.claim_outbox(t + SignedDuration::from_mins(2), 10, 60_000).await.unwrap();
+    assert_eq!(expired.len(), 1, "an expired lease is claimable again");
+    assert_eq!(store.outbox_backlog().await.unwrap().pending, 1);
+});
