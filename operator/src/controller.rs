@@ -1,0 +1,730 @@
+//! The reconciler: dereference → validate/build (pure) → apply → status.
+//!
+//! - Children are applied with server-side apply (force, one field manager per concern) only
+//!   when their applied-hash annotation differs from the cluster's copy, so reconciling an
+//!   unchanged platform performs no writes at all.
+//! - Children that are no longer desired (and are controlled by this CR) are deleted.
+//! - Deployments roll out only after the release's migration Job succeeded.
+//! - Status is computed purely ([`crate::status`]) and written only when it changed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde_json::json;
+
+use crate::build::{
+    self, BuildInputs, GeneratedSecrets, component_resource, configuration_resource,
+    redpanda_topic_resource, resiliency_resource, service_monitor_resource, subscription_resource,
+};
+use crate::crd::{
+    TodoPlatform, TodoPlatformSpec, TopicDeletionPolicy, TopicProvisioner, TopicState, TopicStatus,
+};
+use crate::metrics::Metrics;
+use crate::names::{APPLIED_HASH_ANNOTATION, Names};
+use crate::status::{self, Capabilities, MigrationState, Observed, TopicOutcome};
+use crate::topics::TopicAdmin;
+
+/// Finalizer guarding external state (topics) of platforms whose deletion policy is Delete.
+pub const FINALIZER: &str = "todoplatform.dev/topics";
+/// Field manager of the status subresource.
+pub const STATUS_MANAGER: &str = "todo-operator/status";
+/// How long discovered CRD availability is trusted before asking again.
+const CAPABILITY_TTL: Duration = Duration::from_secs(120);
+
+/// Errors of one reconcile. Each maps to a metric label via [`Error::kind`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed (transient: retried with backoff).
+    #[error("Kubernetes API call failed: {0}")]
+    Kube(#[from] kube::Error),
+    /// A finalizer step failed.
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// The TodoPlatform has no namespace.
+    #[error("the TodoPlatform has no namespace")]
+    MissingNamespace,
+    /// Topic deletion during cleanup failed; the finalizer stays until it succeeds.
+    #[error("deleting topics: {0}")]
+    TopicCleanup(#[from] crate::topics::TopicError),
+}
+
+impl Error {
+    /// Label for the errors metric.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "kubernetes",
+            Self::Finalizer(_) => "finalizer",
+            Self::MissingNamespace => "invalid_object",
+            Self::TopicCleanup(_) => "topic_cleanup",
+        }
+    }
+}
+
+/// Shared state of the controller.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// Topic provisioner.
+    pub topics: Arc<dyn TopicAdmin>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Kubernetes Events publisher.
+    pub recorder: Recorder,
+    /// App version for platforms that pin none.
+    pub default_version: String,
+    capabilities: tokio::sync::Mutex<Option<(Instant, Capabilities)>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context reporting Events as `todo-operator` (instance `instance`, e.g. the pod name).
+    pub fn new(
+        client: Client,
+        topics: Arc<dyn TopicAdmin>,
+        metrics: Arc<Metrics>,
+        instance: Option<String>,
+    ) -> Self {
+        let reporter = kube::runtime::events::Reporter {
+            controller: "todo-operator".into(),
+            instance,
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            topics,
+            metrics,
+            default_version: crate::VERSION.to_owned(),
+            capabilities: tokio::sync::Mutex::new(None),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Which optional CRDs exist; cached for a short while so reconciles do not re-ask.
+    async fn capabilities(&self) -> Result<Capabilities, kube::Error> {
+        let mut cached = self.capabilities.lock().await;
+        if let Some((at, capabilities)) = *cached
+            && at.elapsed() < CAPABILITY_TTL
+        {
+            return Ok(capabilities);
+        }
+        let capabilities = Capabilities {
+            dapr: self.serves("dapr.io/v1alpha1", "components").await?
+                && self.serves("dapr.io/v2alpha1", "subscriptions").await?,
+            redpanda_topics: self
+                .serves("cluster.redpanda.com/v1alpha2", "topics")
+                .await?,
+            service_monitor: self
+                .serves("monitoring.coreos.com/v1", "servicemonitors")
+                .await?,
+        };
+        *cached = Some((Instant::now(), capabilities));
+        Ok(capabilities)
+    }
+
+    async fn serves(&self, group_version: &str, plural: &str) -> Result<bool, kube::Error> {
+        match self.client.list_api_group_resources(group_version).await {
+            Ok(list) => Ok(list.resources.iter().any(|r| r.name == plural)),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn publish(&self, platform: &TodoPlatform, type_: EventType, reason: &str, note: String) {
+        let event = KubeEvent {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(error) = self
+            .recorder
+            .publish(&event, &platform.object_ref(&()))
+            .await
+        {
+            tracing::warn!(%error, "could not publish event");
+        }
+    }
+}
+
+/// Every kind the operator may create, with whether the cluster serves it.
+fn managed_kinds(capabilities: Capabilities) -> Vec<(ApiResource, bool)> {
+    let typed = [
+        ApiResource::erase::<ConfigMap>(&()),
+        ApiResource::erase::<Secret>(&()),
+        ApiResource::erase::<ServiceAccount>(&()),
+        ApiResource::erase::<Role>(&()),
+        ApiResource::erase::<RoleBinding>(&()),
+        ApiResource::erase::<Service>(&()),
+        ApiResource::erase::<StatefulSet>(&()),
+        ApiResource::erase::<Job>(&()),
+        ApiResource::erase::<Deployment>(&()),
+        ApiResource::erase::<HorizontalPodAutoscaler>(&()),
+        ApiResource::erase::<PodDisruptionBudget>(&()),
+        ApiResource::erase::<Ingress>(&()),
+        ApiResource::erase::<NetworkPolicy>(&()),
+    ]
+    .map(|resource| (resource, true));
+    let optional = [
+        (component_resource(), capabilities.dapr),
+        (subscription_resource(), capabilities.dapr),
+        (configuration_resource(), capabilities.dapr),
+        (resiliency_resource(), capabilities.dapr),
+        (redpanda_topic_resource(), capabilities.redpanda_topics),
+        (service_monitor_resource(), capabilities.service_monitor),
+    ];
+    typed.into_iter().chain(optional).collect()
+}
+
+/// Children that exist in the cluster, by kind.
+type Existing = BTreeMap<String, Vec<DynamicObject>>;
+
+fn kind_key(resource: &ApiResource) -> String {
+    format!("{}/{}", resource.api_version, resource.kind)
+}
+
+async fn list_children(
+    client: &Client,
+    names: &Names,
+    capabilities: Capabilities,
+) -> Result<Existing, kube::Error> {
+    let params = ListParams::default().labels(&names.children_selector());
+    let mut existing = Existing::new();
+    for (resource, served) in managed_kinds(capabilities) {
+        if !served {
+            continue;
+        }
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), &names.namespace, &resource);
+        existing.insert(kind_key(&resource), api.list(&params).await?.items);
+    }
+    Ok(existing)
+}
+
+fn typed<K: Resource<DynamicType = ()> + serde::de::DeserializeOwned>(
+    existing: &Existing,
+) -> Vec<K> {
+    existing
+        .get(&kind_key(&ApiResource::erase::<K>(&())))
+        .into_iter()
+        .flatten()
+        .filter_map(|object| object.clone().try_parse::<K>().ok())
+        .collect()
+}
+
+/// User Secrets the spec references (not the ones the operator generates).
+pub fn referenced_secrets(spec: &TodoPlatformSpec) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    names.extend(
+        spec.database
+            .external
+            .iter()
+            .map(|e| e.url_secret_ref.name.clone()),
+    );
+    names.extend(spec.auth.jwt_secret_ref.iter().map(|r| r.name.clone()));
+    if let Some(external) = &spec.eventing.external {
+        names.extend(external.sasl.iter().map(|s| s.secret_name.clone()));
+        names.extend(
+            external
+                .tls
+                .iter()
+                .filter_map(|t| t.ca_secret_ref.as_ref().map(|r| r.name.clone())),
+        );
+    }
+    names.extend(
+        spec.notifications
+            .smtp
+            .iter()
+            .map(|s| s.url_secret_ref.name.clone()),
+    );
+    names.extend(
+        spec.notifications
+            .webhook
+            .iter()
+            .map(|w| w.signing_secret_ref.name.clone()),
+    );
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 24]>())
+}
+
+/// Read back a value the operator generated earlier, so it is never regenerated.
+fn generated_value(existing: &Existing, name: &str, key: &str) -> Option<String> {
+    typed::<Secret>(existing)
+        .into_iter()
+        .find(|s| s.metadata.name.as_deref() == Some(name))
+        .and_then(|s| s.data?.remove(key))
+        .and_then(|bytes| String::from_utf8(bytes.0).ok())
+}
+
+/// Dereference: generated values and referenced Secrets' versions. Returns the build inputs and
+/// the referenced Secrets that do not exist.
+async fn dereference(
+    ctx: &Context,
+    platform: &TodoPlatform,
+    names: &Names,
+    existing: &Existing,
+) -> Result<(BuildInputs, Vec<String>), kube::Error> {
+    let generated = GeneratedSecrets {
+        jwt_secret: generated_value(existing, &names.jwt_secret(), "secret")
+            .unwrap_or_else(random_secret),
+        postgres_password: generated_value(existing, &names.postgres(), "password")
+            .unwrap_or_else(random_secret),
+    };
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &names.namespace);
+    let mut versions = BTreeMap::new();
+    let mut missing = Vec::new();
+    for name in referenced_secrets(&platform.spec) {
+        match secrets.get_metadata_opt(&name).await? {
+            Some(secret) => {
+                versions.insert(name, secret.metadata.resource_version.unwrap_or_default());
+            }
+            None => missing.push(name),
+        }
+    }
+    Ok((
+        BuildInputs {
+            default_version: ctx.default_version.clone(),
+            generated,
+            referenced_secret_versions: versions,
+        },
+        missing,
+    ))
+}
+
+fn controlled_by(object: &DynamicObject, uid: &str) -> bool {
+    object
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.uid == uid && o.controller == Some(true))
+}
+
+/// Reconcile entry point for the Controller. Objects that fail to deserialize are reported and
+/// skipped until they change, so one bad object cannot wedge the controller.
+pub async fn reconcile(
+    guard: Arc<DeserializeGuard<TodoPlatform>>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = match &guard.0 {
+        Ok(platform) => {
+            let platform = Arc::new(platform.clone());
+            let result = reconcile_platform(platform.clone(), &ctx).await;
+            if let Err(error) = &result {
+                ctx.publish(
+                    &platform,
+                    EventType::Warning,
+                    "ReconcileFailed",
+                    error.to_string(),
+                )
+                .await;
+            }
+            result
+        }
+        Err(invalid) => {
+            tracing::warn!(
+                name = invalid.metadata.name.as_deref().unwrap_or_default(),
+                namespace = invalid.metadata.namespace.as_deref().unwrap_or_default(),
+                error = %invalid.error,
+                "ignoring a TodoPlatform that does not deserialize until it changes"
+            );
+            ctx.metrics.record_invalid_object();
+            Ok(Action::await_change())
+        }
+    };
+    let key = guard.meta().uid.clone().unwrap_or_default();
+    if result.is_ok() {
+        ctx.failures.lock().expect("failure map lock").remove(&key);
+    }
+    ctx.metrics
+        .record_reconcile(started.elapsed(), result.as_ref().err().map(Error::kind));
+    result
+}
+
+/// Backoff with jitter for transient errors: 5 s doubling per consecutive failure, at most 5
+/// minutes, plus up to 20 % random jitter so failing platforms do not retry in lockstep.
+pub fn error_policy(
+    guard: Arc<DeserializeGuard<TodoPlatform>>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    let key = guard.meta().uid.clone().unwrap_or_default();
+    let attempts = {
+        let mut failures = ctx.failures.lock().expect("failure map lock");
+        let attempts = failures.entry(key).or_insert(0);
+        *attempts = attempts.saturating_add(1);
+        *attempts
+    };
+    let delay = backoff(attempts, rand::random::<f64>());
+    tracing::warn!(%error, attempts, ?delay, "reconcile failed; retrying");
+    Action::requeue(delay)
+}
+
+/// The backoff for the `attempts`-th consecutive failure, `jitter` in [0, 1).
+pub fn backoff(attempts: u32, jitter: f64) -> Duration {
+    let base = Duration::from_secs(5).saturating_mul(1 << attempts.saturating_sub(1).min(6));
+    let base = base.min(Duration::from_secs(300));
+    base + base.mul_f64(0.2 * jitter.clamp(0.0, 1.0))
+}
+
+fn wants_topic_cleanup(spec: &TodoPlatformSpec) -> bool {
+    spec.eventing.topics.deletion_policy == TopicDeletionPolicy::Delete
+        && spec.eventing.topics.provisioner == TopicProvisioner::KafkaAdmin
+}
+
+async fn reconcile_platform(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
+    let namespace = platform.namespace().ok_or(Error::MissingNamespace)?;
+    let api: Api<TodoPlatform> = Api::namespaced(ctx.client.clone(), &namespace);
+    let has_finalizer = platform.finalizers().iter().any(|f| f == FINALIZER);
+    if wants_topic_cleanup(&platform.spec) || has_finalizer {
+        finalizer(&api, FINALIZER, platform, |event| async move {
+            match event {
+                FinalizerEvent::Apply(platform) => apply(platform, ctx).await,
+                FinalizerEvent::Cleanup(platform) => cleanup(platform, ctx).await,
+            }
+        })
+        .await
+        .map_err(|e| Error::Finalizer(Box::new(e)))
+    } else if platform.metadata.deletion_timestamp.is_some() {
+        // Children go with the CR through their owner references.
+        Ok(Action::await_change())
+    } else {
+        apply(platform, ctx).await
+    }
+}
+
+/// Deletion with policy Delete: remove the platform's topics, then let the finalizer go.
+async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
+    if wants_topic_cleanup(&platform.spec) {
+        let inputs = crate::render::offline_inputs();
+        if let Ok(desired) = build::build(&platform, &inputs) {
+            let names: Vec<String> = desired
+                .topics
+                .topics
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            ctx.topics.delete(&desired.topics.brokers, &names).await?;
+            ctx.publish(
+                &platform,
+                EventType::Normal,
+                "TopicsDeleted",
+                format!("deleted topics {}", names.join(", ")),
+            )
+            .await;
+        }
+    }
+    Ok(Action::await_change())
+}
+
+async fn apply(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
+    let namespace = platform.namespace().ok_or(Error::MissingNamespace)?;
+    let names = Names::new(&platform.name_any(), &namespace);
+    let capabilities = ctx.capabilities().await?;
+    let existing = list_children(&ctx.client, &names, capabilities).await?;
+    let (inputs, missing_secrets) = dereference(ctx, &platform, &names, &existing).await?;
+    let desired = match build::build(&platform, &inputs) {
+        Ok(desired) => desired,
+        Err(error) => return report_invalid_spec(&platform, ctx, error.to_string()).await,
+    };
+
+    let jobs: Vec<Job> = typed(&existing);
+    let migration_job = desired
+        .migration_job
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_default();
+    let rollout_allowed =
+        status::migration_state(&jobs, &migration_job) == MigrationState::Succeeded;
+    let desired_deployments: Vec<String> = desired
+        .deployments
+        .iter()
+        .filter_map(|d| d.metadata.name.clone())
+        .collect();
+    let topic_plan = desired.topics.clone();
+    let url = desired.url.clone();
+    let ingress_desired = desired.ingress.is_some();
+    let service_monitor_desired = desired.service_monitor.is_some();
+    let managed_postgres = desired
+        .managed_postgres
+        .as_ref()
+        .and_then(|m| m.stateful_set.metadata.name.clone());
+
+    let served: HashSet<String> = managed_kinds(capabilities)
+        .into_iter()
+        .filter(|(_, served)| *served)
+        .map(|(resource, _)| kind_key(&resource))
+        .collect();
+    let mut wanted: HashSet<(String, String)> = HashSet::new();
+    for child in desired.into_children() {
+        let kind = kind_key(&child.resource);
+        wanted.insert((kind.clone(), child.name.clone()));
+        if !served.contains(&kind) {
+            continue;
+        }
+        if child.resource.kind == "Deployment" && !rollout_allowed {
+            continue;
+        }
+        let current_hash = existing
+            .get(&kind)
+            .and_then(|objects| {
+                objects
+                    .iter()
+                    .find(|o| o.metadata.name.as_deref() == Some(child.name.as_str()))
+            })
+            .and_then(|o| o.metadata.annotations.as_ref())
+            .and_then(|a| a.get(APPLIED_HASH_ANNOTATION));
+        if current_hash.map(String::as_str) == Some(child.applied_hash()) {
+            continue;
+        }
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(ctx.client.clone(), &namespace, &child.resource);
+        let params = PatchParams::apply(child.concern.field_manager()).force();
+        api.patch(&child.name, &params, &Patch::Apply(&child.manifest))
+            .await?;
+        ctx.metrics.record_write("apply");
+        tracing::info!(kind = %child.resource.kind, name = %child.name, "applied");
+    }
+
+    let uid = platform.uid().unwrap_or_default();
+    for (kind, objects) in &existing {
+        for object in objects {
+            let name = object.name_any();
+            if wanted.contains(&(kind.clone(), name.clone())) || !controlled_by(object, &uid) {
+                continue;
+            }
+            let resource = managed_kinds(capabilities)
+                .into_iter()
+                .map(|(resource, _)| resource)
+                .find(|r| &kind_key(r) == kind)
+                .expect("existing children are listed from managed kinds");
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
+            api.delete(&name, &DeleteParams::background()).await?;
+            ctx.metrics.record_write("delete");
+            tracing::info!(kind = %resource.kind, %name, "deleted child no longer desired");
+        }
+    }
+
+    let topics = match topic_plan.provisioner {
+        TopicProvisioner::External => TopicOutcome::NotManaged,
+        TopicProvisioner::RedpandaTopic if !capabilities.redpanda_topics => {
+            TopicOutcome::RedpandaOperatorMissing
+        }
+        TopicProvisioner::RedpandaTopic => TopicOutcome::Provisioned(
+            topic_plan
+                .topics
+                .iter()
+                .map(|t| TopicStatus {
+                    name: t.name.clone(),
+                    partitions: Some(t.partitions),
+                    state: TopicState::Delegated,
+                    message: None,
+                })
+                .collect(),
+        ),
+        TopicProvisioner::KafkaAdmin => match ctx
+            .topics
+            .ensure(&topic_plan.brokers, &topic_plan.topics)
+            .await
+        {
+            Ok(statuses) => TopicOutcome::Provisioned(statuses),
+            Err(error) => TopicOutcome::Failed(error.to_string()),
+        },
+    };
+    let topics_failed = matches!(topics, TopicOutcome::Failed(_));
+    let observed = Observed {
+        capabilities,
+        missing_secrets,
+        migration_job,
+        jobs,
+        deployments: typed(&existing),
+        desired_deployments,
+        stateful_sets: typed(&existing),
+        managed_postgres,
+        ingresses: typed(&existing),
+        ingress_desired,
+        service_monitor_desired,
+        topics,
+        url,
+    };
+    let new_status = status::compute(&platform, &observed, now());
+    let ready = status::is_ready(&new_status);
+    write_status(&platform, ctx, new_status).await?;
+    Ok(if ready {
+        Action::requeue(Duration::from_secs(600))
+    } else if topics_failed {
+        Action::requeue(Duration::from_secs(30))
+    } else {
+        Action::requeue(Duration::from_secs(120))
+    })
+}
+
+fn now() -> Time {
+    let seconds = Timestamp::now().as_second();
+    Time(Timestamp::from_second(seconds).expect("the current second is a valid timestamp"))
+}
+
+/// Patch the status subresource when it differs; publish an Event when Ready flips.
+async fn write_status(
+    platform: &TodoPlatform,
+    ctx: &Context,
+    new_status: crate::crd::TodoPlatformStatus,
+) -> Result<(), Error> {
+    if platform.status.as_ref() == Some(&new_status) {
+        return Ok(());
+    }
+    let was_ready = platform.status.as_ref().is_some_and(status::is_ready);
+    let ready = status::is_ready(&new_status);
+    let reason = new_status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.reason.clone(), c.message.clone()));
+    let api: Api<TodoPlatform> = Api::namespaced(
+        ctx.client.clone(),
+        &platform.namespace().unwrap_or_default(),
+    );
+    let patch = json!({
+        "apiVersion": "todoplatform.dev/v1alpha1",
+        "kind": "TodoPlatform",
+        "status": new_status,
+    });
+    api.patch_status(
+        &platform.name_any(),
+        &PatchParams::apply(STATUS_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    ctx.metrics.record_write("status");
+    if was_ready != ready
+        && let Some((reason, message)) = reason
+    {
+        let type_ = if ready {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        };
+        ctx.publish(platform, type_, &reason, message).await;
+    }
+    Ok(())
+}
+
+async fn report_invalid_spec(
+    platform: &TodoPlatform,
+    ctx: &Context,
+    message: String,
+) -> Result<Action, Error> {
+    let mut status = platform.status.clone().unwrap_or_default();
+    let since = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready" && c.reason == "InvalidSpec" && c.message == message)
+        .map_or_else(now, |c| c.last_transition_time.clone());
+    status.observed_generation = platform.metadata.generation;
+    status.conditions.retain(|c| c.type_ != "Ready");
+    status.conditions.insert(
+        0,
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+            type_: "Ready".into(),
+            status: "False".into(),
+            reason: "InvalidSpec".into(),
+            message: message.clone(),
+            observed_generation: platform.metadata.generation,
+            last_transition_time: since,
+        },
+    );
+    let changed = platform.status.as_ref() != Some(&status);
+    write_status(platform, ctx, status).await?;
+    if changed {
+        ctx.publish(platform, EventType::Warning, "InvalidSpec", message)
+            .await;
+    }
+    // Nothing will fix this but an edit of the spec, which triggers a reconcile.
+    Ok(Action::await_change())
+}
+
+/// Run the controller until `shutdown` resolves. Watches: TodoPlatforms (with a deserialize
+/// guard), the owned kinds filtered by the managed-by label (so the cache never holds the whole
+/// cluster), and Secret metadata only (never Secret data) to react to referenced Secrets.
+pub async fn run(
+    ctx: Arc<Context>,
+    concurrency: u16,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    use futures::StreamExt;
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::{Controller, reflector::ObjectRef, watcher};
+
+    let client = ctx.client.clone();
+    let owned = watcher::Config::default().labels(&format!(
+        "{}={}",
+        crate::names::MANAGED_BY_LABEL,
+        crate::names::MANAGED_BY
+    ));
+    let platforms: Api<DeserializeGuard<TodoPlatform>> = Api::all(client.clone());
+    let controller = Controller::new(platforms, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    controller
+        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
+        .owns(Api::<StatefulSet>::all(client.clone()), owned.clone())
+        .owns(Api::<Job>::all(client.clone()), owned.clone())
+        .owns(Api::<Service>::all(client.clone()), owned.clone())
+        .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
+        .owns(Api::<Ingress>::all(client.clone()), owned)
+        .watches(
+            Api::<PartialObjectMeta<Secret>>::all(client.clone()),
+            watcher::Config::default(),
+            move |secret| {
+                let namespace = secret.metadata.namespace.clone().unwrap_or_default();
+                let name = secret.metadata.name.clone().unwrap_or_default();
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|guard| guard.meta().namespace.as_deref() == Some(namespace.as_str()))
+                    .filter(|guard| match &guard.0 {
+                        Ok(platform) => {
+                            let names = Names::new(&platform.name_any(), &namespace);
+                            referenced_secrets(&platform.spec).contains(&name)
+                                || name == names.jwt_secret()
+                                || name == names.postgres()
+                        }
+                        Err(_) => false,
+                    })
+                    .map(|guard| ObjectRef::from_obj(&*guard))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "controller event");
+            }
+        })
+        .await;
+}

@@ -1,0 +1,114 @@
+//! The Helm chart: `helm lint`, and `helm template` output validated against Kubernetes'
+//! schemas for the default values and the single-replica variant.
+
+mod common;
+
+use std::process::Command;
+
+fn chart_dir() -> std::path::PathBuf {
+    common::repo_root().join("charts/todo-operator")
+}
+
+/// `helm lint --strict` passes (values also checked against values.schema.json).
+#[test]
+fn helm_lint_passes() {
+    let Some(helm) = common::helm("helm_lint_passes") else {
+        return;
+    };
+    let out = Command::new(helm)
+        .args(["lint", "--strict"])
+        .arg(chart_dir())
+        .output()
+        .expect("helm runs");
+    assert!(
+        out.status.success(),
+        "helm lint failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn template(helm: &std::path::Path, extra: &[&str]) -> String {
+    let out = Command::new(helm)
+        .args(["template", "todo-operator", "--namespace", "todo-system"])
+        .arg(chart_dir())
+        .args(extra)
+        .output()
+        .expect("helm runs");
+    assert!(
+        out.status.success(),
+        "helm template {extra:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("helm prints UTF-8")
+}
+
+/// Rendered chart (defaults, and without leader election / CRDs / metrics Service) is valid
+/// Kubernetes, and contains what the defaults promise.
+#[test]
+fn helm_template_renders_valid_manifests() {
+    let Some(helm) = common::helm("helm_template_renders_valid_manifests") else {
+        return;
+    };
+    let Some(validator) = common::manifest_validator("helm_template_renders_valid_manifests")
+    else {
+        return;
+    };
+    let defaults = template(&helm, &[]);
+    for kind in [
+        "kind: CustomResourceDefinition",
+        "kind: Deployment",
+        "kind: ClusterRole",
+        "kind: Role",
+        "kind: Service",
+    ] {
+        assert!(defaults.contains(kind), "default render lacks {kind}");
+    }
+    assert!(
+        defaults.contains("helm.sh/resource-policy: keep"),
+        "the CRD survives uninstall"
+    );
+    let minimal = template(
+        &helm,
+        &[
+            "--set",
+            "leaderElection=false",
+            "--set",
+            "replicaCount=1",
+            "--set",
+            "crds.install=false",
+            "--set",
+            "metrics.service=false",
+        ],
+    );
+    assert!(
+        !minimal.contains("kind: CustomResourceDefinition") && !minimal.contains("kind: Role\n")
+    );
+    for (name, rendered) in [("defaults", defaults), ("minimal", minimal)] {
+        let out = common::validate_manifests(&validator, &rendered, &[]);
+        assert!(
+            out.status.success(),
+            "{name}: invalid chart output\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// values.schema.json rejects nonsense, e.g. two replicas without leader election.
+#[test]
+fn values_schema_rejects_unsafe_replicas() {
+    let Some(helm) = common::helm("values_schema_rejects_unsafe_replicas") else {
+        return;
+    };
+    let out = Command::new(helm)
+        .args(["template", "x"])
+        .arg(chart_dir())
+        .args(["--set", "leaderElection=false", "--set", "replicaCount=2"])
+        .output()
+        .expect("helm runs");
+    assert!(
+        !out.status.success(),
+        "two replicas without leader election must be rejected"
+    );
+}
