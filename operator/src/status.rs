@@ -67,9 +67,8 @@ pub struct Observed {
 /// State of the migration Job of the current release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MigrationState {
-    /// Not created yet.
-    Pending,
-    /// Running or retrying.
+    /// Created by this reconcile, running or retrying. (A Job this reconcile is about to create
+    /// counts as running, so the status written before and after creation is the same.)
     Running,
     /// Finished successfully: the rollout may proceed.
     Succeeded,
@@ -83,7 +82,7 @@ pub fn migration_state(jobs: &[Job], name: &str) -> MigrationState {
         .iter()
         .find(|j| j.metadata.name.as_deref() == Some(name))
     else {
-        return MigrationState::Pending;
+        return MigrationState::Running;
     };
     let status = job.status.clone().unwrap_or_default();
     let has = |kind: &str| {
@@ -222,7 +221,6 @@ fn verdicts(observed: &Observed) -> Vec<Verdict> {
             format!("Job {} failed; rollout held. Inspect its logs, fix, then delete the Job to retry", observed.migration_job),
         ),
         MigrationState::Running => verdict("MigrationsComplete", false, "Running", format!("Job {} is running; rollout waits", observed.migration_job)),
-        MigrationState::Pending => verdict("MigrationsComplete", false, "Pending", format!("Job {} not started", observed.migration_job)),
     });
     let (api, workers) = observed
         .desired_deployments

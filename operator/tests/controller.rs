@@ -1,0 +1,443 @@
+//! The reconciler against an in-memory API server (kube-rs's tower-test mock pattern): what a
+//! reconcile writes, and — as important — what it does not.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use http::Method;
+use kube::core::DeserializeGuard;
+use kube::core::error_boundary::InvalidObject;
+use serde_json::{Value, json};
+use support::fake_apiserver::{FakeApiServer, Recorded};
+use todo_operator::build::{self, TopicPlan};
+use todo_operator::controller::{self, Context};
+use todo_operator::crd::{TodoPlatform, TopicState, TopicStatus};
+use todo_operator::metrics::Metrics;
+use todo_operator::render::offline_inputs;
+use todo_operator::topics::{TopicAdmin, TopicError};
+
+const NAMESPACE: &str = "team";
+const PLATFORM: &str = "/apis/todoplatform.dev/v1alpha1/namespaces/team/todoplatforms/todo";
+
+/// Records topic calls; every planned topic is reported Ready.
+#[derive(Default)]
+struct RecordingTopics {
+    ensured: Mutex<Vec<Vec<String>>>,
+    deleted: Mutex<Vec<Vec<String>>>,
+}
+
+impl TopicAdmin for RecordingTopics {
+    fn ensure<'a>(
+        &'a self,
+        _brokers: &'a [String],
+        plans: &'a [TopicPlan],
+    ) -> BoxFuture<'a, Result<Vec<TopicStatus>, TopicError>> {
+        self.ensured
+            .lock()
+            .unwrap()
+            .push(plans.iter().map(|p| p.name.clone()).collect());
+        let statuses = plans
+            .iter()
+            .map(|p| TopicStatus {
+                name: p.name.clone(),
+                partitions: Some(p.partitions),
+                state: TopicState::Ready,
+                message: None,
+            })
+            .collect();
+        Box::pin(async move { Ok(statuses) })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _brokers: &'a [String],
+        names: &'a [String],
+    ) -> BoxFuture<'a, Result<(), TopicError>> {
+        self.deleted.lock().unwrap().push(names.to_vec());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct Harness {
+    server: FakeApiServer,
+    ctx: Arc<Context>,
+    topics: Arc<RecordingTopics>,
+}
+
+fn platform_json(spec: Value) -> Value {
+    json!({
+        "apiVersion": "todoplatform.dev/v1alpha1",
+        "kind": "TodoPlatform",
+        "metadata": { "name": "todo", "namespace": NAMESPACE, "uid": "platform-uid", "generation": 1 },
+        "spec": spec,
+    })
+}
+
+fn managed_spec() -> Value {
+    json!({ "database": { "managed": {} }, "eventing": { "managed": {} } })
+}
+
+impl Harness {
+    fn new(spec: Value, dapr: bool) -> Self {
+        let (client, server) = FakeApiServer::start();
+        if dapr {
+            server.serve_dapr();
+        }
+        server.insert(PLATFORM, platform_json(spec));
+        let topics = Arc::new(RecordingTopics::default());
+        let ctx = Arc::new(Context::new(
+            client,
+            topics.clone(),
+            Arc::new(Metrics::default()),
+            None,
+        ));
+        Self {
+            server,
+            ctx,
+            topics,
+        }
+    }
+
+    fn platform(&self) -> TodoPlatform {
+        serde_json::from_value(self.server.get(PLATFORM).expect("platform stored"))
+            .expect("stored platform parses")
+    }
+
+    /// Reconcile the platform as currently stored; return the requests it made.
+    async fn reconcile(&self) -> (kube::runtime::controller::Action, Vec<Recorded>) {
+        self.server.take_requests();
+        let guard = Arc::new(DeserializeGuard(Ok(self.platform())));
+        let action = controller::reconcile(guard, self.ctx.clone())
+            .await
+            .expect("reconcile succeeds");
+        (action, self.server.take_requests())
+    }
+
+    fn condition(&self, type_: &str) -> (String, String) {
+        let platform = self.platform();
+        let condition = platform
+            .status
+            .expect("status written")
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == type_)
+            .unwrap_or_else(|| panic!("no {type_} condition"));
+        (condition.status, condition.reason)
+    }
+
+    fn succeed_migration(&self) {
+        let job = self
+            .server
+            .paths()
+            .into_iter()
+            .find(|p| p.contains("/jobs/todo-migrate-"))
+            .expect("migration Job applied");
+        self.server.set_status(&job, json!({ "succeeded": 1 }));
+    }
+}
+
+fn writes(requests: &[Recorded]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn api_path(resource: &kube::api::ApiResource, name: &str) -> String {
+    let prefix = if resource.group.is_empty() {
+        "/api/v1".to_owned()
+    } else {
+        format!("/apis/{}", resource.api_version)
+    };
+    format!("{prefix}/namespaces/{NAMESPACE}/{}/{name}", resource.plural)
+}
+
+/// Paths of every child the builders produce for `spec`.
+fn desired_paths(spec: Value) -> BTreeSet<String> {
+    let platform: TodoPlatform = serde_json::from_value(platform_json(spec)).unwrap();
+    build::build(&platform, &offline_inputs())
+        .unwrap()
+        .into_children()
+        .iter()
+        .map(|c| api_path(&c.resource, &c.name))
+        .collect()
+}
+
+/// A new platform: every child but the Deployments is applied (they wait for the migration
+/// Job), topics are provisioned, and the status says why it is not Ready yet.
+#[tokio::test]
+async fn first_reconcile_applies_children_and_writes_status() {
+    let harness = Harness::new(managed_spec(), true);
+    let (_, requests) = harness.reconcile().await;
+    let applied: BTreeSet<String> = requests
+        .iter()
+        .filter(|r| r.method == Method::PATCH && !r.path.ends_with("/status"))
+        .map(|r| r.path.clone())
+        .collect();
+    let expected: BTreeSet<String> = desired_paths(managed_spec())
+        .into_iter()
+        .filter(|p| !p.contains("/deployments/"))
+        .collect();
+    assert_eq!(applied, expected);
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == Method::PATCH && r.path == format!("{PLATFORM}/status"))
+    );
+    assert_eq!(
+        harness.condition("MigrationsComplete"),
+        ("False".into(), "Running".into())
+    );
+    assert_eq!(
+        harness.condition("DaprComponentsReady"),
+        ("True".into(), "Applied".into())
+    );
+    assert_eq!(
+        harness.condition("TopicsReady"),
+        ("True".into(), "Provisioned".into())
+    );
+    assert_eq!(harness.condition("Ready").0, "False");
+    assert_eq!(harness.topics.ensured.lock().unwrap()[0].len(), 6);
+    let status = harness.platform().status.unwrap();
+    assert_eq!(status.observed_generation, Some(1));
+    assert_eq!(status.url.as_deref(), Some("http://todo-api.team.svc:8080"));
+}
+
+/// Reconciling an unchanged platform performs no writes at all (only reads).
+#[tokio::test]
+async fn unchanged_platform_reconciles_without_writes() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.reconcile().await;
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(writes(&requests), Vec::<String>::new());
+    assert!(!requests.is_empty(), "it still reads the cluster");
+}
+
+/// Deployments roll out once the migration Job succeeded; when everything is available the
+/// platform is Ready, an Event says so, and the next reconcile is write-free again.
+#[tokio::test]
+async fn rollout_waits_for_migrations_then_platform_becomes_ready() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.reconcile().await;
+    harness.succeed_migration();
+    let (_, requests) = harness.reconcile().await;
+    let deployments: BTreeSet<String> = writes(&requests)
+        .into_iter()
+        .filter(|w| w.contains("/deployments/"))
+        .collect();
+    assert_eq!(deployments.len(), 5, "{deployments:?}");
+    assert_eq!(
+        harness.condition("MigrationsComplete"),
+        ("True".into(), "Succeeded".into())
+    );
+
+    let available = json!({ "conditions": [{ "type": "Available", "status": "True" }] });
+    for path in harness
+        .server
+        .paths()
+        .into_iter()
+        .filter(|p| p.contains("/deployments/"))
+    {
+        harness.server.set_status(&path, available.clone());
+    }
+    let postgres = format!("/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets/todo-postgres");
+    harness
+        .server
+        .set_status(&postgres, json!({ "readyReplicas": 1 }));
+    let (action, requests) = harness.reconcile().await;
+    assert_eq!(
+        harness.condition("Ready"),
+        ("True".into(), "AllReady".into())
+    );
+    assert!(
+        writes(&requests)
+            .iter()
+            .any(|w| w.starts_with("POST /apis/events.k8s.io/v1")),
+        "Ready event"
+    );
+    assert_eq!(
+        format!("{action:?}"),
+        format!(
+            "{:?}",
+            kube::runtime::controller::Action::requeue(Duration::from_secs(600))
+        )
+    );
+
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(writes(&requests), Vec::<String>::new());
+}
+
+/// A child deleted behind the operator's back is re-applied, and nothing else is touched.
+#[tokio::test]
+async fn deleted_child_is_reapplied() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.reconcile().await;
+    let config_map = format!("/api/v1/namespaces/{NAMESPACE}/configmaps/todo-config");
+    harness
+        .server
+        .remove(&config_map)
+        .expect("ConfigMap was applied");
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(writes(&requests), vec![format!("PATCH {config_map}")]);
+}
+
+/// Disabling a worker role deletes its Deployment, Service and Subscription.
+#[tokio::test]
+async fn children_no_longer_desired_are_deleted() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.reconcile().await;
+    harness.succeed_migration();
+    harness.reconcile().await;
+    let mut spec = managed_spec();
+    spec["workers"] = json!({ "audit": { "enabled": false } });
+    let mut platform = platform_json(spec);
+    platform["metadata"]["generation"] = 2.into();
+    platform["status"] = harness.server.get(PLATFORM).unwrap()["status"].clone();
+    harness.server.insert(PLATFORM, platform);
+    let (_, requests) = harness.reconcile().await;
+    let deleted: BTreeSet<String> = writes(&requests)
+        .into_iter()
+        .filter(|w| w.starts_with("DELETE"))
+        .collect();
+    assert_eq!(
+        deleted,
+        BTreeSet::from([
+            format!("DELETE /apis/apps/v1/namespaces/{NAMESPACE}/deployments/todo-worker-audit"),
+            format!("DELETE /api/v1/namespaces/{NAMESPACE}/services/todo-worker-audit"),
+            format!(
+                "DELETE /apis/dapr.io/v2alpha1/namespaces/{NAMESPACE}/subscriptions/todo-audit-task-events"
+            ),
+        ])
+    );
+}
+
+/// With deletionPolicy Delete the finalizer is added first, and on deletion the platform's
+/// topics are deleted before the finalizer is released.
+#[tokio::test]
+async fn finalizer_deletes_topics_on_deletion() {
+    let mut spec = managed_spec();
+    spec["eventing"]["topics"] = json!({ "deletionPolicy": "Delete" });
+    let harness = Harness::new(spec, true);
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(
+        writes(&requests),
+        vec![format!("PATCH {PLATFORM}")],
+        "only the finalizer is added first"
+    );
+    assert_eq!(
+        harness.platform().metadata.finalizers,
+        Some(vec![controller::FINALIZER.to_owned()])
+    );
+
+    let mut stored = harness.server.get(PLATFORM).unwrap();
+    stored["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z".into();
+    harness.server.insert(PLATFORM, stored);
+    harness.reconcile().await;
+    let deleted = harness.topics.deleted.lock().unwrap().clone();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].len(), 6);
+    assert!(deleted[0].iter().all(|t| t.starts_with("team.todo.")));
+    assert_eq!(harness.platform().metadata.finalizers, Some(vec![]));
+}
+
+/// With the default Retain policy there is no finalizer and deletion leaves topics alone.
+#[tokio::test]
+async fn retained_topics_survive_deletion() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.reconcile().await;
+    assert_eq!(harness.platform().metadata.finalizers, None);
+    let mut stored = harness.server.get(PLATFORM).unwrap();
+    stored["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z".into();
+    harness.server.insert(PLATFORM, stored);
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(writes(&requests), Vec::<String>::new());
+    assert!(harness.topics.deleted.lock().unwrap().is_empty());
+}
+
+/// Without Dapr's CRDs the Dapr objects are skipped and a condition says what to install;
+/// the rest is applied and nothing fails.
+#[tokio::test]
+async fn missing_dapr_crds_become_a_condition() {
+    let harness = Harness::new(managed_spec(), false);
+    let (_, requests) = harness.reconcile().await;
+    assert!(writes(&requests).iter().all(|w| !w.contains("dapr.io")));
+    assert!(
+        writes(&requests)
+            .iter()
+            .any(|w| w.contains("/configmaps/todo-config"))
+    );
+    assert_eq!(
+        harness.condition("DaprComponentsReady"),
+        ("False".into(), "DaprNotInstalled".into())
+    );
+}
+
+/// A spec the builder refuses is reported as Ready=False/InvalidSpec, nothing is applied, and
+/// the controller waits for an edit instead of retrying.
+#[tokio::test]
+async fn invalid_spec_is_reported_and_waits_for_a_change() {
+    let spec = json!({
+        "database": { "managed": {}, "external": { "urlSecretRef": { "name": "db", "key": "url" } } },
+        "eventing": { "managed": {} },
+    });
+    let harness = Harness::new(spec, true);
+    let (action, requests) = harness.reconcile().await;
+    let written = writes(&requests);
+    assert!(
+        written
+            .iter()
+            .all(|w| w.ends_with("/status") || w.contains("/events")),
+        "{written:?}"
+    );
+    assert_eq!(
+        harness.condition("Ready"),
+        ("False".into(), "InvalidSpec".into())
+    );
+    assert_eq!(
+        format!("{action:?}"),
+        format!("{:?}", kube::runtime::controller::Action::await_change())
+    );
+}
+
+/// A TodoPlatform that does not deserialize is skipped without touching the API.
+#[tokio::test]
+async fn undeserializable_platform_is_skipped() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.server.take_requests();
+    let guard = Arc::new(DeserializeGuard::<TodoPlatform>(Err(InvalidObject {
+        error: "spec.api.replicas: invalid type".into(),
+        metadata: Default::default(),
+    })));
+    let action = controller::reconcile(guard, harness.ctx.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        format!("{action:?}"),
+        format!("{:?}", kube::runtime::controller::Action::await_change())
+    );
+    assert!(harness.server.take_requests().is_empty());
+    assert!(
+        harness
+            .ctx
+            .metrics
+            .render()
+            .contains("todo_operator_invalid_objects_total 1")
+    );
+}
+
+/// Retries back off exponentially, cap at five minutes, and jitter adds at most 20 %.
+#[test]
+fn backoff_grows_caps_and_jitters() {
+    assert_eq!(controller::backoff(1, 0.0), Duration::from_secs(5));
+    assert_eq!(controller::backoff(2, 0.0), Duration::from_secs(10));
+    assert_eq!(controller::backoff(30, 0.0), Duration::from_secs(300));
+    assert_eq!(
+        controller::backoff(1, 0.999_999),
+        Duration::from_secs(5).mul_f64(1.0 + 0.2 * 0.999_999)
+    );
+}
