@@ -264,7 +264,8 @@ fn handle_request(
             let prefix = format!("{collection}/");
             let items: Vec<Value> = state
                 .objects
-                .iter()
+                .range(prefix.clone()..)
+                .take_while(|(key, _)| key.starts_with(&prefix))
                 .filter(|(key, object)| {
                     key.starts_with(&prefix)
                         && !key[prefix.len()..].contains('/')
