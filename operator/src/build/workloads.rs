@@ -431,6 +431,8 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
             env("TODO_HTTP_ADDR", format!("0.0.0.0:{API_PORT}")),
             // In Kubernetes each worker role is its own Deployment.
             env("TODO_EMBEDDED_WORKERS", "false"),
+            // The migration Job migrates before any pod of a release starts.
+            env("TODO_MIGRATE", "false"),
             secret_env("DATABASE_URL", database_url_ref(ctx)),
             secret_env("TODO_JWT_SECRET", jwt_secret_ref(ctx)),
         ],
