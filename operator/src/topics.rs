@@ -207,13 +207,24 @@ impl KafkaAdmin {
         }
     }
 
-    async fn ensure_topics(
+    /// What the brokers have for the named topics: partitions, and the values of `config_keys`.
+    /// Missing topics are absent from the map.
+    pub async fn describe(
         &self,
         brokers: &[String],
-        plans: &[TopicPlan],
-    ) -> Result<Vec<TopicStatus>, TopicError> {
-        let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
-        let (mut connection, metadata) = self.controller(brokers, &names).await?;
+        names: &[String],
+        config_keys: &[String],
+    ) -> Result<BTreeMap<String, ExistingTopic>, TopicError> {
+        let mut connection = self.connect(brokers).await?;
+        let metadata = connection.metadata(names).await?;
+        Self::existing(&mut connection, &metadata, config_keys).await
+    }
+
+    async fn existing(
+        connection: &mut Connection,
+        metadata: &MetadataResponse,
+        config_keys: &[String],
+    ) -> Result<BTreeMap<String, ExistingTopic>, TopicError> {
         let mut existing: BTreeMap<String, ExistingTopic> = metadata
             .topics
             .iter()
@@ -230,21 +241,29 @@ impl KafkaAdmin {
                 ))
             })
             .collect();
+        let names: Vec<String> = existing.keys().cloned().collect();
+        for (name, configs) in connection.describe_configs(&names, config_keys).await? {
+            if let Some(topic) = existing.get_mut(&name) {
+                topic.configs = configs;
+            }
+        }
+        Ok(existing)
+    }
+
+    async fn ensure_topics(
+        &self,
+        brokers: &[String],
+        plans: &[TopicPlan],
+    ) -> Result<Vec<TopicStatus>, TopicError> {
+        let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
+        let (mut connection, metadata) = self.controller(brokers, &names).await?;
         let managed_keys: Vec<String> = plans
             .iter()
             .flat_map(|p| p.configs.keys().cloned())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let existing_names: Vec<String> = existing.keys().cloned().collect();
-        for (name, configs) in connection
-            .describe_configs(&existing_names, &managed_keys)
-            .await?
-        {
-            if let Some(topic) = existing.get_mut(&name) {
-                topic.configs = configs;
-            }
-        }
+        let existing = Self::existing(&mut connection, &metadata, &managed_keys).await?;
         let changes = diff(plans, &existing);
         let mut failures: BTreeMap<String, String> = BTreeMap::new();
         if !changes.create.is_empty() {
