@@ -418,6 +418,7 @@ async fn reconcile_platform(platform: Arc<TodoPlatform>, ctx: &Context) -> Resul
 /// Deletion with policy Delete: remove the platform's topics, then let the finalizer go.
 async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
     if wants_topic_cleanup(&platform.spec) {
+        // Topic names and brokers depend on the spec alone, so offline inputs suffice here.
         let inputs = crate::render::offline_inputs();
         if let Ok(desired) = build::build(&platform, &inputs) {
             let names: Vec<String> = desired
