@@ -38,7 +38,13 @@ pub fn may_acquire(lease: &LeaseSpec, identity: &str, now: Timestamp) -> bool {
     renewed.0 + duration < now
 }
 
+/// The spec after `config.identity` takes or renews the lease. As in client-go, creating the
+/// lease is not a transition; any later change of holder is.
 fn claimed(previous: Option<&LeaseSpec>, config: &LeaseConfig, now: Timestamp) -> LeaseSpec {
+    let transitions = previous.map_or(0, |p| {
+        let same_holder = p.holder_identity.as_deref() == Some(config.identity.as_str());
+        p.lease_transitions.unwrap_or(0) + i32::from(!same_holder)
+    });
     let previous = previous.cloned().unwrap_or_default();
     let same_holder = previous.holder_identity.as_deref() == Some(config.identity.as_str());
     LeaseSpec {
@@ -50,7 +56,7 @@ fn claimed(previous: Option<&LeaseSpec>, config: &LeaseConfig, now: Timestamp) -
             Some(MicroTime(now))
         },
         renew_time: Some(MicroTime(now)),
-        lease_transitions: Some(previous.lease_transitions.unwrap_or(0) + i32::from(!same_holder)),
+        lease_transitions: Some(transitions),
         ..previous
     }
 }
