@@ -80,6 +80,8 @@ struct SingleNode {
     args: Vec<String>,
     env: Vec<EnvVar>,
     data_path: &'static str,
+    /// (volume name, path) of writable scratch directories; the root filesystem is read-only.
+    scratch: &'static [(&'static str, &'static str)],
     storage: String,
     storage_class_name: Option<String>,
     readiness: Probe,
@@ -172,30 +174,26 @@ fn single_node(ctx: &Ctx, node: SingleNode) -> ManagedDependency {
                             }),
                             ..SecurityContext::default()
                         }),
-                        volume_mounts: Some(vec![
-                            VolumeMount {
+                        volume_mounts: Some(
+                            std::iter::once(VolumeMount {
                                 name: "data".into(),
                                 mount_path: node.data_path.into(),
                                 ..VolumeMount::default()
-                            },
-                            VolumeMount {
-                                name: "run".into(),
-                                mount_path: "/var/run".into(),
+                            })
+                            .chain(node.scratch.iter().map(|(name, path)| VolumeMount {
+                                name: (*name).into(),
+                                mount_path: (*path).into(),
                                 ..VolumeMount::default()
-                            },
-                            VolumeMount {
-                                name: "tmp".into(),
-                                mount_path: "/tmp".into(),
-                                ..VolumeMount::default()
-                            },
-                        ]),
+                            }))
+                            .collect(),
+                        ),
                         ..Container::default()
                     }],
                     volumes: Some(
-                        ["run", "tmp"]
-                            .into_iter()
-                            .map(|name| Volume {
-                                name: name.into(),
+                        node.scratch
+                            .iter()
+                            .map(|(name, _)| Volume {
+                                name: (*name).into(),
                                 empty_dir: Some(EmptyDirVolumeSource::default()),
                                 ..Volume::default()
                             })
@@ -271,6 +269,7 @@ pub(super) fn postgres(ctx: &Ctx) -> Option<ManagedDependency> {
                 plain("PGDATA", "/var/lib/postgresql/data/pgdata"),
             ],
             data_path: "/var/lib/postgresql/data",
+            scratch: &[("run", "/var/run"), ("tmp", "/tmp")],
             storage: managed.storage.clone(),
             storage_class_name: managed.storage_class_name.clone(),
             readiness: Probe {
@@ -324,6 +323,8 @@ pub(super) fn redpanda(ctx: &Ctx) -> Option<ManagedDependency> {
             .to_vec(),
             env: Vec::new(),
             data_path: "/var/lib/redpanda/data",
+            // `redpanda start` writes its config to /etc/redpanda.
+            scratch: &[("config", "/etc/redpanda"), ("tmp", "/tmp")],
             storage: managed.storage.clone(),
             storage_class_name: managed.storage_class_name.clone(),
             readiness: Probe {
