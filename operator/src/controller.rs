@@ -646,18 +646,25 @@ async fn report_invalid_spec(
         .find(|c| c.type_ == "Ready" && c.reason == "InvalidSpec" && c.message == message)
         .map_or_else(now, |c| c.last_transition_time.clone());
     status.observed_generation = platform.metadata.generation;
-    status.conditions.retain(|c| c.type_ != "Ready");
-    status.conditions.insert(
-        0,
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
-            type_: "Ready".into(),
-            status: "False".into(),
+    status
+        .conditions
+        .retain(|c| !matches!(c.type_.as_str(), "Ready" | "Reconciling" | "Stalled"));
+    let condition =
+        |type_: &str, value: &str| k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+            type_: type_.into(),
+            status: value.into(),
             reason: "InvalidSpec".into(),
             message: message.clone(),
             observed_generation: platform.metadata.generation,
-            last_transition_time: since,
-        },
-    );
+            last_transition_time: since.clone(),
+        };
+    let head = [
+        condition("Ready", "False"),
+        condition("Reconciling", "False"),
+        // kstatus: an invalid spec is stuck until someone edits it.
+        condition("Stalled", "True"),
+    ];
+    status.conditions.splice(0..0, head);
     let changed = platform.status.as_ref() != Some(&status);
     write_status(platform, ctx, status).await?;
     if changed {

@@ -321,7 +321,38 @@ pub fn compute(platform: &TodoPlatform, observed: &Observed, now: Time) -> TodoP
             format!("not ready: {}", failing.join(", ")),
         )
     };
-    let conditions = std::iter::once(ready)
+    // kstatus (Flux `wait`, Argo CD health) reads Reconciling/Stalled: in progress vs. stuck
+    // until a human acts.
+    let stalled = verdicts
+        .iter()
+        .any(|v| v.type_ == "MigrationsComplete" && v.reason == "Failed");
+    let reconciling = if failing.is_empty() {
+        verdict(
+            "Reconciling",
+            false,
+            "Reconciled",
+            "the platform matches its spec",
+        )
+    } else {
+        verdict(
+            "Reconciling",
+            !stalled,
+            "Progressing",
+            format!("waiting for: {}", failing.join(", ")),
+        )
+    };
+    let stalled = if stalled {
+        verdict(
+            "Stalled",
+            true,
+            "MigrationFailed",
+            "the migration Job failed; see MigrationsComplete",
+        )
+    } else {
+        verdict("Stalled", false, "NotStalled", "nothing needs a human")
+    };
+    let conditions = [ready, reconciling, stalled]
+        .into_iter()
         .chain(verdicts)
         .map(|v| {
             let status = if v.ok { "True" } else { "False" };

@@ -123,4 +123,10 @@ fn failed_migration_is_reported() {
     let migrations = condition(&s, "MigrationsComplete");
     assert_eq!(migrations.reason, "Failed");
     assert!(migrations.message.contains("delete the Job to retry"));
+    assert_eq!(
+        condition(&s, "Stalled").status,
+        "True",
+        "kstatus: stuck until a human acts"
+    );
+    assert_eq!(condition(&s, "Reconciling").status, "False");
 }
