@@ -15,8 +15,16 @@ pub struct Invalid {
 }
 
 impl Invalid {
-    pub fn new(code: &'static str, field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { code, field: Some(field.into()), message: message.into() }
+    pub fn new(
+        code: &'static str,
+        field: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            field: Some(field.into()),
+            message: message.into(),
+        }
     }
 
     /// Prefix the field path, so nested validators can report `recurrence.interval`.
@@ -40,7 +48,11 @@ pub enum StoreError {
     NotFound(&'static str),
     /// A uniqueness rule was violated (e.g. a tag name or an email already in use).
     #[error("{message}")]
-    Conflict { code: &'static str, field: &'static str, message: String },
+    Conflict {
+        code: &'static str,
+        field: &'static str,
+        message: String,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

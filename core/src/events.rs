@@ -44,7 +44,14 @@ pub struct CloudEvent {
 }
 
 impl CloudEvent {
-    pub fn new(source: &str, kind: &str, subject: Uuid, user_id: Uuid, time: Timestamp, data: serde_json::Value) -> Self {
+    pub fn new(
+        source: &str,
+        kind: &str,
+        subject: Uuid,
+        user_id: Uuid,
+        time: Timestamp,
+        data: serde_json::Value,
+    ) -> Self {
         CloudEvent {
             specversion: "1.0".into(),
             id: Uuid::now_v7(),

@@ -44,9 +44,16 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = TempDir::new("todo-sqlite");
         let url = format!("sqlite://{}", dir.0.join("todo.db").display());
-        let store = Store::connect(&url, 4, "/todoplatform/test").await.expect("sqlite opens");
+        let store = Store::connect(&url, 4, "/todoplatform/test")
+            .await
+            .expect("sqlite opens");
         store.migrate().await.expect("sqlite migrates");
-        TestDb { store, url, drop_name: None, _dir: Some(dir) }
+        TestDb {
+            store,
+            url,
+            drop_name: None,
+            _dir: Some(dir),
+        }
     }
 
     /// A migrated PostgreSQL database of its own, or `None` (skip) when no server is reachable outside CI.
@@ -55,18 +62,33 @@ impl TestDb {
         let mut conn = match PgConnection::connect(&admin).await {
             Ok(c) => c,
             Err(e) if std::env::var_os("CI").is_none() => {
-                eprintln!("SKIPPED (PostgreSQL half): cannot reach {admin}: {e}; set TODO_TEST_POSTGRES_URL");
+                eprintln!(
+                    "SKIPPED (PostgreSQL half): cannot reach {admin}: {e}; set TODO_TEST_POSTGRES_URL"
+                );
                 return None;
             }
             Err(e) => panic!("CI requires PostgreSQL at {admin}: {e}"),
         };
         let name = format!("todo_test_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin.clone());
         let url = format!("{base}/{name}");
-        let store = Store::connect(&url, 8, "/todoplatform/test").await.expect("postgres connects");
+        let store = Store::connect(&url, 8, "/todoplatform/test")
+            .await
+            .expect("postgres connects");
         store.migrate().await.expect("postgres migrates");
-        Some(TestDb { store, url, drop_name: Some(name), _dir: None })
+        Some(TestDb {
+            store,
+            url,
+            drop_name: Some(name),
+            _dir: None,
+        })
     }
 
     /// Close the pool and drop a PostgreSQL test database.
@@ -74,7 +96,9 @@ impl TestDb {
         self.store.close().await;
         if let Some(name) = self.drop_name {
             if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
             }
         }
     }

@@ -15,11 +15,17 @@ fn now() -> Timestamp {
 }
 
 async fn user(store: &Store, email: &str, tz: &str) -> Owner {
-    store.create_user(email, "argon2-hash", Some("Test"), Some(tz), now()).await.unwrap()
+    store
+        .create_user(email, "argon2-hash", Some("Test"), Some(tz), now())
+        .await
+        .unwrap()
 }
 
 fn new(title: &str) -> NewTask {
-    NewTask { title: title.into(), ..Default::default() }
+    NewTask {
+        title: title.into(),
+        ..Default::default()
+    }
 }
 
 async fn list(store: &Store, owner: &Owner, params: TaskQueryParams) -> Vec<Task> {
@@ -33,7 +39,10 @@ fn titles(tasks: &[Task]) -> Vec<&str> {
 
 /// Count outbox rows of a given event type (claiming them, which is fine in a test).
 async fn events(store: &Store) -> Vec<(String, String)> {
-    let rows = store.claim_outbox(now() + SignedDuration::from_hours(1000), 10_000, 1).await.unwrap();
+    let rows = store
+        .claim_outbox(now() + SignedDuration::from_hours(1000), 10_000, 1)
+        .await
+        .unwrap();
     rows.into_iter()
         .map(|r| {
             let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
@@ -157,25 +166,56 @@ store_test!(
 /// Seed a user with a known mix of tasks for filter and sort tests.
 async fn seed(store: &Store, owner: &Owner) {
     let specs: [(&str, Priority, Option<&str>, &[&str], bool); 8] = [
-        ("alpha", Priority::Urgent, Some("2026-03-09T08:00"), &["work"], false), // overdue
-        ("bravo", Priority::Low, Some("2026-03-10"), &["home"], false),          // due today (all day)
+        (
+            "alpha",
+            Priority::Urgent,
+            Some("2026-03-09T08:00"),
+            &["work"],
+            false,
+        ), // overdue
+        ("bravo", Priority::Low, Some("2026-03-10"), &["home"], false), // due today (all day)
         ("charlie", Priority::None, None, &[], false),
-        ("delta", Priority::High, Some("2026-03-20T10:00"), &["work", "urgent"], false),
-        ("echo", Priority::Medium, Some("2026-03-10T18:30"), &["home", "work"], true), // today, recurring
+        (
+            "delta",
+            Priority::High,
+            Some("2026-03-20T10:00"),
+            &["work", "urgent"],
+            false,
+        ),
+        (
+            "echo",
+            Priority::Medium,
+            Some("2026-03-10T18:30"),
+            &["home", "work"],
+            true,
+        ), // today, recurring
         ("foxtrot", Priority::High, None, &["work"], false),
         ("golf", Priority::Low, Some("2026-04-01"), &[], false),
-        ("hotel", Priority::Urgent, Some("2026-03-01"), &["home"], false), // overdue but completed below
+        (
+            "hotel",
+            Priority::Urgent,
+            Some("2026-03-01"),
+            &["home"],
+            false,
+        ), // overdue but completed below
     ];
     for (title, priority, due, tags, recurring) in specs {
         let t = store
-            .create_task(owner, NewTask {
-                title: title.into(),
-                priority: Some(priority),
-                due: due.map(Into::into),
-                tags: Some(tags.iter().map(|t| t.to_string()).collect()),
-                recurrence: recurring.then(|| RuleInput { rrule: Some("FREQ=WEEKLY".into()), ..Default::default() }),
-                ..Default::default()
-            }, now())
+            .create_task(
+                owner,
+                NewTask {
+                    title: title.into(),
+                    priority: Some(priority),
+                    due: due.map(Into::into),
+                    tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+                    recurrence: recurring.then(|| RuleInput {
+                        rrule: Some("FREQ=WEEKLY".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                now(),
+            )
             .await
             .unwrap();
         if title == "hotel" {

@@ -53,7 +53,10 @@ impl Due {
             return Ok(Due::all_day(date, tz));
         }
         if let Ok(ts) = input.parse::<Timestamp>() {
-            return Ok(Due { at: ts, all_day: false });
+            return Ok(Due {
+                at: ts,
+                all_day: false,
+            });
         }
         let local: DateTime = input.parse().map_err(|_| bad())?;
         Ok(Due::local(local, tz))
@@ -61,19 +64,36 @@ impl Due {
 
     pub fn all_day(date: Date, tz: &TimeZone) -> Due {
         let end = date.to_datetime(Time::MAX);
-        let at = tz.to_ambiguous_zoned(end).later().map(|z| z.timestamp()).unwrap_or(Timestamp::MAX);
-        Due { at: truncate_ms(at), all_day: true }
+        let at = tz
+            .to_ambiguous_zoned(end)
+            .later()
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MAX);
+        Due {
+            at: truncate_ms(at),
+            all_day: true,
+        }
     }
 
     /// A wall-clock time in `tz`. In a DST gap the time moves forward by the gap's length; in a fold the
     /// earlier of the two instants is taken (RFC 5545's rule, and what calendar apps do).
     pub fn local(dt: DateTime, tz: &TimeZone) -> Due {
-        let at = tz.to_ambiguous_zoned(dt).compatible().map(|z| z.timestamp()).unwrap_or(Timestamp::MAX);
-        Due { at: truncate_ms(at), all_day: false }
+        let at = tz
+            .to_ambiguous_zoned(dt)
+            .compatible()
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MAX);
+        Due {
+            at: truncate_ms(at),
+            all_day: false,
+        }
     }
 
     pub fn from_stored(at_ms: i64, all_day: bool) -> Due {
-        Due { at: Timestamp::from_millisecond(at_ms).unwrap_or(Timestamp::UNIX_EPOCH), all_day }
+        Due {
+            at: Timestamp::from_millisecond(at_ms).unwrap_or(Timestamp::UNIX_EPOCH),
+            all_day,
+        }
     }
 
     pub fn at_ms(&self) -> i64 {
@@ -107,7 +127,11 @@ impl Due {
 
     /// Re-anchor after the user changed zone: an all-day task keeps its calendar date, a timed one its instant.
     pub fn rezone(&self, old: &TimeZone, new: &TimeZone) -> Due {
-        if self.all_day { Due::all_day(self.local_date(old), new) } else { *self }
+        if self.all_day {
+            Due::all_day(self.local_date(old), new)
+        } else {
+            *self
+        }
     }
 
     pub fn is_overdue(&self, now: Timestamp) -> bool {
@@ -122,9 +146,13 @@ impl Due {
 
 /// `[start, end)` of a local calendar day as UTC instants (a DST day is 23 or 25 hours long).
 pub fn local_day_bounds(date: Date, tz: &TimeZone) -> (Timestamp, Timestamp) {
-    let start = tz.to_ambiguous_zoned(date.to_datetime(Time::midnight())).compatible();
+    let start = tz
+        .to_ambiguous_zoned(date.to_datetime(Time::midnight()))
+        .compatible();
     let next = date.checked_add(1.day()).unwrap_or(date);
-    let end = tz.to_ambiguous_zoned(next.to_datetime(Time::midnight())).compatible();
+    let end = tz
+        .to_ambiguous_zoned(next.to_datetime(Time::midnight()))
+        .compatible();
     match (start, end) {
         (Ok(s), Ok(e)) => (s.timestamp(), e.timestamp()),
         _ => (Timestamp::MIN, Timestamp::MAX),
@@ -135,9 +163,13 @@ pub fn local_day_bounds(date: Date, tz: &TimeZone) -> (Timestamp, Timestamp) {
 pub fn parse_bound(input: &str, tz: &TimeZone, field: &'static str) -> Result<Timestamp, Invalid> {
     let input = input.trim();
     if input.len() == 10 {
-        let date: Date = input
-            .parse()
-            .map_err(|_| Invalid::new("invalid_date", field, format!("{input:?} is not a date (YYYY-MM-DD)")))?;
+        let date: Date = input.parse().map_err(|_| {
+            Invalid::new(
+                "invalid_date",
+                field,
+                format!("{input:?} is not a date (YYYY-MM-DD)"),
+            )
+        })?;
         return Ok(local_day_bounds(date, tz).0);
     }
     Due::parse(input, tz, field).map(|d| d.at)
@@ -188,13 +220,23 @@ mod tests {
         let gap = Due::parse("2026-03-08T02:30", &ny, "due").unwrap();
         assert_eq!(gap.zoned(&ny).time().to_string(), "03:30:00");
         let fold = Due::parse("2026-11-01T01:30", &ny, "due").unwrap();
-        assert_eq!(fold.at.to_string(), "2026-11-01T05:30:00Z", "EDT (-4), the earlier instant");
+        assert_eq!(
+            fold.at.to_string(),
+            "2026-11-01T05:30:00Z",
+            "EDT (-4), the earlier instant"
+        );
     }
 
     /// Malformed inputs name the field.
     #[test]
     fn rejects_garbage() {
-        for bad in ["tomorrow", "2026-13-01", "2026-02-30", "2026-02-01T25:00", ""] {
+        for bad in [
+            "tomorrow",
+            "2026-13-01",
+            "2026-02-30",
+            "2026-02-01T25:00",
+            "",
+        ] {
             let e = Due::parse(bad, &TimeZone::UTC, "due").unwrap_err();
             assert_eq!(e.code, "invalid_due", "{bad}");
             assert_eq!(e.field.as_deref(), Some("due"));
@@ -231,7 +273,10 @@ mod tests {
     fn rezone_keeps_meaning() {
         let (ny, tokyo) = (tz("America/New_York"), tz("Asia/Tokyo"));
         let all_day = Due::all_day(date(2026, 1, 15), &ny);
-        assert_eq!(all_day.rezone(&ny, &tokyo).local_date(&tokyo), date(2026, 1, 15));
+        assert_eq!(
+            all_day.rezone(&ny, &tokyo).local_date(&tokyo),
+            date(2026, 1, 15)
+        );
         let timed = Due::parse("2026-01-15T10:00", &ny, "due").unwrap();
         assert_eq!(timed.rezone(&ny, &tokyo).at, timed.at);
     }

@@ -125,7 +125,11 @@ pub struct SearchTerms(pub Vec<String>);
 impl SearchTerms {
     pub fn parse(raw: &str) -> Result<SearchTerms, Invalid> {
         if raw.len() > 512 {
-            return Err(Invalid::new("too_long", "q", "search text must be at most 512 bytes"));
+            return Err(Invalid::new(
+                "too_long",
+                "q",
+                "search text must be at most 512 bytes",
+            ));
         }
         let terms: Vec<String> = raw
             .split(|c: char| !c.is_alphanumeric())
@@ -134,19 +138,31 @@ impl SearchTerms {
             .take(MAX_SEARCH_TERMS)
             .collect();
         if terms.is_empty() {
-            return Err(Invalid::new("invalid_search", "q", "search text must contain at least one word"));
+            return Err(Invalid::new(
+                "invalid_search",
+                "q",
+                "search text must contain at least one word",
+            ));
         }
         Ok(SearchTerms(terms))
     }
 
     /// PostgreSQL `to_tsquery` input: every word stemmed and prefix-matched, all required.
     pub fn to_tsquery(&self) -> String {
-        self.0.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ")
+        self.0
+            .iter()
+            .map(|t| format!("{t}:*"))
+            .collect::<Vec<_>>()
+            .join(" & ")
     }
 
     /// SQLite FTS5 MATCH input: every word quoted and prefix-matched, all required.
     pub fn to_fts5(&self) -> String {
-        self.0.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ")
+        self.0
+            .iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
     }
 }
 
@@ -156,7 +172,13 @@ impl Cursor {
     }
 
     pub fn decode(raw: &str) -> Result<Cursor, Invalid> {
-        let bad = || Invalid::new("invalid_cursor", "cursor", "cursor is not one this server issued");
+        let bad = || {
+            Invalid::new(
+                "invalid_cursor",
+                "cursor",
+                "cursor is not one this server issued",
+            )
+        };
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
         serde_json::from_slice(&bytes).map_err(|_| bad())
     }
@@ -166,25 +188,52 @@ fn parse_bool(v: &str, field: &'static str) -> Result<bool, Invalid> {
     match v.trim() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        other => Err(Invalid::new("invalid_boolean", field, format!("{other:?} is not true or false"))),
+        other => Err(Invalid::new(
+            "invalid_boolean",
+            field,
+            format!("{other:?} is not true or false"),
+        )),
     }
 }
 
-fn parse_list<T>(raw: &str, field: &'static str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, Invalid> {
+fn parse_list<T>(
+    raw: &str,
+    field: &'static str,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, Invalid> {
     raw.split(',')
         .filter(|s| !s.trim().is_empty())
-        .map(|s| parse(s).ok_or_else(|| Invalid::new("invalid_value", field, format!("{:?} is not {what}", s.trim()))))
+        .map(|s| {
+            parse(s).ok_or_else(|| {
+                Invalid::new(
+                    "invalid_value",
+                    field,
+                    format!("{:?} is not {what}", s.trim()),
+                )
+            })
+        })
         .collect()
 }
 
 impl TaskQueryParams {
     pub fn validate(self, tz: &TimeZone, now: Timestamp) -> Result<TaskQuery, Invalid> {
         let statuses = match &self.status {
-            Some(s) => parse_list(s, "status", "a status (open, in_progress, completed)", Status::parse)?,
+            Some(s) => parse_list(
+                s,
+                "status",
+                "a status (open, in_progress, completed)",
+                Status::parse,
+            )?,
             None => vec![],
         };
         let priorities = match &self.priority {
-            Some(s) => parse_list(s, "priority", "a priority (none, low, medium, high, urgent)", Priority::parse)?,
+            Some(s) => parse_list(
+                s,
+                "priority",
+                "a priority (none, low, medium, high, urgent)",
+                Priority::parse,
+            )?,
             None => vec![],
         };
         let tags = match &self.tags {
@@ -198,24 +247,63 @@ impl TaskQueryParams {
         let tag_mode = match self.tag_mode.as_deref().map(str::trim) {
             None | Some("any") => TagMode::Any,
             Some("all") => TagMode::All,
-            Some(other) => return Err(Invalid::new("invalid_value", "tag_mode", format!("{other:?} is not any or all"))),
+            Some(other) => {
+                return Err(Invalid::new(
+                    "invalid_value",
+                    "tag_mode",
+                    format!("{other:?} is not any or all"),
+                ));
+            }
         };
-        let due_after = self.due_after.as_deref().map(|v| parse_bound(v, tz, "due_after")).transpose()?;
-        let due_before = self.due_before.as_deref().map(|v| parse_bound(v, tz, "due_before")).transpose()?;
+        let due_after = self
+            .due_after
+            .as_deref()
+            .map(|v| parse_bound(v, tz, "due_after"))
+            .transpose()?;
+        let due_before = self
+            .due_before
+            .as_deref()
+            .map(|v| parse_bound(v, tz, "due_before"))
+            .transpose()?;
         if let (Some(a), Some(b)) = (due_after, due_before) {
             if a >= b {
-                return Err(Invalid::new("invalid_range", "due_before", "due_before must be later than due_after"));
+                return Err(Invalid::new(
+                    "invalid_range",
+                    "due_before",
+                    "due_before must be later than due_after",
+                ));
             }
         }
-        let overdue = self.overdue.as_deref().map(|v| parse_bool(v, "overdue")).transpose()?;
-        let due_today = self.due_today.as_deref().map(|v| parse_bool(v, "due_today")).transpose()?;
+        let overdue = self
+            .overdue
+            .as_deref()
+            .map(|v| parse_bool(v, "overdue"))
+            .transpose()?;
+        let due_today = self
+            .due_today
+            .as_deref()
+            .map(|v| parse_bool(v, "due_today"))
+            .transpose()?;
         let due_within = match due_today {
             Some(true) => Some(local_day_bounds(now.to_zoned(tz.clone()).date(), tz)),
             Some(false) | None => None,
         };
-        let has_due = self.has_due.as_deref().map(|v| parse_bool(v, "has_due")).transpose()?;
-        let recurring = self.recurring.as_deref().map(|v| parse_bool(v, "recurring")).transpose()?;
-        let search = self.q.as_deref().filter(|q| !q.trim().is_empty()).map(SearchTerms::parse).transpose()?;
+        let has_due = self
+            .has_due
+            .as_deref()
+            .map(|v| parse_bool(v, "has_due"))
+            .transpose()?;
+        let recurring = self
+            .recurring
+            .as_deref()
+            .map(|v| parse_bool(v, "recurring"))
+            .transpose()?;
+        let search = self
+            .q
+            .as_deref()
+            .filter(|q| !q.trim().is_empty())
+            .map(SearchTerms::parse)
+            .transpose()?;
         let sort = match self.sort.as_deref().map(str::trim) {
             None | Some("") => {
                 if search.is_some() {
@@ -230,7 +318,13 @@ impl TaskQueryParams {
             Some("created") => SortKey::Created,
             Some("updated") => SortKey::Updated,
             Some("rank") if search.is_some() => SortKey::Rank,
-            Some("rank") => return Err(Invalid::new("invalid_value", "sort", "sort=rank needs a search (q)")),
+            Some("rank") => {
+                return Err(Invalid::new(
+                    "invalid_value",
+                    "sort",
+                    "sort=rank needs a search (q)",
+                ));
+            }
             Some(other) => {
                 return Err(Invalid::new(
                     "invalid_value",
@@ -246,13 +340,25 @@ impl TaskQueryParams {
             },
             Some("asc") => Order::Asc,
             Some("desc") => Order::Desc,
-            Some(other) => return Err(Invalid::new("invalid_value", "order", format!("{other:?} is not asc or desc"))),
+            Some(other) => {
+                return Err(Invalid::new(
+                    "invalid_value",
+                    "order",
+                    format!("{other:?} is not asc or desc"),
+                ));
+            }
         };
         let limit = match self.limit.as_deref() {
             None => DEFAULT_PAGE_SIZE,
             Some(v) => match v.trim().parse::<u32>() {
                 Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-                _ => return Err(Invalid::new("out_of_range", "limit", format!("limit must be 1..={MAX_PAGE_SIZE}"))),
+                _ => {
+                    return Err(Invalid::new(
+                        "out_of_range",
+                        "limit",
+                        format!("limit must be 1..={MAX_PAGE_SIZE}"),
+                    ));
+                }
             },
         };
         let mut query = TaskQuery {
@@ -276,7 +382,11 @@ impl TaskQueryParams {
         if let Some(raw) = self.cursor.as_deref() {
             let cursor = Cursor::decode(raw)?;
             if cursor.sort != query.signature() {
-                return Err(Invalid::new("invalid_cursor", "cursor", "cursor belongs to a different sort or search"));
+                return Err(Invalid::new(
+                    "invalid_cursor",
+                    "cursor",
+                    "cursor belongs to a different sort or search",
+                ));
             }
             query.after = Some(cursor);
         }
@@ -287,7 +397,11 @@ impl TaskQueryParams {
 impl TaskQuery {
     /// Identifies the ordering a cursor was issued for.
     pub fn signature(&self) -> String {
-        let search = self.search.as_ref().map(|s| s.0.join(" ")).unwrap_or_default();
+        let search = self
+            .search
+            .as_ref()
+            .map(|s| s.0.join(" "))
+            .unwrap_or_default();
         format!("{:?}:{:?}:{search}", self.sort, self.order).to_lowercase()
     }
 }
@@ -308,10 +422,21 @@ mod tests {
     #[test]
     fn defaults() {
         let q = parse(TaskQueryParams::default()).unwrap();
-        assert_eq!((q.sort, q.order, q.limit), (SortKey::Created, Order::Desc, DEFAULT_PAGE_SIZE));
-        let q = parse(TaskQueryParams { q: Some("milk".into()), ..Default::default() }).unwrap();
+        assert_eq!(
+            (q.sort, q.order, q.limit),
+            (SortKey::Created, Order::Desc, DEFAULT_PAGE_SIZE)
+        );
+        let q = parse(TaskQueryParams {
+            q: Some("milk".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((q.sort, q.order), (SortKey::Rank, Order::Desc));
-        let q = parse(TaskQueryParams { sort: Some("due".into()), ..Default::default() }).unwrap();
+        let q = parse(TaskQueryParams {
+            sort: Some("due".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(q.order, Order::Asc);
     }
 
@@ -331,20 +456,96 @@ mod tests {
         assert_eq!(q.tags, ["work", "home"]);
         assert_eq!(q.tag_mode, TagMode::All);
         for (p, field) in [
-            (TaskQueryParams { status: Some("done".into()), ..Default::default() }, "status"),
-            (TaskQueryParams { priority: Some("p1".into()), ..Default::default() }, "priority"),
-            (TaskQueryParams { tag_mode: Some("some".into()), ..Default::default() }, "tag_mode"),
-            (TaskQueryParams { overdue: Some("yes".into()), ..Default::default() }, "overdue"),
-            (TaskQueryParams { limit: Some("0".into()), ..Default::default() }, "limit"),
-            (TaskQueryParams { limit: Some("201".into()), ..Default::default() }, "limit"),
-            (TaskQueryParams { sort: Some("rank".into()), ..Default::default() }, "sort"),
-            (TaskQueryParams { sort: Some("colour".into()), ..Default::default() }, "sort"),
-            (TaskQueryParams { order: Some("up".into()), ..Default::default() }, "order"),
-            (TaskQueryParams { due_after: Some("soon".into()), ..Default::default() }, "due_after"),
-            (TaskQueryParams { q: Some("!!!".into()), ..Default::default() }, "q"),
-            (TaskQueryParams { cursor: Some("garbage".into()), ..Default::default() }, "cursor"),
             (
-                TaskQueryParams { due_after: Some("2026-02-01".into()), due_before: Some("2026-01-01".into()), ..Default::default() },
+                TaskQueryParams {
+                    status: Some("done".into()),
+                    ..Default::default()
+                },
+                "status",
+            ),
+            (
+                TaskQueryParams {
+                    priority: Some("p1".into()),
+                    ..Default::default()
+                },
+                "priority",
+            ),
+            (
+                TaskQueryParams {
+                    tag_mode: Some("some".into()),
+                    ..Default::default()
+                },
+                "tag_mode",
+            ),
+            (
+                TaskQueryParams {
+                    overdue: Some("yes".into()),
+                    ..Default::default()
+                },
+                "overdue",
+            ),
+            (
+                TaskQueryParams {
+                    limit: Some("0".into()),
+                    ..Default::default()
+                },
+                "limit",
+            ),
+            (
+                TaskQueryParams {
+                    limit: Some("201".into()),
+                    ..Default::default()
+                },
+                "limit",
+            ),
+            (
+                TaskQueryParams {
+                    sort: Some("rank".into()),
+                    ..Default::default()
+                },
+                "sort",
+            ),
+            (
+                TaskQueryParams {
+                    sort: Some("colour".into()),
+                    ..Default::default()
+                },
+                "sort",
+            ),
+            (
+                TaskQueryParams {
+                    order: Some("up".into()),
+                    ..Default::default()
+                },
+                "order",
+            ),
+            (
+                TaskQueryParams {
+                    due_after: Some("soon".into()),
+                    ..Default::default()
+                },
+                "due_after",
+            ),
+            (
+                TaskQueryParams {
+                    q: Some("!!!".into()),
+                    ..Default::default()
+                },
+                "q",
+            ),
+            (
+                TaskQueryParams {
+                    cursor: Some("garbage".into()),
+                    ..Default::default()
+                },
+                "cursor",
+            ),
+            (
+                TaskQueryParams {
+                    due_after: Some("2026-02-01".into()),
+                    due_before: Some("2026-01-01".into()),
+                    ..Default::default()
+                },
                 "due_before",
             ),
         ] {
@@ -355,11 +556,27 @@ mod tests {
     /// A cursor only continues the sort it came from.
     #[test]
     fn cursor_bound_to_sort() {
-        let q = parse(TaskQueryParams { sort: Some("title".into()), ..Default::default() }).unwrap();
-        let c = Cursor { key: CursorKey::Text("milk".into()), id: Uuid::nil(), sort: q.signature() };
-        let ok = parse(TaskQueryParams { sort: Some("title".into()), cursor: Some(c.encode()), ..Default::default() });
+        let q = parse(TaskQueryParams {
+            sort: Some("title".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let c = Cursor {
+            key: CursorKey::Text("milk".into()),
+            id: Uuid::nil(),
+            sort: q.signature(),
+        };
+        let ok = parse(TaskQueryParams {
+            sort: Some("title".into()),
+            cursor: Some(c.encode()),
+            ..Default::default()
+        });
         assert_eq!(ok.unwrap().after, Some(c.clone()));
-        let other = parse(TaskQueryParams { sort: Some("due".into()), cursor: Some(c.encode()), ..Default::default() });
+        let other = parse(TaskQueryParams {
+            sort: Some("due".into()),
+            cursor: Some(c.encode()),
+            ..Default::default()
+        });
         assert_eq!(other.unwrap_err().code, "invalid_cursor");
     }
 
@@ -369,14 +586,22 @@ mod tests {
         let t = SearchTerms::parse("Buy   mílk & eggs:* | !x").unwrap();
         assert_eq!(t.0, ["buy", "mílk", "eggs", "x"]);
         assert_eq!(t.to_tsquery(), "buy:* & mílk:* & eggs:* & x:*");
-        assert_eq!(t.to_fts5(), "\"buy\"* AND \"mílk\"* AND \"eggs\"* AND \"x\"*");
+        assert_eq!(
+            t.to_fts5(),
+            "\"buy\"* AND \"mílk\"* AND \"eggs\"* AND \"x\"*"
+        );
     }
 
     /// due_today uses the user's day, not UTC's.
     #[test]
     fn due_today_in_user_zone() {
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
-        let q = TaskQueryParams { due_today: Some("true".into()), ..Default::default() }.validate(&tokyo, now()).unwrap();
+        let q = TaskQueryParams {
+            due_today: Some("true".into()),
+            ..Default::default()
+        }
+        .validate(&tokyo, now())
+        .unwrap();
         let (s, e) = q.due_within.unwrap();
         assert_eq!(s.to_string(), "2026-05-04T15:00:00Z");
         assert_eq!(e.to_string(), "2026-05-05T15:00:00Z");

@@ -34,7 +34,19 @@ pub enum Basis {
     Completion,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Day {
     Monday,
@@ -137,9 +149,9 @@ impl RuleInput {
             rule.basis = basis;
             return Ok(rule);
         }
-        let frequency = self
-            .frequency
-            .ok_or_else(|| Invalid::new("required", "frequency", "frequency (or rrule) is required"))?;
+        let frequency = self.frequency.ok_or_else(|| {
+            Invalid::new("required", "frequency", "frequency (or rrule) is required")
+        })?;
         let rule = Rule {
             frequency,
             interval: self.interval.unwrap_or(1),
@@ -159,18 +171,34 @@ impl RuleInput {
 impl Rule {
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.interval == 0 || self.interval > MAX_INTERVAL {
-            return Err(Invalid::new("out_of_range", "interval", format!("interval must be 1..={MAX_INTERVAL}")));
+            return Err(Invalid::new(
+                "out_of_range",
+                "interval",
+                format!("interval must be 1..={MAX_INTERVAL}"),
+            ));
         }
         if !self.weekdays.is_empty() && self.frequency != Frequency::Weekly {
-            return Err(Invalid::new("not_applicable", "weekdays", "weekdays apply to weekly rules only"));
+            return Err(Invalid::new(
+                "not_applicable",
+                "weekdays",
+                "weekdays apply to weekly rules only",
+            ));
         }
         let monthly_or_yearly = matches!(self.frequency, Frequency::Monthly | Frequency::Yearly);
         if let Some(d) = self.month_day {
             if !monthly_or_yearly {
-                return Err(Invalid::new("not_applicable", "month_day", "month_day applies to monthly and yearly rules"));
+                return Err(Invalid::new(
+                    "not_applicable",
+                    "month_day",
+                    "month_day applies to monthly and yearly rules",
+                ));
             }
             if !(d == -1 || (1..=31).contains(&d)) {
-                return Err(Invalid::new("out_of_range", "month_day", "month_day must be 1..=31, or -1 for the last day"));
+                return Err(Invalid::new(
+                    "out_of_range",
+                    "month_day",
+                    "month_day must be 1..=31, or -1 for the last day",
+                ));
             }
         }
         if let Some(n) = self.nth_weekday {
@@ -182,33 +210,60 @@ impl Rule {
                 ));
             }
             if n.nth == 0 || !(-5..=5).contains(&n.nth) {
-                return Err(Invalid::new("out_of_range", "nth_weekday.nth", "nth must be 1..=5 or -5..=-1"));
+                return Err(Invalid::new(
+                    "out_of_range",
+                    "nth_weekday.nth",
+                    "nth must be 1..=5 or -5..=-1",
+                ));
             }
             if self.month_day.is_some() {
-                return Err(Invalid::new("conflict", "nth_weekday", "give month_day or nth_weekday, not both"));
+                return Err(Invalid::new(
+                    "conflict",
+                    "nth_weekday",
+                    "give month_day or nth_weekday, not both",
+                ));
             }
         }
         if let Some(m) = self.month {
             if self.frequency != Frequency::Yearly {
-                return Err(Invalid::new("not_applicable", "month", "month applies to yearly rules only"));
+                return Err(Invalid::new(
+                    "not_applicable",
+                    "month",
+                    "month applies to yearly rules only",
+                ));
             }
             if !(1..=12).contains(&m) {
-                return Err(Invalid::new("out_of_range", "month", "month must be 1..=12"));
+                return Err(Invalid::new(
+                    "out_of_range",
+                    "month",
+                    "month must be 1..=12",
+                ));
             }
         }
         if let Some(c) = self.count {
             if c == 0 || c > MAX_COUNT {
-                return Err(Invalid::new("out_of_range", "count", format!("count must be 1..={MAX_COUNT}")));
+                return Err(Invalid::new(
+                    "out_of_range",
+                    "count",
+                    format!("count must be 1..={MAX_COUNT}"),
+                ));
             }
             if self.until.is_some() {
-                return Err(Invalid::new("conflict", "count", "give count or until, not both"));
+                return Err(Invalid::new(
+                    "conflict",
+                    "count",
+                    "give count or until, not both",
+                ));
             }
         }
         Ok(())
     }
 
     pub fn view(&self) -> RuleView {
-        RuleView { rule: self.clone(), rrule: self.to_rrule() }
+        RuleView {
+            rule: self.clone(),
+            rrule: self.to_rrule(),
+        }
     }
 
     /// The RFC 5545 spelling (without `basis`, which RRULE has no word for).
@@ -252,7 +307,13 @@ impl Rule {
     ///
     /// `anchor` is the series' start (local wall time), `current` the current occurrence's local due time,
     /// `completed` when the user completed it (local), `occurrence` its 1-based position.
-    pub fn next(&self, anchor: DateTime, current: DateTime, completed: DateTime, occurrence: u32) -> Option<Next> {
+    pub fn next(
+        &self,
+        anchor: DateTime,
+        current: DateTime,
+        completed: DateTime,
+        occurrence: u32,
+    ) -> Option<Next> {
         if self.count.is_some_and(|c| occurrence >= c) {
             return None;
         }
@@ -267,7 +328,11 @@ impl Rule {
         if self.until.is_some_and(|u| local.date() > u) {
             return None;
         }
-        Some(Next { local, anchor: start, occurrence: occurrence + 1 })
+        Some(Next {
+            local,
+            anchor: start,
+            occurrence: occurrence + 1,
+        })
     }
 
     /// The first occurrence of the series starting at `start` that is strictly later than `after`.
@@ -297,21 +362,34 @@ impl Rule {
         match self.frequency {
             Frequency::Daily => s.checked_add(offset.days()).ok().into_iter().collect(),
             Frequency::Weekly => {
-                let Ok(monday) = week_start(s).checked_add((offset * 7).days()) else { return vec![] };
-                let mut days: Vec<Day> =
-                    if self.weekdays.is_empty() { vec![Day::from_jiff(s.weekday())] } else { self.weekdays.clone() };
+                let Ok(monday) = week_start(s).checked_add((offset * 7).days()) else {
+                    return vec![];
+                };
+                let mut days: Vec<Day> = if self.weekdays.is_empty() {
+                    vec![Day::from_jiff(s.weekday())]
+                } else {
+                    self.weekdays.clone()
+                };
                 days.sort();
                 days.dedup();
                 days.into_iter()
-                    .filter_map(|d| monday.checked_add(i64::from(d.to_jiff().to_monday_zero_offset()).days()).ok())
+                    .filter_map(|d| {
+                        monday
+                            .checked_add(i64::from(d.to_jiff().to_monday_zero_offset()).days())
+                            .ok()
+                    })
                     .collect()
             }
             Frequency::Monthly => {
-                let Some((y, m)) = add_months(s.year(), s.month(), offset) else { return vec![] };
+                let Some((y, m)) = add_months(s.year(), s.month(), offset) else {
+                    return vec![];
+                };
                 self.day_in_month(y, m, s).into_iter().collect()
             }
             Frequency::Yearly => {
-                let Ok(y) = i16::try_from(i64::from(s.year()) + offset) else { return vec![] };
+                let Ok(y) = i16::try_from(i64::from(s.year()) + offset) else {
+                    return vec![];
+                };
                 let m = self.month.unwrap_or(s.month());
                 self.day_in_month(y, m, s).into_iter().collect()
             }
@@ -343,24 +421,37 @@ fn week_start(d: Date) -> Date {
 }
 
 fn months_between(a: Date, b: Date) -> i64 {
-    (i64::from(b.year()) * 12 + i64::from(b.month())) - (i64::from(a.year()) * 12 + i64::from(a.month()))
+    (i64::from(b.year()) * 12 + i64::from(b.month()))
+        - (i64::from(a.year()) * 12 + i64::from(a.month()))
 }
 
 fn add_months(year: i16, month: i8, offset: i64) -> Option<(i16, i8)> {
     let total = i64::from(year) * 12 + i64::from(month - 1) + offset;
-    Some((i16::try_from(total.div_euclid(12)).ok()?, i8::try_from(total.rem_euclid(12) + 1).ok()?))
+    Some((
+        i16::try_from(total.div_euclid(12)).ok()?,
+        i8::try_from(total.rem_euclid(12) + 1).ok()?,
+    ))
 }
 
 impl Day {
-    const ALL: [Day; 7] =
-        [Day::Monday, Day::Tuesday, Day::Wednesday, Day::Thursday, Day::Friday, Day::Saturday, Day::Sunday];
+    const ALL: [Day; 7] = [
+        Day::Monday,
+        Day::Tuesday,
+        Day::Wednesday,
+        Day::Thursday,
+        Day::Friday,
+        Day::Saturday,
+        Day::Sunday,
+    ];
 
     pub fn code(self) -> &'static str {
         ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][self as usize]
     }
 
     fn from_code(code: &str) -> Option<Day> {
-        Day::ALL.into_iter().find(|d| d.code().eq_ignore_ascii_case(code))
+        Day::ALL
+            .into_iter()
+            .find(|d| d.code().eq_ignore_ascii_case(code))
     }
 
     pub fn to_jiff(self) -> Weekday {
@@ -377,9 +468,14 @@ impl Day {
 pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
     let bad = |msg: String| Invalid::new("invalid_rrule", "rrule", msg);
     let body = text.trim();
-    let body = body.strip_prefix("RRULE:").or_else(|| body.strip_prefix("rrule:")).unwrap_or(body);
+    let body = body
+        .strip_prefix("RRULE:")
+        .or_else(|| body.strip_prefix("rrule:"))
+        .unwrap_or(body);
     if body.is_empty() || body.len() > 512 {
-        return Err(bad("rrule must be a non-empty RFC 5545 rule such as FREQ=WEEKLY;BYDAY=MO".into()));
+        return Err(bad(
+            "rrule must be a non-empty RFC 5545 rule such as FREQ=WEEKLY;BYDAY=MO".into(),
+        ));
     }
     let mut frequency = None;
     let mut rule = Rule {
@@ -396,14 +492,19 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
     let mut byday: Option<&str> = None;
     let mut seen = Vec::new();
     for part in body.split(';').filter(|p| !p.is_empty()) {
-        let (key, value) = part.split_once('=').ok_or_else(|| bad(format!("{part:?} is not KEY=VALUE")))?;
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{part:?} is not KEY=VALUE")))?;
         let key = key.trim().to_ascii_uppercase();
         let value = value.trim();
         if seen.contains(&key) {
             return Err(bad(format!("{key} appears twice")));
         }
         seen.push(key.clone());
-        let number = |v: &str| v.parse::<i64>().map_err(|_| bad(format!("{key}={v} is not a number")));
+        let number = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| bad(format!("{key}={v} is not a number")))
+        };
         match key.as_str() {
             "FREQ" => {
                 frequency = Some(match value.to_ascii_uppercase().as_str() {
@@ -411,22 +512,43 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
                     "WEEKLY" => Frequency::Weekly,
                     "MONTHLY" => Frequency::Monthly,
                     "YEARLY" => Frequency::Yearly,
-                    other => return Err(bad(format!("FREQ={other} is not supported (DAILY, WEEKLY, MONTHLY, YEARLY)"))),
+                    other => {
+                        return Err(bad(format!(
+                            "FREQ={other} is not supported (DAILY, WEEKLY, MONTHLY, YEARLY)"
+                        )));
+                    }
                 })
             }
             "INTERVAL" => {
-                rule.interval = u16::try_from(number(value)?).map_err(|_| bad(format!("INTERVAL={value} is out of range")))?
+                rule.interval = u16::try_from(number(value)?)
+                    .map_err(|_| bad(format!("INTERVAL={value} is out of range")))?
             }
-            "COUNT" => rule.count = Some(u32::try_from(number(value)?).map_err(|_| bad(format!("COUNT={value} is out of range")))?),
+            "COUNT" => {
+                rule.count = Some(
+                    u32::try_from(number(value)?)
+                        .map_err(|_| bad(format!("COUNT={value} is out of range")))?,
+                )
+            }
             "BYMONTHDAY" => {
-                rule.month_day = Some(i8::try_from(number(value)?).map_err(|_| bad(format!("BYMONTHDAY={value} is out of range")))?)
+                rule.month_day = Some(
+                    i8::try_from(number(value)?)
+                        .map_err(|_| bad(format!("BYMONTHDAY={value} is out of range")))?,
+                )
             }
-            "BYMONTH" => rule.month = Some(i8::try_from(number(value)?).map_err(|_| bad(format!("BYMONTH={value} is out of range")))?),
+            "BYMONTH" => {
+                rule.month = Some(
+                    i8::try_from(number(value)?)
+                        .map_err(|_| bad(format!("BYMONTH={value} is out of range")))?,
+                )
+            }
             "BYDAY" => byday = Some(value),
             "UNTIL" => {
-                let date_part = value.get(..8).ok_or_else(|| bad(format!("UNTIL={value} is not YYYYMMDD[THHMMSSZ]")))?;
+                let date_part = value
+                    .get(..8)
+                    .ok_or_else(|| bad(format!("UNTIL={value} is not YYYYMMDD[THHMMSSZ]")))?;
                 rule.until = Some(
-                    Date::strptime("%Y%m%d", date_part).map_err(|_| bad(format!("UNTIL={value} is not a valid date")))?,
+                    Date::strptime("%Y%m%d", date_part)
+                        .map_err(|_| bad(format!("UNTIL={value} is not a valid date")))?,
                 );
             }
             "WKST" if value.eq_ignore_ascii_case("MO") => {}
@@ -453,7 +575,13 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
             _ => return Err(bad("BYDAY is supported for WEEKLY (a list) and MONTHLY/YEARLY (one position like -1FR)".into())),
         }
     }
-    rule.validate().map_err(|e| bad(format!("{}: {}", e.field.as_deref().unwrap_or("rule"), e.message)))?;
+    rule.validate().map_err(|e| {
+        bad(format!(
+            "{}: {}",
+            e.field.as_deref().unwrap_or("rule"),
+            e.message
+        ))
+    })?;
     Ok(rule)
 }
 
@@ -492,8 +620,15 @@ mod tests {
     /// Every N days, keeping the wall-clock time.
     #[test]
     fn daily_every_n() {
-        let s = series(&rule("FREQ=DAILY;INTERVAL=3"), datetime(2026, 2, 26, 9, 0, 0, 0), 4);
-        assert_eq!(dates(&s), ["2026-02-26", "2026-03-01", "2026-03-04", "2026-03-07"]);
+        let s = series(
+            &rule("FREQ=DAILY;INTERVAL=3"),
+            datetime(2026, 2, 26, 9, 0, 0, 0),
+            4,
+        );
+        assert_eq!(
+            dates(&s),
+            ["2026-02-26", "2026-03-01", "2026-03-04", "2026-03-07"]
+        );
         assert!(s.iter().all(|d| d.hour() == 9));
     }
 
@@ -501,8 +636,21 @@ mod tests {
     #[test]
     fn weekly_chosen_days_biweekly() {
         // 2026-01-06 is a Tuesday.
-        let s = series(&rule("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH"), datetime(2026, 1, 6, 8, 0, 0, 0), 5);
-        assert_eq!(dates(&s), ["2026-01-06", "2026-01-08", "2026-01-19", "2026-01-22", "2026-02-02"]);
+        let s = series(
+            &rule("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH"),
+            datetime(2026, 1, 6, 8, 0, 0, 0),
+            5,
+        );
+        assert_eq!(
+            dates(&s),
+            [
+                "2026-01-06",
+                "2026-01-08",
+                "2026-01-19",
+                "2026-01-22",
+                "2026-02-02"
+            ]
+        );
     }
 
     /// Weekly with no days listed repeats on the anchor's weekday.
@@ -516,54 +664,111 @@ mod tests {
     #[test]
     fn monthly_31st_clamps_and_recovers() {
         let s = series(&rule("FREQ=MONTHLY"), datetime(2026, 1, 31, 12, 0, 0, 0), 5);
-        assert_eq!(dates(&s), ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30", "2026-05-31"]);
-        let leap = series(&rule("FREQ=MONTHLY;BYMONTHDAY=31"), datetime(2028, 1, 31, 12, 0, 0, 0), 2);
+        assert_eq!(
+            dates(&s),
+            [
+                "2026-01-31",
+                "2026-02-28",
+                "2026-03-31",
+                "2026-04-30",
+                "2026-05-31"
+            ]
+        );
+        let leap = series(
+            &rule("FREQ=MONTHLY;BYMONTHDAY=31"),
+            datetime(2028, 1, 31, 12, 0, 0, 0),
+            2,
+        );
         assert_eq!(dates(&leap), ["2028-01-31", "2028-02-29"]);
     }
 
     /// The last day of the month, and the last Friday.
     #[test]
     fn monthly_last_day_and_last_friday() {
-        let s = series(&rule("FREQ=MONTHLY;BYMONTHDAY=-1"), datetime(2026, 1, 31, 0, 0, 0, 0), 3);
+        let s = series(
+            &rule("FREQ=MONTHLY;BYMONTHDAY=-1"),
+            datetime(2026, 1, 31, 0, 0, 0, 0),
+            3,
+        );
         assert_eq!(dates(&s), ["2026-01-31", "2026-02-28", "2026-03-31"]);
-        let f = series(&rule("FREQ=MONTHLY;BYDAY=-1FR"), datetime(2026, 1, 30, 17, 0, 0, 0), 4);
-        assert_eq!(dates(&f), ["2026-01-30", "2026-02-27", "2026-03-27", "2026-04-24"]);
+        let f = series(
+            &rule("FREQ=MONTHLY;BYDAY=-1FR"),
+            datetime(2026, 1, 30, 17, 0, 0, 0),
+            4,
+        );
+        assert_eq!(
+            dates(&f),
+            ["2026-01-30", "2026-02-27", "2026-03-27", "2026-04-24"]
+        );
     }
 
     /// "The 5th Monday" skips months that have only four.
     #[test]
     fn fifth_weekday_skips_months_without_one() {
-        let s = series(&rule("FREQ=MONTHLY;BYDAY=5MO"), datetime(2026, 3, 30, 9, 0, 0, 0), 3);
+        let s = series(
+            &rule("FREQ=MONTHLY;BYDAY=5MO"),
+            datetime(2026, 3, 30, 9, 0, 0, 0),
+            3,
+        );
         assert_eq!(dates(&s), ["2026-03-30", "2026-06-29", "2026-08-31"]);
     }
 
     /// Yearly on Feb 29 lands on Feb 28 in common years and Feb 29 in leap years.
     #[test]
     fn yearly_leap_day() {
-        let s = series(&rule("FREQ=YEARLY;BYMONTHDAY=29;BYMONTH=2"), datetime(2028, 2, 29, 10, 0, 0, 0), 5);
-        assert_eq!(dates(&s), ["2028-02-29", "2029-02-28", "2030-02-28", "2031-02-28", "2032-02-29"]);
+        let s = series(
+            &rule("FREQ=YEARLY;BYMONTHDAY=29;BYMONTH=2"),
+            datetime(2028, 2, 29, 10, 0, 0, 0),
+            5,
+        );
+        assert_eq!(
+            dates(&s),
+            [
+                "2028-02-29",
+                "2029-02-28",
+                "2030-02-28",
+                "2031-02-28",
+                "2032-02-29"
+            ]
+        );
     }
 
     /// Thanksgiving: the 4th Thursday of November.
     #[test]
     fn yearly_nth_weekday() {
-        let s = series(&rule("FREQ=YEARLY;BYMONTH=11;BYDAY=4TH"), datetime(2026, 11, 26, 12, 0, 0, 0), 3);
+        let s = series(
+            &rule("FREQ=YEARLY;BYMONTH=11;BYDAY=4TH"),
+            datetime(2026, 11, 26, 12, 0, 0, 0),
+            3,
+        );
         assert_eq!(dates(&s), ["2026-11-26", "2027-11-25", "2028-11-23"]);
     }
 
     /// COUNT bounds the number of occurrences including the first.
     #[test]
     fn count_ends_series() {
-        let s = series(&rule("FREQ=DAILY;COUNT=3"), datetime(2026, 1, 1, 9, 0, 0, 0), 10);
+        let s = series(
+            &rule("FREQ=DAILY;COUNT=3"),
+            datetime(2026, 1, 1, 9, 0, 0, 0),
+            10,
+        );
         assert_eq!(s.len(), 3);
     }
 
     /// UNTIL is inclusive of its date.
     #[test]
     fn until_is_inclusive() {
-        let s = series(&rule("FREQ=WEEKLY;UNTIL=20260115"), datetime(2026, 1, 1, 9, 0, 0, 0), 10);
+        let s = series(
+            &rule("FREQ=WEEKLY;UNTIL=20260115"),
+            datetime(2026, 1, 1, 9, 0, 0, 0),
+            10,
+        );
         assert_eq!(dates(&s), ["2026-01-01", "2026-01-08", "2026-01-15"]);
-        let s = series(&rule("FREQ=DAILY;UNTIL=20260102T235959Z"), datetime(2026, 1, 1, 9, 0, 0, 0), 10);
+        let s = series(
+            &rule("FREQ=DAILY;UNTIL=20260102T235959Z"),
+            datetime(2026, 1, 1, 9, 0, 0, 0),
+            10,
+        );
         assert_eq!(s.len(), 2);
     }
 
@@ -573,7 +778,9 @@ mod tests {
         let mut r = rule("FREQ=DAILY;INTERVAL=3");
         r.basis = Basis::Completion;
         let anchor = datetime(2026, 1, 1, 9, 0, 0, 0);
-        let next = r.next(anchor, anchor, datetime(2026, 1, 10, 18, 45, 0, 0), 1).unwrap();
+        let next = r
+            .next(anchor, anchor, datetime(2026, 1, 10, 18, 45, 0, 0), 1)
+            .unwrap();
         assert_eq!(next.local, datetime(2026, 1, 13, 9, 0, 0, 0));
         assert_eq!(next.anchor, datetime(2026, 1, 10, 9, 0, 0, 0));
         assert_eq!(next.occurrence, 2);
@@ -584,7 +791,9 @@ mod tests {
     fn due_basis_ignores_late_completion() {
         let r = rule("FREQ=WEEKLY;BYDAY=MO");
         let anchor = datetime(2026, 1, 5, 9, 0, 0, 0);
-        let next = r.next(anchor, anchor, datetime(2026, 1, 9, 9, 0, 0, 0), 1).unwrap();
+        let next = r
+            .next(anchor, anchor, datetime(2026, 1, 9, 9, 0, 0, 0), 1)
+            .unwrap();
         assert_eq!(next.local.date(), date(2026, 1, 12));
     }
 
@@ -593,12 +802,34 @@ mod tests {
     fn wall_time_survives_dst() {
         use crate::domain::due::Due;
         for (zone, before, after) in [
-            ("America/New_York", "2026-03-07T14:00:00Z", "2026-03-08T13:00:00Z"),
-            ("Europe/Berlin", "2026-03-28T08:00:00Z", "2026-03-29T07:00:00Z"),
-            ("Australia/Sydney", "2026-04-03T22:00:00Z", "2026-04-04T23:00:00Z"),
+            (
+                "America/New_York",
+                "2026-03-07T14:00:00Z",
+                "2026-03-08T13:00:00Z",
+            ),
+            (
+                "Europe/Berlin",
+                "2026-03-28T08:00:00Z",
+                "2026-03-29T07:00:00Z",
+            ),
+            (
+                "Australia/Sydney",
+                "2026-04-03T22:00:00Z",
+                "2026-04-04T23:00:00Z",
+            ),
         ] {
             let tz = jiff::tz::TimeZone::get(zone).unwrap();
-            let anchor = Due::parse(&before.parse::<jiff::Timestamp>().unwrap().to_zoned(tz.clone()).datetime().to_string(), &tz, "due").unwrap();
+            let anchor = Due::parse(
+                &before
+                    .parse::<jiff::Timestamp>()
+                    .unwrap()
+                    .to_zoned(tz.clone())
+                    .datetime()
+                    .to_string(),
+                &tz,
+                "due",
+            )
+            .unwrap();
             let local = anchor.local_datetime(&tz);
             let next = rule("FREQ=DAILY").next(local, local, local, 1).unwrap();
             assert_eq!(Due::local(next.local, &tz).at.to_string(), after, "{zone}");
@@ -617,7 +848,10 @@ mod tests {
         ] {
             assert_eq!(rule(text).to_rrule(), text);
         }
-        assert_eq!(rule("RRULE:freq=weekly;byday=th,mo").to_rrule(), "FREQ=WEEKLY;BYDAY=MO,TH");
+        assert_eq!(
+            rule("RRULE:freq=weekly;byday=th,mo").to_rrule(),
+            "FREQ=WEEKLY;BYDAY=MO,TH"
+        );
     }
 
     /// Every malformed or unsupported rule is rejected with a message naming the problem.
@@ -648,20 +882,34 @@ mod tests {
     /// The structured input refuses a mix of rrule and fields, and validates like the parser.
     #[test]
     fn structured_input() {
-        let r = RuleInput { frequency: Some(Frequency::Weekly), weekdays: Some(vec![Day::Friday]), ..Default::default() }
-            .into_rule()
-            .unwrap();
+        let r = RuleInput {
+            frequency: Some(Frequency::Weekly),
+            weekdays: Some(vec![Day::Friday]),
+            ..Default::default()
+        }
+        .into_rule()
+        .unwrap();
         assert_eq!(r.to_rrule(), "FREQ=WEEKLY;BYDAY=FR");
-        let mixed = RuleInput { rrule: Some("FREQ=DAILY".into()), interval: Some(2), ..Default::default() };
+        let mixed = RuleInput {
+            rrule: Some("FREQ=DAILY".into()),
+            interval: Some(2),
+            ..Default::default()
+        };
         assert_eq!(mixed.into_rule().unwrap_err().code, "ambiguous_recurrence");
         let missing = RuleInput::default().into_rule().unwrap_err();
         assert_eq!(missing.field.as_deref(), Some("frequency"));
         let bad_nth = RuleInput {
             frequency: Some(Frequency::Monthly),
-            nth_weekday: Some(NthWeekday { nth: 6, weekday: Day::Monday }),
+            nth_weekday: Some(NthWeekday {
+                nth: 6,
+                weekday: Day::Monday,
+            }),
             ..Default::default()
         };
-        assert_eq!(bad_nth.into_rule().unwrap_err().field.as_deref(), Some("nth_weekday.nth"));
+        assert_eq!(
+            bad_nth.into_rule().unwrap_err().field.as_deref(),
+            Some("nth_weekday.nth")
+        );
     }
 
     proptest! {

@@ -34,9 +34,14 @@ impl ReminderInput {
     pub fn into_spec(self, tz: &TimeZone, due: Option<Due>) -> Result<ReminderSpec, Invalid> {
         match (self.at, self.minutes_before) {
             (Some(at), None) => {
-                let due = Due::parse(&at, tz, "at").map_err(|e| Invalid::new("invalid_time", "at", e.message))?;
+                let due = Due::parse(&at, tz, "at")
+                    .map_err(|e| Invalid::new("invalid_time", "at", e.message))?;
                 if due.all_day {
-                    return Err(Invalid::new("invalid_time", "at", "a reminder needs a time, not just a date"));
+                    return Err(Invalid::new(
+                        "invalid_time",
+                        "at",
+                        "a reminder needs a time, not just a date",
+                    ));
                 }
                 Ok(ReminderSpec::Absolute(due.at))
             }
@@ -55,10 +60,20 @@ impl ReminderInput {
                         "a relative reminder needs the task to have a due date",
                     ));
                 }
-                Ok(ReminderSpec::Relative { minutes_before: minutes })
+                Ok(ReminderSpec::Relative {
+                    minutes_before: minutes,
+                })
             }
-            (Some(_), Some(_)) => Err(Invalid::new("conflict", "at", "give either at or minutes_before, not both")),
-            (None, None) => Err(Invalid::new("required", "at", "give at (a moment) or minutes_before")),
+            (Some(_), Some(_)) => Err(Invalid::new(
+                "conflict",
+                "at",
+                "give either at or minutes_before, not both",
+            )),
+            (None, None) => Err(Invalid::new(
+                "required",
+                "at",
+                "give at (a moment) or minutes_before",
+            )),
         }
     }
 }
@@ -75,7 +90,8 @@ impl ReminderSpec {
                 } else {
                     due.at
                 };
-                base.checked_sub(jiff::SignedDuration::from_mins(i64::from(minutes_before))).ok()
+                base.checked_sub(jiff::SignedDuration::from_mins(i64::from(minutes_before)))
+                    .ok()
             }
         }
     }
@@ -95,9 +111,15 @@ mod tests {
         let berlin = tz("Europe/Berlin");
         let spec = ReminderSpec::Relative { minutes_before: 30 };
         let due = Due::parse("2026-06-01T10:00", &berlin, "due").unwrap();
-        assert_eq!(spec.fire_at(Some(due), &berlin).unwrap().to_string(), "2026-06-01T07:30:00Z");
+        assert_eq!(
+            spec.fire_at(Some(due), &berlin).unwrap().to_string(),
+            "2026-06-01T07:30:00Z"
+        );
         let moved = Due::parse("2026-06-02T10:00", &berlin, "due").unwrap();
-        assert_eq!(spec.fire_at(Some(moved), &berlin).unwrap().to_string(), "2026-06-02T07:30:00Z");
+        assert_eq!(
+            spec.fire_at(Some(moved), &berlin).unwrap().to_string(),
+            "2026-06-02T07:30:00Z"
+        );
         assert_eq!(spec.fire_at(None, &berlin), None);
     }
 
@@ -106,7 +128,9 @@ mod tests {
     fn relative_on_all_day() {
         let la = tz("America/Los_Angeles");
         let due = Due::parse("2026-12-24", &la, "due").unwrap();
-        let at = ReminderSpec::Relative { minutes_before: 60 }.fire_at(Some(due), &la).unwrap();
+        let at = ReminderSpec::Relative { minutes_before: 60 }
+            .fire_at(Some(due), &la)
+            .unwrap();
         assert_eq!(at.to_string(), "2026-12-24T16:00:00Z");
     }
 
@@ -115,19 +139,49 @@ mod tests {
     fn input_rules() {
         let utc = TimeZone::UTC;
         let due = Some(Due::parse("2026-01-01T10:00", &utc, "due").unwrap());
-        let both = ReminderInput { at: Some("2026-01-01T09:00".into()), minutes_before: Some(5) };
+        let both = ReminderInput {
+            at: Some("2026-01-01T09:00".into()),
+            minutes_before: Some(5),
+        };
         assert_eq!(both.into_spec(&utc, due).unwrap_err().code, "conflict");
-        let none = ReminderInput { at: None, minutes_before: None };
+        let none = ReminderInput {
+            at: None,
+            minutes_before: None,
+        };
         assert_eq!(none.into_spec(&utc, due).unwrap_err().code, "required");
-        let rel = ReminderInput { at: None, minutes_before: Some(5) };
-        assert_eq!(rel.clone().into_spec(&utc, None).unwrap_err().code, "due_required");
+        let rel = ReminderInput {
+            at: None,
+            minutes_before: Some(5),
+        };
+        assert_eq!(
+            rel.clone().into_spec(&utc, None).unwrap_err().code,
+            "due_required"
+        );
         assert!(rel.into_spec(&utc, due).is_ok());
-        let big = ReminderInput { at: None, minutes_before: Some(MAX_MINUTES_BEFORE + 1) };
-        assert_eq!(big.into_spec(&utc, due).unwrap_err().field.as_deref(), Some("minutes_before"));
-        let date_only = ReminderInput { at: Some("2026-01-01".into()), minutes_before: None };
-        assert_eq!(date_only.into_spec(&utc, due).unwrap_err().code, "invalid_time");
-        let local = ReminderInput { at: Some("2026-01-01T09:00".into()), minutes_before: None };
+        let big = ReminderInput {
+            at: None,
+            minutes_before: Some(MAX_MINUTES_BEFORE + 1),
+        };
+        assert_eq!(
+            big.into_spec(&utc, due).unwrap_err().field.as_deref(),
+            Some("minutes_before")
+        );
+        let date_only = ReminderInput {
+            at: Some("2026-01-01".into()),
+            minutes_before: None,
+        };
+        assert_eq!(
+            date_only.into_spec(&utc, due).unwrap_err().code,
+            "invalid_time"
+        );
+        let local = ReminderInput {
+            at: Some("2026-01-01T09:00".into()),
+            minutes_before: None,
+        };
         let spec = local.into_spec(&tz("Asia/Kolkata"), due).unwrap();
-        assert_eq!(spec, ReminderSpec::Absolute("2026-01-01T03:30:00Z".parse().unwrap()));
+        assert_eq!(
+            spec,
+            ReminderSpec::Absolute("2026-01-01T03:30:00Z".parse().unwrap())
+        );
     }
 }

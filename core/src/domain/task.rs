@@ -9,7 +9,20 @@ pub const TAG_NAME_MAX_CHARS: usize = 64;
 pub const MAX_TAGS_PER_TASK: usize = 50;
 
 /// Sorts in declaration order: none < low < medium < high < urgent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     #[default]
@@ -21,18 +34,29 @@ pub enum Priority {
 }
 
 impl Priority {
-    pub const ALL: [Priority; 5] = [Priority::None, Priority::Low, Priority::Medium, Priority::High, Priority::Urgent];
+    pub const ALL: [Priority; 5] = [
+        Priority::None,
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Urgent,
+    ];
 
     pub fn rank(self) -> i16 {
         self as i16
     }
 
     pub fn from_rank(rank: i16) -> Priority {
-        Priority::ALL.get(rank as usize).copied().unwrap_or_default()
+        Priority::ALL
+            .get(rank as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn parse(s: &str) -> Option<Priority> {
-        Priority::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -40,7 +64,9 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     #[default]
@@ -61,7 +87,9 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+        Status::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -72,10 +100,18 @@ pub fn validate_title(raw: &str) -> Result<String, Invalid> {
         return Err(Invalid::new("required", "title", "title must not be empty"));
     }
     if title.chars().count() > TITLE_MAX_CHARS {
-        return Err(Invalid::new("too_long", "title", format!("title must be at most {TITLE_MAX_CHARS} characters")));
+        return Err(Invalid::new(
+            "too_long",
+            "title",
+            format!("title must be at most {TITLE_MAX_CHARS} characters"),
+        ));
     }
     if title.chars().any(char::is_control) {
-        return Err(Invalid::new("invalid_characters", "title", "title must not contain control characters"));
+        return Err(Invalid::new(
+            "invalid_characters",
+            "title",
+            "title must not contain control characters",
+        ));
     }
     Ok(title.to_owned())
 }
@@ -94,20 +130,38 @@ pub fn validate_description(raw: &str) -> Result<String, Invalid> {
 pub fn validate_tag_name(raw: &str, field: &'static str) -> Result<String, Invalid> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(Invalid::new("required", field, "tag name must not be empty"));
+        return Err(Invalid::new(
+            "required",
+            field,
+            "tag name must not be empty",
+        ));
     }
     if name.chars().count() > TAG_NAME_MAX_CHARS {
-        return Err(Invalid::new("too_long", field, format!("tag name must be at most {TAG_NAME_MAX_CHARS} characters")));
+        return Err(Invalid::new(
+            "too_long",
+            field,
+            format!("tag name must be at most {TAG_NAME_MAX_CHARS} characters"),
+        ));
     }
     if name.chars().any(|c| c.is_control() || c == ',') {
-        return Err(Invalid::new("invalid_characters", field, "tag name must not contain commas or control characters"));
+        return Err(Invalid::new(
+            "invalid_characters",
+            field,
+            "tag name must not contain commas or control characters",
+        ));
     }
     Ok(name.to_owned())
 }
 
 /// `#rgb` or `#rrggbb`, normalised to lowercase `#rrggbb`.
 pub fn validate_color(raw: &str) -> Result<String, Invalid> {
-    let bad = || Invalid::new("invalid_color", "color", format!("{raw:?} is not a hex colour like #1e90ff"));
+    let bad = || {
+        Invalid::new(
+            "invalid_color",
+            "color",
+            format!("{raw:?} is not a hex colour like #1e90ff"),
+        )
+    };
     let hex = raw.trim().strip_prefix('#').ok_or_else(bad)?;
     if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(bad());
@@ -125,20 +179,39 @@ pub fn validate_email(raw: &str) -> Result<String, Invalid> {
     let email = raw.trim().to_lowercase();
     let ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.matches('@').count() == 1;
-    if ok { Ok(email) } else { Err(Invalid::new("invalid_email", "email", format!("{raw:?} is not an email address"))) }
+    if ok {
+        Ok(email)
+    } else {
+        Err(Invalid::new(
+            "invalid_email",
+            "email",
+            format!("{raw:?} is not an email address"),
+        ))
+    }
 }
 
 pub fn validate_password(raw: &str) -> Result<(), Invalid> {
     let n = raw.chars().count();
     if n < 8 {
-        return Err(Invalid::new("too_short", "password", "password must be at least 8 characters"));
+        return Err(Invalid::new(
+            "too_short",
+            "password",
+            "password must be at least 8 characters",
+        ));
     }
     if raw.len() > 1024 {
-        return Err(Invalid::new("too_long", "password", "password must be at most 1024 bytes"));
+        return Err(Invalid::new(
+            "too_long",
+            "password",
+            "password must be at most 1024 bytes",
+        ));
     }
     Ok(())
 }
@@ -150,7 +223,13 @@ mod tests {
     /// Priorities order none < low < medium < high < urgent and round-trip through their names and ranks.
     #[test]
     fn priority_order_and_names() {
-        let mut v = vec![Priority::Urgent, Priority::None, Priority::High, Priority::Low, Priority::Medium];
+        let mut v = vec![
+            Priority::Urgent,
+            Priority::None,
+            Priority::High,
+            Priority::Low,
+            Priority::Medium,
+        ];
         v.sort();
         assert_eq!(v, Priority::ALL);
         for p in Priority::ALL {
@@ -166,9 +245,18 @@ mod tests {
     fn title_rules() {
         assert_eq!(validate_title("  Buy milk ").unwrap(), "Buy milk");
         assert_eq!(validate_title("   ").unwrap_err().code, "required");
-        assert_eq!(validate_title(&"x".repeat(501)).unwrap_err().code, "too_long");
-        assert!(validate_title(&"é".repeat(500)).is_ok(), "the limit counts characters, not bytes");
-        assert_eq!(validate_title("a\u{0}b").unwrap_err().code, "invalid_characters");
+        assert_eq!(
+            validate_title(&"x".repeat(501)).unwrap_err().code,
+            "too_long"
+        );
+        assert!(
+            validate_title(&"é".repeat(500)).is_ok(),
+            "the limit counts characters, not bytes"
+        );
+        assert_eq!(
+            validate_title("a\u{0}b").unwrap_err().code,
+            "invalid_characters"
+        );
     }
 
     /// Colours are validated hex and normalised.
@@ -177,7 +265,11 @@ mod tests {
         assert_eq!(validate_color("#1E90FF").unwrap(), "#1e90ff");
         assert_eq!(validate_color("#abc").unwrap(), "#aabbcc");
         for bad in ["1e90ff", "#1e90f", "#ggg", "red", "#1e90ff00", ""] {
-            assert_eq!(validate_color(bad).unwrap_err().code, "invalid_color", "{bad}");
+            assert_eq!(
+                validate_color(bad).unwrap_err().code,
+                "invalid_color",
+                "{bad}"
+            );
         }
     }
 
@@ -193,7 +285,10 @@ mod tests {
     /// Emails are normalised to lowercase and must look like addresses.
     #[test]
     fn email_rules() {
-        assert_eq!(validate_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
+        assert_eq!(
+            validate_email(" Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
         for bad in ["ada", "ada@", "@x.io", "a@b", "a b@x.io", "a@@x.io", "a@x."] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }

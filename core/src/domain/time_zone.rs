@@ -8,10 +8,18 @@ use jiff::tz::TimeZone;
 pub fn parse_time_zone(name: &str, field: &'static str) -> Result<TimeZone, Invalid> {
     let name = name.trim();
     if name.is_empty() || name.len() > 64 {
-        return Err(Invalid::new("invalid_time_zone", field, "time zone must be an IANA name such as Europe/Berlin"));
+        return Err(Invalid::new(
+            "invalid_time_zone",
+            field,
+            "time zone must be an IANA name such as Europe/Berlin",
+        ));
     }
     jiff::tz::db().get(name).map_err(|_| {
-        Invalid::new("invalid_time_zone", field, format!("unknown time zone {name:?}; use an IANA name such as America/New_York"))
+        Invalid::new(
+            "invalid_time_zone",
+            field,
+            format!("unknown time zone {name:?}; use an IANA name such as America/New_York"),
+        )
     })
 }
 

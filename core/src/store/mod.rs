@@ -18,7 +18,9 @@ pub use users::{Credentials, Owner};
 
 use crate::error::StoreResult;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +54,9 @@ pub(crate) use on_pool;
 /// writes can fail with SQLITE_BUSY instead of waiting for the lock.
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
-    fn begin_write(&self) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
 }
 
 impl BeginWrite for PgPool {
@@ -81,6 +85,16 @@ pub struct Store {
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// A copy of `m` that tolerates versions applied by another component's migrator.
+pub fn tolerant(m: &sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    sqlx::migrate::Migrator {
+        migrations: m.migrations.clone(),
+        ignore_missing: true,
+        locking: m.locking,
+        no_tx: m.no_tx,
+    }
+}
+
 /// PostgreSQL channel the outbox relay listens on.
 pub const OUTBOX_CHANNEL: &str = "todo_outbox";
 
@@ -97,7 +111,11 @@ impl Store {
                     .await?,
             )
         } else {
-            let url = if url.starts_with("sqlite:") { url.to_owned() } else { format!("sqlite://{url}") };
+            let url = if url.starts_with("sqlite:") {
+                url.to_owned()
+            } else {
+                format!("sqlite://{url}")
+            };
             let opts = SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -105,24 +123,42 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             // An in-memory database lives as long as its one connection.
-            let max = if url.contains(":memory:") || url.contains("mode=memory") { 1 } else { max_connections };
+            let max = if url.contains(":memory:") || url.contains("mode=memory") {
+                1
+            } else {
+                max_connections
+            };
             Pool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(max)
                     .min_connections(if max == 1 { 1 } else { 0 })
-                    .idle_timeout(if max == 1 { None } else { Some(Duration::from_secs(600)) })
-                    .max_lifetime(if max == 1 { None } else { Some(Duration::from_secs(1800)) })
+                    .idle_timeout(if max == 1 {
+                        None
+                    } else {
+                        Some(Duration::from_secs(600))
+                    })
+                    .max_lifetime(if max == 1 {
+                        None
+                    } else {
+                        Some(Duration::from_secs(1800))
+                    })
                     .connect_with(opts)
                     .await?,
             )
         };
-        Ok(Store { pool, outbox_wake: Arc::new(Notify::new()), source: source.into() })
+        Ok(Store {
+            pool,
+            outbox_wake: Arc::new(Notify::new()),
+            source: source.into(),
+        })
     }
 
+    /// Apply the API's migrations. Worker roles keep their own tables and migrations in the same
+    /// database, so each migrator ignores the other's versions.
     pub async fn migrate(&self) -> StoreResult<()> {
         match &self.pool {
-            Pool::Postgres(p) => PG_MIGRATIONS.run(p).await?,
-            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => tolerant(&PG_MIGRATIONS).run(p).await?,
+            Pool::Sqlite(p) => tolerant(&SQLITE_MIGRATIONS).run(p).await?,
         }
         Ok(())
     }
@@ -195,7 +231,11 @@ pub(crate) fn conflict_on_unique(
 ) -> crate::error::StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            crate::error::StoreError::Conflict { code, field, message: message() }
+            crate::error::StoreError::Conflict {
+                code,
+                field,
+                message: message(),
+            }
         }
         _ => err.into(),
     }
@@ -203,5 +243,8 @@ pub(crate) fn conflict_on_unique(
 
 /// `$start, $start+1, …` placeholders for an IN list.
 pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

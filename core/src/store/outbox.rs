@@ -59,8 +59,17 @@ pub struct OutboxBacklog {
 
 impl Store {
     /// Claim up to `limit` publishable rows for `lease_ms`, oldest first.
-    pub async fn claim_outbox(&self, now: Timestamp, limit: u32, lease_ms: i64) -> StoreResult<Vec<OutboxRow>> {
-        let lock = if self.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+    pub async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let lock = if self.is_postgres() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
         let sql = format!(
             "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM outbox \
              WHERE published_at IS NULL AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
@@ -124,7 +133,10 @@ impl Store {
         let (pending, oldest): (i64, Option<i64>) = on_pool!(self, p => {
             sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE published_at IS NULL").fetch_one(p).await?
         });
-        Ok(OutboxBacklog { pending, oldest_created_ms: oldest })
+        Ok(OutboxBacklog {
+            pending,
+            oldest_created_ms: oldest,
+        })
     }
 
     /// Delete published rows older than `before` (housekeeping; the relay calls it now and then).

@@ -58,7 +58,13 @@ impl Store {
         Ok(rows.into_iter().map(ReminderRow::into_model).collect())
     }
 
-    pub async fn add_reminder(&self, owner: &Owner, task_id: Uuid, input: ReminderInput, now: Timestamp) -> StoreResult<Reminder> {
+    pub async fn add_reminder(
+        &self,
+        owner: &Owner,
+        task_id: Uuid,
+        input: ReminderInput,
+        now: Timestamp,
+    ) -> StoreResult<Reminder> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let row: Option<(Option<i64>, bool)> = sqlx::query_as("SELECT due_at, due_all_day FROM tasks WHERE id = $1 AND user_id = $2")
@@ -79,12 +85,21 @@ impl Store {
         })
     }
 
-    pub async fn delete_reminder(&self, owner: &Owner, task_id: Uuid, reminder_id: Uuid) -> StoreResult<()> {
+    pub async fn delete_reminder(
+        &self,
+        owner: &Owner,
+        task_id: Uuid,
+        reminder_id: Uuid,
+    ) -> StoreResult<()> {
         let n = on_pool!(self, p => {
             sqlx::query("DELETE FROM reminders WHERE id = $1 AND task_id = $2 AND user_id = $3")
                 .bind(reminder_id).bind(task_id).bind(owner.id).execute(p).await?.rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound("reminder")) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound("reminder"))
+        } else {
+            Ok(())
+        }
     }
 
     /// The earliest pending fire time, so a dev-mode timer can sleep exactly until then.
@@ -99,7 +114,11 @@ impl Store {
     /// outbox in one transaction, so a reminder fires once however many replicas scan at the same moment
     /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: the write lock). Reminders of completed tasks are
     /// retired without an event.
-    pub async fn fire_due_reminders(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueReminder>> {
+    pub async fn fire_due_reminders(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DueReminder>> {
         let pg = self.is_postgres();
         let fired = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;

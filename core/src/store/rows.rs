@@ -79,10 +79,18 @@ impl TaskRow {
     }
 
     pub fn rule(&self) -> Option<Rule> {
-        self.recurrence.as_deref().and_then(|json| serde_json::from_str(json).ok())
+        self.recurrence
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
     }
 
-    pub fn into_task(self, tags: Vec<TagRef>, reminders: Vec<Reminder>, owner: &Owner, now: Timestamp) -> Task {
+    pub fn into_task(
+        self,
+        tags: Vec<TagRef>,
+        reminders: Vec<Reminder>,
+        owner: &Owner,
+        now: Timestamp,
+    ) -> Task {
         let due = self.due();
         let status = self.status();
         let rule = self.rule();
@@ -112,7 +120,11 @@ impl TaskRow {
 pub(crate) fn group_tags(rows: Vec<TagLinkRow>) -> HashMap<Uuid, Vec<TagRef>> {
     let mut map: HashMap<Uuid, Vec<TagRef>> = HashMap::new();
     for r in rows {
-        map.entry(r.task_id).or_default().push(TagRef { id: r.id, name: r.name, color: r.color });
+        map.entry(r.task_id).or_default().push(TagRef {
+            id: r.id,
+            name: r.name,
+            color: r.color,
+        });
     }
     map
 }

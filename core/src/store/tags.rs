@@ -3,8 +3,8 @@
 
 use crate::domain::task::{validate_color, validate_tag_name};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{Tag, TagInput, TagPatch, Task};
 use crate::events::kind;
+use crate::model::{Tag, TagInput, TagPatch, Task};
 use crate::store::tasks::{emit_task_event, load_task, refresh_search};
 use crate::store::{BeginWrite, Owner, Store, conflict_on_unique, from_ms, ms, on_pool};
 use jiff::Timestamp;
@@ -45,7 +45,8 @@ fn taken(name: &str) -> impl FnOnce() -> String + '_ {
 impl Store {
     pub async fn list_tags(&self, owner: &Owner) -> StoreResult<Vec<Tag>> {
         let sql = format!("{TAG_SELECT} WHERE g.user_id = $1 ORDER BY g.name_key");
-        let rows: Vec<TagRow> = on_pool!(self, p => sqlx::query_as(&sql).bind(owner.id).fetch_all(p).await?);
+        let rows: Vec<TagRow> =
+            on_pool!(self, p => sqlx::query_as(&sql).bind(owner.id).fetch_all(p).await?);
         Ok(rows.into_iter().map(Tag::from).collect())
     }
 
@@ -55,9 +56,19 @@ impl Store {
         row.map(Tag::from).ok_or(StoreError::NotFound("tag"))
     }
 
-    pub async fn create_tag(&self, owner: &Owner, input: TagInput, now: Timestamp) -> StoreResult<Tag> {
+    pub async fn create_tag(
+        &self,
+        owner: &Owner,
+        input: TagInput,
+        now: Timestamp,
+    ) -> StoreResult<Tag> {
         let name = validate_tag_name(&input.name, "name")?;
-        let color = input.color.as_deref().map(validate_color).transpose()?.unwrap_or_else(|| DEFAULT_COLOR.into());
+        let color = input
+            .color
+            .as_deref()
+            .map(validate_color)
+            .transpose()?
+            .unwrap_or_else(|| DEFAULT_COLOR.into());
         let id = Uuid::now_v7();
         on_pool!(self, p => {
             sqlx::query(
@@ -77,8 +88,18 @@ impl Store {
     }
 
     /// Rename and/or recolour. A rename refreshes the search documents of the tagged tasks.
-    pub async fn update_tag(&self, owner: &Owner, id: Uuid, patch: TagPatch, now: Timestamp) -> StoreResult<Tag> {
-        let name = patch.name.as_deref().map(|n| validate_tag_name(n, "name")).transpose()?;
+    pub async fn update_tag(
+        &self,
+        owner: &Owner,
+        id: Uuid,
+        patch: TagPatch,
+        now: Timestamp,
+    ) -> StoreResult<Tag> {
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| validate_tag_name(n, "name"))
+            .transpose()?;
         let color = patch.color.as_deref().map(validate_color).transpose()?;
         let pg = self.is_postgres();
         on_pool!(self, p => {
@@ -129,7 +150,14 @@ impl Store {
     }
 
     /// Attach (`attach = true`) or detach a tag on a task; both must belong to the owner.
-    pub async fn set_task_tag(&self, owner: &Owner, task_id: Uuid, tag_id: Uuid, attach: bool, now: Timestamp) -> StoreResult<Task> {
+    pub async fn set_task_tag(
+        &self,
+        owner: &Owner,
+        task_id: Uuid,
+        tag_id: Uuid,
+        attach: bool,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
         let pg = self.is_postgres();
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;

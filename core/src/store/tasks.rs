@@ -5,7 +5,9 @@ use crate::domain::due::Due;
 use crate::domain::filter::{Cursor, CursorKey, Order, SortKey, TagMode, TaskQuery};
 use crate::domain::recurrence::Rule;
 use crate::domain::reminder::{MAX_REMINDERS_PER_TASK, ReminderSpec};
-use crate::domain::task::{MAX_TAGS_PER_TASK, Status, validate_description, validate_tag_name, validate_title};
+use crate::domain::task::{
+    MAX_TAGS_PER_TASK, Status, validate_description, validate_tag_name, validate_title,
+};
 use crate::error::{Invalid, StoreResult};
 use crate::events::kind;
 use crate::model::{NewTask, NextOccurrence, Task, TaskPage, TaskPatch};
@@ -63,8 +65,12 @@ macro_rules! bind_all {
 macro_rules! insert_reminder {
     ($tx:expr, $task_id:expr, $owner:expr, $spec:expr, $due:expr, $now:expr) => {{
         let (at, minutes) = match *$spec {
-            $crate::domain::reminder::ReminderSpec::Absolute(at) => (Some($crate::store::ms(at)), None),
-            $crate::domain::reminder::ReminderSpec::Relative { minutes_before } => (None, Some(minutes_before as i32)),
+            $crate::domain::reminder::ReminderSpec::Absolute(at) => {
+                (Some($crate::store::ms(at)), None)
+            }
+            $crate::domain::reminder::ReminderSpec::Relative { minutes_before } => {
+                (None, Some(minutes_before as i32))
+            }
         };
         sqlx::query(
             "INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
@@ -86,7 +92,11 @@ pub(crate) use insert_reminder;
 /// Validated tag names, deduplicated case-insensitively, in the order given.
 fn validate_tag_names(names: &[String]) -> Result<Vec<String>, Invalid> {
     if names.len() > MAX_TAGS_PER_TASK {
-        return Err(Invalid::new("too_many", "tags", format!("a task has at most {MAX_TAGS_PER_TASK} tags")));
+        return Err(Invalid::new(
+            "too_many",
+            "tags",
+            format!("a task has at most {MAX_TAGS_PER_TASK} tags"),
+        ));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, n) in names.iter().enumerate() {
@@ -104,16 +114,31 @@ fn validate_tag_names(names: &[String]) -> Result<Vec<String>, Invalid> {
 /// Write the task's events (task-events for consumers, task-updates for live views) in the caller's transaction.
 macro_rules! emit_task_event {
     ($tx:expr, $store:expr, $owner:expr, $kind:expr, $task:expr, $changed:expr, $now:expr) => {{
-        let data = $crate::events::TaskEventData { task: $task.clone(), user: $owner.event_user(), changed: $changed };
+        let data = $crate::events::TaskEventData {
+            task: $task.clone(),
+            user: $owner.event_user(),
+            changed: $changed,
+        };
         let event = $crate::events::CloudEvent::new(
             $store.event_source(),
             $kind,
             $task.id,
             $owner.id,
             $now,
-            serde_json::to_value(&data).map_err(|e| $crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e))))?,
+            serde_json::to_value(&data).map_err(|e| {
+                $crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e)))
+            })?,
         );
-        $crate::store::outbox::insert_event!($tx, $store, &event, &[$crate::events::topic::TASK_EVENTS, $crate::events::topic::TASK_UPDATES], $now);
+        $crate::store::outbox::insert_event!(
+            $tx,
+            $store,
+            &event,
+            &[
+                $crate::events::topic::TASK_EVENTS,
+                $crate::events::topic::TASK_UPDATES
+            ],
+            $now
+        );
     }};
 }
 pub(crate) use emit_task_event;
@@ -136,11 +161,12 @@ macro_rules! ensure_tags {
             .bind($crate::store::ms($now))
             .execute(&mut *$tx)
             .await?;
-            let (id,): (uuid::Uuid,) = sqlx::query_as("SELECT id FROM tags WHERE user_id = $1 AND name_key = $2")
-                .bind($owner.id)
-                .bind(name.to_lowercase())
-                .fetch_one(&mut *$tx)
-                .await?;
+            let (id,): (uuid::Uuid,) =
+                sqlx::query_as("SELECT id FROM tags WHERE user_id = $1 AND name_key = $2")
+                    .bind($owner.id)
+                    .bind(name.to_lowercase())
+                    .fetch_one(&mut *$tx)
+                    .await?;
             ids.push(id);
         }
         ids
@@ -186,14 +212,19 @@ macro_rules! load_row_for_update {
 
 macro_rules! load_task {
     ($exec:expr, $owner:expr, $id:expr, $now:expr) => {{
-        let sql = format!("SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2", $crate::store::rows::TASK_COLUMNS);
+        let sql = format!(
+            "SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2",
+            $crate::store::rows::TASK_COLUMNS
+        );
         let row = sqlx::query_as::<_, $crate::store::rows::TaskRow>(&sql)
             .bind($id)
             .bind($owner.id)
             .fetch_optional($exec)
             .await?
             .ok_or($crate::error::StoreError::NotFound("task"))?;
-        $crate::store::rows::hydrate!($exec, vec![row], $owner, $now).pop().ok_or($crate::error::StoreError::NotFound("task"))?
+        $crate::store::rows::hydrate!($exec, vec![row], $owner, $now)
+            .pop()
+            .ok_or($crate::error::StoreError::NotFound("task"))?
     }};
 }
 pub(crate) use load_task;
@@ -201,15 +232,20 @@ pub(crate) use load_task;
 /// Recompute every reminder of a task after its due date changed.
 macro_rules! refire_reminders {
     ($tx:expr, $task_id:expr, $due:expr, $tz:expr) => {{
-        let rows: Vec<(uuid::Uuid, Option<i64>, Option<i32>)> =
-            sqlx::query_as("SELECT id, at, minutes_before FROM reminders WHERE task_id = $1 AND fired_at IS NULL")
-                .bind($task_id)
-                .fetch_all(&mut *$tx)
-                .await?;
+        let rows: Vec<(uuid::Uuid, Option<i64>, Option<i32>)> = sqlx::query_as(
+            "SELECT id, at, minutes_before FROM reminders WHERE task_id = $1 AND fired_at IS NULL",
+        )
+        .bind($task_id)
+        .fetch_all(&mut *$tx)
+        .await?;
         for (rid, at, minutes) in rows {
             let spec = match (at, minutes) {
-                (Some(at), _) => $crate::domain::reminder::ReminderSpec::Absolute($crate::store::from_ms(at)),
-                (None, m) => $crate::domain::reminder::ReminderSpec::Relative { minutes_before: m.unwrap_or(0).max(0) as u32 },
+                (Some(at), _) => {
+                    $crate::domain::reminder::ReminderSpec::Absolute($crate::store::from_ms(at))
+                }
+                (None, m) => $crate::domain::reminder::ReminderSpec::Relative {
+                    minutes_before: m.unwrap_or(0).max(0) as u32,
+                },
             };
             let fire = spec.fire_at($due, $tz).map($crate::store::ms);
             sqlx::query("UPDATE reminders SET fire_at = $1, claimed_until = NULL WHERE id = $2")
@@ -235,20 +271,38 @@ struct ValidNew {
 fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
     let title = validate_title(&input.title)?;
     let description = validate_description(input.description.as_deref().unwrap_or(""))?;
-    let due = input.due.as_deref().map(|d| Due::parse(d, &owner.tz, "due")).transpose()?;
-    let rule = input.recurrence.map(|r| r.into_rule().map_err(|e| e.under("recurrence"))).transpose()?;
+    let due = input
+        .due
+        .as_deref()
+        .map(|d| Due::parse(d, &owner.tz, "due"))
+        .transpose()?;
+    let rule = input
+        .recurrence
+        .map(|r| r.into_rule().map_err(|e| e.under("recurrence")))
+        .transpose()?;
     if rule.is_some() && due.is_none() {
-        return Err(Invalid::new("due_required", "recurrence", "a recurring task needs a due date (its first occurrence)"));
+        return Err(Invalid::new(
+            "due_required",
+            "recurrence",
+            "a recurring task needs a due date (its first occurrence)",
+        ));
     }
     let tags = validate_tag_names(input.tags.as_deref().unwrap_or(&[]))?;
     let reminder_inputs = input.reminders.unwrap_or_default();
     if reminder_inputs.len() > MAX_REMINDERS_PER_TASK {
-        return Err(Invalid::new("too_many", "reminders", format!("a task has at most {MAX_REMINDERS_PER_TASK} reminders")));
+        return Err(Invalid::new(
+            "too_many",
+            "reminders",
+            format!("a task has at most {MAX_REMINDERS_PER_TASK} reminders"),
+        ));
     }
     let reminders = reminder_inputs
         .into_iter()
         .enumerate()
-        .map(|(i, r)| r.into_spec(&owner.tz, due).map_err(|e| e.under(&format!("reminders[{i}]"))))
+        .map(|(i, r)| {
+            r.into_spec(&owner.tz, due)
+                .map_err(|e| e.under(&format!("reminders[{i}]")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ValidNew {
         title,
@@ -263,14 +317,26 @@ fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
 }
 
 impl Store {
-    pub async fn create_task(&self, owner: &Owner, input: NewTask, now: Timestamp) -> StoreResult<Task> {
+    pub async fn create_task(
+        &self,
+        owner: &Owner,
+        input: NewTask,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
         let v = validate_new(owner, input)?;
         let id = Uuid::now_v7();
         let pg = self.is_postgres();
-        let rule_json = v.rule.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
+        let rule_json = v
+            .rule
+            .as_ref()
+            .map(|r| serde_json::to_string(r).unwrap_or_default());
         // A recurring task starts its own series; the series anchor is its first local due time.
         let (series_id, occurrence, anchor) = match (&v.rule, v.due) {
-            (Some(_), Some(due)) => (Some(id), Some(1i32), Some(due.local_datetime(&owner.tz).to_string())),
+            (Some(_), Some(due)) => (
+                Some(id),
+                Some(1i32),
+                Some(due.local_datetime(&owner.tz).to_string()),
+            ),
             _ => (None, None, None),
         };
         let completed_at = (v.status == Status::Completed).then(|| ms(now));
@@ -322,10 +388,20 @@ impl Store {
     }
 
     /// Partial update. Setting `status` to completed or back to open behaves like complete/reopen.
-    pub async fn update_task(&self, owner: &Owner, id: Uuid, patch: TaskPatch, now: Timestamp) -> StoreResult<Task> {
+    pub async fn update_task(
+        &self,
+        owner: &Owner,
+        id: Uuid,
+        patch: TaskPatch,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
         let pg = self.is_postgres();
         let title = patch.title.as_deref().map(validate_title).transpose()?;
-        let description = patch.description.as_deref().map(validate_description).transpose()?;
+        let description = patch
+            .description
+            .as_deref()
+            .map(validate_description)
+            .transpose()?;
         let new_due: Option<Option<Due>> = match &patch.due {
             Some(Some(d)) => Some(Some(Due::parse(d, &owner.tz, "due")?)),
             Some(None) => Some(None),
@@ -432,7 +508,12 @@ impl Store {
     }
 
     /// Complete a task. Completing an already completed task changes nothing and emits nothing.
-    pub async fn complete_task(&self, owner: &Owner, id: Uuid, now: Timestamp) -> StoreResult<Task> {
+    pub async fn complete_task(
+        &self,
+        owner: &Owner,
+        id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
         self.set_status(owner, id, Status::Completed, now).await
     }
 
@@ -441,7 +522,13 @@ impl Store {
         self.set_status(owner, id, Status::Open, now).await
     }
 
-    async fn set_status(&self, owner: &Owner, id: Uuid, to: Status, now: Timestamp) -> StoreResult<Task> {
+    async fn set_status(
+        &self,
+        owner: &Owner,
+        id: Uuid,
+        to: Status,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
         let pg = self.is_postgres();
         let task = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -482,7 +569,12 @@ impl Store {
     /// Create the occurrence that follows `completed_id` in its series — once: a repeated call (a redelivered
     /// completion event) returns the existing next task with `created: false`. Returns `next: None` when the
     /// series has ended (count or until reached) or the task does not recur.
-    pub async fn create_next_occurrence(&self, owner: &Owner, completed_id: Uuid, now: Timestamp) -> StoreResult<NextOccurrence> {
+    pub async fn create_next_occurrence(
+        &self,
+        owner: &Owner,
+        completed_id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<NextOccurrence> {
         let pg = self.is_postgres();
         let result = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -561,7 +653,9 @@ impl Store {
             Some(terms) if pg => {
                 let q = sql.arg(Arg::Text(terms.to_tsquery()));
                 (
-                    format!("CAST(ts_rank_cd(t.search, to_tsquery('english', {q})) AS DOUBLE PRECISION)"),
+                    format!(
+                        "CAST(ts_rank_cd(t.search, to_tsquery('english', {q})) AS DOUBLE PRECISION)"
+                    ),
                     String::new(),
                     format!(" AND t.search @@ to_tsquery('english', {q})"),
                 )
@@ -577,8 +671,14 @@ impl Store {
             None => ("NULL".to_owned(), String::new(), String::new()),
         };
         let (sort_expr, sort_column) = match (query.sort, query.order) {
-            (SortKey::Due, Order::Asc) => ("COALESCE(t.due_at, 9223372036854775807)".to_owned(), "sort_int"),
-            (SortKey::Due, Order::Desc) => ("COALESCE(t.due_at, -9223372036854775807)".to_owned(), "sort_int"),
+            (SortKey::Due, Order::Asc) => (
+                "COALESCE(t.due_at, 9223372036854775807)".to_owned(),
+                "sort_int",
+            ),
+            (SortKey::Due, Order::Desc) => (
+                "COALESCE(t.due_at, -9223372036854775807)".to_owned(),
+                "sort_int",
+            ),
             (SortKey::Priority, _) => ("CAST(t.priority AS BIGINT)".to_owned(), "sort_int"),
             (SortKey::Title, _) => ("lower(t.title)".to_owned(), "sort_text"),
             (SortKey::Created, _) => ("t.created_at".to_owned(), "sort_int"),
@@ -590,15 +690,27 @@ impl Store {
              FROM tasks t{search_join} WHERE t.user_id = {user}{search_cond}"
         ));
         if !query.statuses.is_empty() {
-            let list: Vec<String> = query.statuses.iter().map(|s| sql.arg(Arg::Text(s.as_str().into()))).collect();
+            let list: Vec<String> = query
+                .statuses
+                .iter()
+                .map(|s| sql.arg(Arg::Text(s.as_str().into())))
+                .collect();
             sql.push(&format!(" AND t.status IN ({})", list.join(", ")));
         }
         if !query.priorities.is_empty() {
-            let list: Vec<String> = query.priorities.iter().map(|p| sql.arg(Arg::Small(p.rank()))).collect();
+            let list: Vec<String> = query
+                .priorities
+                .iter()
+                .map(|p| sql.arg(Arg::Small(p.rank())))
+                .collect();
             sql.push(&format!(" AND t.priority IN ({})", list.join(", ")));
         }
         if !query.tags.is_empty() {
-            let list: Vec<String> = query.tags.iter().map(|t| sql.arg(Arg::Text(t.clone()))).collect();
+            let list: Vec<String> = query
+                .tags
+                .iter()
+                .map(|t| sql.arg(Arg::Text(t.clone())))
+                .collect();
             let matching = format!(
                 "SELECT COUNT(*) FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id AND g.name_key IN ({})",
                 list.join(", ")
@@ -626,9 +738,13 @@ impl Store {
         if let Some(overdue) = query.overdue {
             let now = sql.arg(Arg::Int(ms(query.now)));
             if overdue {
-                sql.push(&format!(" AND t.status <> 'completed' AND t.due_at < {now}"));
+                sql.push(&format!(
+                    " AND t.status <> 'completed' AND t.due_at < {now}"
+                ));
             } else {
-                sql.push(&format!(" AND (t.status = 'completed' OR t.due_at IS NULL OR t.due_at >= {now})"));
+                sql.push(&format!(
+                    " AND (t.status = 'completed' OR t.due_at IS NULL OR t.due_at >= {now})"
+                ));
             }
         }
         match query.has_due {
@@ -656,7 +772,9 @@ impl Store {
             sql.push(&format!(" WHERE ({sort_column}, id) {cmp} ({key}, {id})"));
         }
         let limit = sql.arg(Arg::Int(i64::from(query.limit) + 1));
-        sql.push(&format!(" ORDER BY {sort_column} {dir}, id {dir} LIMIT {limit}"));
+        sql.push(&format!(
+            " ORDER BY {sort_column} {dir}, id {dir} LIMIT {limit}"
+        ));
         let now = query.now;
         let (mut items, next) = on_pool!(self, p => {
             let mut rows: Vec<TaskRow> = bind_all!(sqlx::query_as::<_, TaskRow>(&sql.text), sql.args.clone()).fetch_all(p).await?;
@@ -680,7 +798,9 @@ impl Store {
         if query.search.is_none() {
             items.iter_mut().for_each(|t| t.rank = None);
         }
-        Ok(TaskPage { items, next_cursor: next.map(|c| c.encode()) })
+        Ok(TaskPage {
+            items,
+            next_cursor: next.map(|c| c.encode()),
+        })
     }
 }
-

@@ -71,7 +71,11 @@ impl Owner {
 fn validate_display_name(raw: &str) -> Result<String, Invalid> {
     let name = raw.trim();
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Invalid::new("invalid_display_name", "display_name", "display_name must be at most 100 printable characters"));
+        return Err(Invalid::new(
+            "invalid_display_name",
+            "display_name",
+            "display_name must be at most 100 printable characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -132,8 +136,17 @@ impl Store {
 
     /// Update the profile. A zone change re-anchors all-day due dates (they keep their calendar date) and
     /// recomputes relative reminders, in one transaction.
-    pub async fn update_profile(&self, owner: &Owner, patch: ProfilePatch, now: Timestamp) -> StoreResult<Owner> {
-        let display = patch.display_name.as_deref().map(validate_display_name).transpose()?;
+    pub async fn update_profile(
+        &self,
+        owner: &Owner,
+        patch: ProfilePatch,
+        now: Timestamp,
+    ) -> StoreResult<Owner> {
+        let display = patch
+            .display_name
+            .as_deref()
+            .map(validate_display_name)
+            .transpose()?;
         let new_tz = match patch.time_zone.as_deref() {
             Some(name) => Some((name.trim().to_owned(), parse_time_zone(name, "time_zone")?)),
             None => None,

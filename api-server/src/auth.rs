@@ -1,0 +1,185 @@
+//! Accounts: argon2id password hashes and HS256 JWT bearer tokens with expiry.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jiff::Timestamp;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+use todo_core::store::Owner;
+use uuid::Uuid;
+
+const ISSUER: &str = "todoplatform";
+
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    pub ttl_minutes: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    iat: i64,
+    exp: i64,
+    iss: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    pub user: todo_core::model::User,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], ttl_minutes: i64) -> TokenKeys {
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl_minutes,
+        }
+    }
+
+    pub fn issue(&self, user: Uuid, now: Timestamp) -> Result<(String, Timestamp), ApiError> {
+        let exp = now.as_second() + self.ttl_minutes * 60;
+        let claims = Claims {
+            sub: user,
+            iat: now.as_second(),
+            exp,
+            iss: ISSUER.into(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| {
+            tracing::error!(error = %e, "token signing failed");
+            ApiError::internal()
+        })?;
+        Ok((token, Timestamp::from_second(exp).unwrap_or(Timestamp::MAX)))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Uuid, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|d| d.claims.sub)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => {
+                        ApiError::unauthorized("token expired; log in again")
+                    }
+                    _ => ApiError::unauthorized("invalid token"),
+                }
+            })
+    }
+}
+
+/// Hash on a blocking thread: argon2id is deliberately slow and would stall the async workers.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+            .map_err(|_| ApiError::internal())?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|_| ApiError::internal())
+    })
+    .await
+    .map_err(|_| ApiError::internal())?
+}
+
+/// A hash of a random password, verified against when the email is unknown so that "no such user" and
+/// "wrong password" take the same time.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::encode_b64(&[7u8; 16]).expect("fixed salt encodes");
+    Argon2::default()
+        .hash_password(b"not-a-real-password", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        let ok = PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        });
+        ok && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The authenticated caller. Every handler that takes `Auth` is scoped to this user.
+pub struct Auth(pub Owner);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be a Bearer token"))?;
+        let user = state.tokens.verify(token.trim())?;
+        match state.store.owner(user).await {
+            Ok(owner) => Ok(Auth(owner)),
+            Err(todo_core::StoreError::NotFound(_)) => {
+                Err(ApiError::unauthorized("account no longer exists"))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token verifies with its key, not with another, and not after it expires.
+    #[test]
+    fn tokens_verify_and_expire() {
+        let keys = TokenKeys::new(b"secret-one", 60);
+        let user = Uuid::now_v7();
+        let (token, _) = keys.issue(user, Timestamp::now()).unwrap();
+        assert_eq!(keys.verify(&token).unwrap(), user);
+        assert!(TokenKeys::new(b"secret-two", 60).verify(&token).is_err());
+        let old = Timestamp::now() - jiff::SignedDuration::from_hours(2);
+        let (expired, _) = keys.issue(user, old).unwrap();
+        assert_eq!(
+            keys.verify(&expired).unwrap_err().message,
+            "token expired; log in again"
+        );
+    }
+
+    /// Passwords verify against their argon2id hash only.
+    #[tokio::test]
+    async fn password_hashing() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), Some(hash.clone())).await);
+        assert!(!verify_password("wrong horse".into(), Some(hash)).await);
+        assert!(
+            !verify_password("not-a-real-password".into(), None).await,
+            "unknown users never verify"
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! Configuration: every setting is a flag and an environment variable (the README's configuration table
+//! lists them; the operator sets the same names).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "todo-api",
+    version,
+    about = "TodoPlatform API server (and, in dev mode, every worker role)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document and exit.
+    Openapi,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database: `postgres://…` or a SQLite file (`sqlite://todo.db`).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://todo.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Listen address.
+    #[arg(
+        long,
+        env = "TODO_HTTP_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub http_addr: SocketAddr,
+    /// HMAC secret for access tokens. When unset a random one is generated (tokens die with the process).
+    #[arg(long, env = "TODO_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// Access-token lifetime in minutes.
+    #[arg(
+        long,
+        env = "TODO_TOKEN_TTL_MINUTES",
+        default_value_t = 1440,
+        global = true
+    )]
+    pub token_ttl_minutes: i64,
+    /// Run migrations when serving (`false` when a migration Job runs them).
+    #[arg(long, env = "TODO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub migrate: bool,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "TODO_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+    /// Maximum database connections.
+    #[arg(
+        long,
+        env = "TODO_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+    /// Largest accepted request body in bytes.
+    #[arg(
+        long,
+        env = "TODO_MAX_BODY_BYTES",
+        default_value_t = 1_048_576,
+        global = true
+    )]
+    pub max_body_bytes: usize,
+    /// Per-request timeout in seconds (streams excepted).
+    #[arg(
+        long,
+        env = "TODO_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+    /// Comma-separated origins allowed by CORS (empty: same origin only).
+    #[arg(long, env = "TODO_CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
+    /// Run the worker roles in this process over the in-process bus (default: when no Dapr sidecar).
+    #[arg(long, env = "TODO_EMBEDDED_WORKERS", action = clap::ArgAction::Set, global = true)]
+    pub embedded_workers: Option<bool>,
+    #[command(flatten)]
+    pub events: todo_worker::config::EventConfig,
+    #[command(flatten)]
+    pub notify: todo_worker::config::NotifyConfig,
+}
+
+impl Config {
+    pub fn embedded_workers(&self) -> bool {
+        self.embedded_workers
+            .unwrap_or(self.events.dapr_http_port.is_none())
+    }
+}

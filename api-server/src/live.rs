@@ -1,0 +1,55 @@
+//! Live task updates for browsers. Events from the task-updates topic (the in-process bus in dev mode, the
+//! Dapr subscription in Kubernetes) are fanned out here to each user's Server-Sent Events streams.
+
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// One change as a browser sees it.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub user_id: Uuid,
+    /// CloudEvent type, e.g. `todo.task.updated.v1`; the SSE event name.
+    pub kind: String,
+    /// The CloudEvent `data` (the task after the change).
+    pub data: Arc<str>,
+}
+
+/// A bounded broadcast: a browser that falls behind misses events (and is told to refetch), it never
+/// makes the server buffer without limit.
+#[derive(Clone)]
+pub struct LiveHub {
+    tx: broadcast::Sender<LiveEvent>,
+}
+
+impl Default for LiveHub {
+    fn default() -> Self {
+        LiveHub {
+            tx: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl LiveHub {
+    pub fn publish(&self, event: LiveEvent) {
+        metrics::counter!("live_events_total").increment(1);
+        // No subscribers is normal.
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.tx.subscribe()
+    }
+}
+
+/// Turn a task-updates CloudEvent into a live event for its owner.
+pub fn forward(hub: &LiveHub, event: &todo_core::events::CloudEvent) {
+    let Ok(user_id) = event.partitionkey.parse::<Uuid>() else {
+        return;
+    };
+    hub.publish(LiveEvent {
+        user_id,
+        kind: event.kind.clone(),
+        data: event.data.to_string().into(),
+    });
+}

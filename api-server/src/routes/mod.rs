@@ -1,0 +1,35 @@
+//! HTTP handlers: thin — extract, call the store, map the result.
+
+pub mod accounts;
+pub mod health;
+pub mod live;
+pub mod reminders;
+pub mod tags;
+pub mod tasks;
+
+use crate::error::ErrorBody;
+
+/// Error responses every authenticated JSON operation can return; listed in the OpenAPI document so
+/// clients (and schemathesis) know their shape.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum CommonErrors {
+    /// Malformed JSON, unknown field, wrong type or bad parameter.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// Missing, invalid or expired token.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Not found (another user's resources are indistinguishable from missing ones).
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// Body too large.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// Body is not JSON.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// A value is out of range or invalid (`field` names it).
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+}

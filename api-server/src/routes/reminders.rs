@@ -1,0 +1,54 @@
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use todo_core::domain::reminder::ReminderInput;
+use todo_core::model::Reminder;
+use uuid::Uuid;
+
+/// A task's reminders with their next fire times.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/reminders", tag = "reminders", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Reminder>), CommonErrors), security(("bearer" = [])))]
+pub async fn list_reminders(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Vec<Reminder>>> {
+    Ok(Json(s.store.list_reminders(&owner, id).await?))
+}
+
+/// Add a reminder: `at` (a moment) or `minutes_before` the due time (follows the due date when it moves).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reminders", tag = "reminders", params(("id" = Uuid, Path)), request_body = ReminderInput,
+    responses((status = 201, body = Reminder), CommonErrors), security(("bearer" = [])))]
+pub async fn add_reminder(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<ReminderInput>,
+) -> ApiResult<(StatusCode, Json<Reminder>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.store
+                .add_reminder(&owner, id, input, Timestamp::now())
+                .await?,
+        ),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}/reminders/{reminder_id}", tag = "reminders",
+    params(("id" = Uuid, Path), ("reminder_id" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), CommonErrors), security(("bearer" = [])))]
+pub async fn delete_reminder(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath((id, rid)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    s.store.delete_reminder(&owner, id, rid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,148 @@
+use crate::auth::Auth;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::CommonErrors;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use todo_core::domain::filter::TaskQueryParams;
+use todo_core::model::{NewTask, NextOccurrence, Task, TaskPage, TaskPatch};
+use uuid::Uuid;
+
+/// List tasks: filters, sorting, search and cursor pagination, all combinable.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskQueryParams),
+    responses((status = 200, body = TaskPage), CommonErrors), security(("bearer" = [])))]
+pub async fn list_tasks(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiQuery(params): ApiQuery<TaskQueryParams>,
+) -> ApiResult<Json<TaskPage>> {
+    let now = Timestamp::now();
+    let query = params.validate(&owner.tz, now)?;
+    Ok(Json(s.store.list_tasks(&owner, &query).await?))
+}
+
+/// Create a task (with tags, reminders and a recurrence rule if given).
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = NewTask,
+    responses((status = 201, body = Task), (status = 409, body = ErrorBody), CommonErrors), security(("bearer" = [])))]
+pub async fn create_task(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiJson(input): ApiJson<NewTask>,
+) -> ApiResult<(StatusCode, Json<Task>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_task(&owner, input, Timestamp::now()).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Task), CommonErrors), security(("bearer" = [])))]
+pub async fn get_task(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Task>> {
+    Ok(Json(s.store.get_task(&owner, id, Timestamp::now()).await?))
+}
+
+/// Partial update: only the fields present change; `null` clears `due` or `recurrence`.
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)), request_body = TaskPatch,
+    responses((status = 200, body = Task), (status = 409, body = ErrorBody), CommonErrors), security(("bearer" = [])))]
+pub async fn update_task(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<TaskPatch>,
+) -> ApiResult<Json<Task>> {
+    Ok(Json(
+        s.store
+            .update_task(&owner, id, patch, Timestamp::now())
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), CommonErrors), security(("bearer" = [])))]
+pub async fn delete_task(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    s.store.delete_task(&owner, id, Timestamp::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Complete a task. Idempotent. A recurring task's next occurrence is created by the recurrence worker.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "tasks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Task), CommonErrors), security(("bearer" = [])))]
+pub async fn complete_task(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Task>> {
+    Ok(Json(
+        s.store.complete_task(&owner, id, Timestamp::now()).await?,
+    ))
+}
+
+/// Reopen a completed task. Idempotent.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reopen", tag = "tasks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Task), CommonErrors), security(("bearer" = [])))]
+pub async fn reopen_task(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Task>> {
+    Ok(Json(
+        s.store.reopen_task(&owner, id, Timestamp::now()).await?,
+    ))
+}
+
+/// Create the occurrence after this one in its series (what the recurrence worker calls). Idempotent:
+/// repeating it returns the same next task with `created: false`.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/next-occurrence", tag = "tasks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = NextOccurrence), CommonErrors), security(("bearer" = [])))]
+pub async fn next_occurrence(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<NextOccurrence>> {
+    Ok(Json(
+        s.store
+            .create_next_occurrence(&owner, id, Timestamp::now())
+            .await?,
+    ))
+}
+
+/// Attach a tag to a task.
+#[utoipa::path(put, path = "/api/v1/tasks/{id}/tags/{tag_id}", tag = "tasks", params(("id" = Uuid, Path), ("tag_id" = Uuid, Path)),
+    responses((status = 200, body = Task), CommonErrors), security(("bearer" = [])))]
+pub async fn attach_tag(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath((id, tag_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<Task>> {
+    Ok(Json(
+        s.store
+            .set_task_tag(&owner, id, tag_id, true, Timestamp::now())
+            .await?,
+    ))
+}
+
+/// Detach a tag from a task.
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}/tags/{tag_id}", tag = "tasks", params(("id" = Uuid, Path), ("tag_id" = Uuid, Path)),
+    responses((status = 200, body = Task), CommonErrors), security(("bearer" = [])))]
+pub async fn detach_tag(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath((id, tag_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<Task>> {
+    Ok(Json(
+        s.store
+            .set_task_tag(&owner, id, tag_id, false, Timestamp::now())
+            .await?,
+    ))
+}

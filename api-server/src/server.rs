@@ -1,0 +1,172 @@
+//! Process wiring: connect, migrate, start the relay and (dev mode) the worker roles, serve, shut down
+//! gracefully on SIGTERM / Ctrl-C.
+
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use crate::live::LiveHub;
+use crate::state::AppState;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use todo_core::Store;
+use todo_core::events::topic;
+use todo_worker::bus::{InProcessBus, Outcome, handler};
+use todo_worker::dapr::DaprClient;
+use todo_worker::publish::Publisher;
+use todo_worker::relay::{self, RelaySettings};
+use tokio::sync::watch;
+
+pub const EVENT_SOURCE: &str = "/todoplatform/todo-api";
+
+pub async fn connect(cfg: &Config) -> anyhow::Result<Store> {
+    Store::connect(&cfg.database_url, cfg.db_max_connections, EVENT_SOURCE)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(&cfg.database_url)))
+}
+
+/// Hide the password of a database URL in messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub fn token_keys(cfg: &Config) -> TokenKeys {
+    let secret = match &cfg.jwt_secret {
+        Some(s) if !s.is_empty() => s.as_bytes().to_vec(),
+        _ => {
+            tracing::warn!(
+                "TODO_JWT_SECRET is not set: using a random key; tokens stop working when this process exits"
+            );
+            rand::random::<[u8; 32]>().to_vec()
+        }
+    };
+    TokenKeys::new(&secret, cfg.token_ttl_minutes)
+}
+
+/// Build state, start background tasks, and serve until shutdown.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let store = connect(&cfg).await?;
+    if cfg.migrate {
+        store.migrate().await.context("migrations failed")?;
+        todo_worker::storage::migrate(&store)
+            .await
+            .context("worker migrations failed")?;
+    }
+    let live = LiveHub::default();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let embedded = cfg.embedded_workers();
+    let publisher = match cfg.events.dapr_http_port {
+        Some(port) if !embedded => Publisher::Dapr {
+            client: DaprClient::new(port, cfg.events.dapr_api_token.clone()),
+            pubsub: cfg.events.pubsub_name.clone(),
+            topic_prefix: cfg.events.topic_prefix.clone(),
+        },
+        _ => {
+            let bus =
+                InProcessBus::new(cfg.events.max_delivery_attempts, Duration::from_millis(200));
+            let hub = live.clone();
+            bus.subscribe(
+                topic::TASK_UPDATES,
+                "live",
+                handler(move |event| {
+                    let hub = hub.clone();
+                    async move {
+                        crate::live::forward(&hub, &event);
+                        Outcome::Success
+                    }
+                }),
+            );
+            todo_worker::embedded::start(
+                store.clone(),
+                bus.clone(),
+                cfg.events.clone(),
+                cfg.notify.clone(),
+                stop_rx.clone(),
+            )
+            .await?;
+            tracing::info!("dev mode: worker roles run in-process over the in-process bus");
+            Publisher::InProcess(bus)
+        }
+    };
+    let relay_task = tokio::spawn(relay::run(
+        store.clone(),
+        publisher,
+        RelaySettings::default(),
+        stop_rx.clone(),
+    ));
+    let state = AppState {
+        store: store.clone(),
+        tokens: Arc::new(token_keys(&cfg)),
+        config: Arc::new(cfg.clone()),
+        metrics: crate::metrics::handle(),
+        live,
+    };
+    let app = crate::app::build(state);
+    let listener = tokio::net::TcpListener::bind(cfg.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.http_addr))?;
+    tracing::info!(addr = %cfg.http_addr, "todo-api listening; open http://{}/ for the UI", cfg.http_addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), relay_task).await;
+    store.close().await;
+    Ok(())
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+pub fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Passwords never reach logs.
+    #[test]
+    fn redacts_database_passwords() {
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db:5432/todo"),
+            "postgres://app:***@db:5432/todo"
+        );
+        assert_eq!(super::redact("sqlite://todo.db"), "sqlite://todo.db");
+    }
+}

@@ -1,0 +1,80 @@
+//! How a worker asks the API to change API-owned data (DESIGN §5: workers never write the API's tables).
+//! In Kubernetes: Dapr service invocation of the API's internal routes. In dev mode: a direct call into the
+//! same store the API uses, in the same process.
+
+use crate::dapr::{DaprClient, DaprError};
+use jiff::Timestamp;
+use todo_core::Store;
+use todo_core::model::NextOccurrence;
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub enum ApiClient {
+    Direct(Store),
+    Dapr { client: DaprClient, app_id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiCallError {
+    #[error(transparent)]
+    Store(#[from] todo_core::StoreError),
+    #[error(transparent)]
+    Dapr(#[from] DaprError),
+    #[error("unexpected API answer: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+impl ApiCallError {
+    /// Whether repeating the call cannot help (the task or user is gone).
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            ApiCallError::Store(todo_core::StoreError::NotFound(_)) => true,
+            ApiCallError::Dapr(DaprError::Status { status, .. }) => *status == 404,
+            _ => false,
+        }
+    }
+}
+
+/// Internal API routes (called through Dapr; not exposed by the ingress).
+pub const NEXT_OCCURRENCE_METHOD: &str = "internal/v1/next-occurrence";
+pub const FIRE_REMINDERS_METHOD: &str = "internal/v1/fire-reminders";
+
+impl ApiClient {
+    pub async fn next_occurrence(
+        &self,
+        user_id: Uuid,
+        task_id: Uuid,
+    ) -> Result<NextOccurrence, ApiCallError> {
+        match self {
+            ApiClient::Direct(store) => {
+                let owner = store.owner(user_id).await?;
+                Ok(store
+                    .create_next_occurrence(&owner, task_id, Timestamp::now())
+                    .await?)
+            }
+            ApiClient::Dapr { client, app_id } => {
+                let body = serde_json::json!({ "user_id": user_id, "task_id": task_id });
+                Ok(serde_json::from_value(
+                    client.invoke(app_id, NEXT_OCCURRENCE_METHOD, &body).await?,
+                )?)
+            }
+        }
+    }
+
+    /// Fire due reminders; returns how many fired.
+    pub async fn fire_reminders(&self) -> Result<usize, ApiCallError> {
+        match self {
+            ApiClient::Direct(store) => {
+                Ok(store.fire_due_reminders(Timestamp::now(), 500).await?.len())
+            }
+            ApiClient::Dapr { client, app_id } => {
+                let v = client
+                    .invoke(app_id, FIRE_REMINDERS_METHOD, &serde_json::json!({}))
+                    .await?;
+                Ok(v.get("fired")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0) as usize)
+            }
+        }
+    }
+}

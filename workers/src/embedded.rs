@@ -1,0 +1,83 @@
+//! Dev mode: every role in the API's process, subscribed to the in-process bus.
+
+use crate::api_client::ApiClient;
+use crate::bus::{InProcessBus, Outcome, handler};
+use crate::config::{EventConfig, NotifyConfig};
+use crate::roles::{audit, notifier::Notifier, recurrence, reminders};
+use crate::storage::on_store;
+use std::time::Duration;
+use todo_core::Store;
+use todo_core::events::topic;
+use tokio::sync::watch;
+
+/// Subscribe recurrence, audit and notifier to the bus, record dead letters, and start the reminder timer.
+pub async fn start(
+    store: Store,
+    bus: InProcessBus,
+    _events: EventConfig,
+    notify: NotifyConfig,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let api = ApiClient::Direct(store.clone());
+    {
+        let api = api.clone();
+        bus.subscribe(
+            topic::TASK_EVENTS,
+            "recurrence",
+            handler(move |e| {
+                let api = api.clone();
+                async move { recurrence::handle(&api, &e).await }
+            }),
+        );
+    }
+    {
+        let store = store.clone();
+        bus.subscribe(
+            topic::TASK_EVENTS,
+            "audit",
+            handler(move |e| {
+                let store = store.clone();
+                async move { audit::handle(&store, &e).await }
+            }),
+        );
+    }
+    let notifier = Notifier::new(store.clone(), &notify)?;
+    bus.subscribe(
+        topic::REMINDERS,
+        "notifier",
+        handler(move |e| {
+            let n = notifier.clone();
+            async move { n.handle(&e).await }
+        }),
+    );
+    for base in topic::ALL {
+        let store = store.clone();
+        bus.subscribe(
+            &topic::dead_letter(base),
+            "dead-letters",
+            handler(move |e| {
+                let store = store.clone();
+                async move { record_dead_letter(&store, base, &e).await }
+            }),
+        );
+    }
+    tokio::spawn(reminders::run_timer(api, Duration::from_secs(1), stop));
+    Ok(())
+}
+
+async fn record_dead_letter(
+    store: &Store,
+    base: &str,
+    event: &todo_core::events::CloudEvent,
+) -> Outcome {
+    let payload = serde_json::to_string(event).unwrap_or_default();
+    let result = on_store!(store, p => {
+        sqlx::query("INSERT INTO worker_dead_letters (topic, event_id, payload, at) VALUES ($1, $2, $3, $4)")
+            .bind(topic::dead_letter(base)).bind(event.id).bind(payload).bind(jiff::Timestamp::now().as_millisecond())
+            .execute(p).await.map(|r| r.rows_affected())
+    });
+    match result {
+        Ok(_) => Outcome::Success,
+        Err(e) => Outcome::Retry(e.to_string()),
+    }
+}

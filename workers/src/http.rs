@@ -1,0 +1,129 @@
+//! The worker's HTTP surface: health, metrics, and Dapr's subscriber contract — declarative
+//! Subscriptions deliver to `/events/<topic>`, the cron binding calls `POST /<binding-name>`.
+
+use crate::api_client::ApiClient;
+use crate::bus::Outcome;
+use crate::dapr::SubscriberReply;
+use crate::roles::notifier::Notifier;
+use crate::roles::{Role, audit, recurrence, reminders};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::HashSet;
+use std::sync::Arc;
+use todo_core::Store;
+use todo_core::events::CloudEvent;
+
+#[derive(Clone)]
+pub struct WorkerState {
+    pub roles: Arc<HashSet<Role>>,
+    pub store: Store,
+    pub api: ApiClient,
+    pub notifier: Option<Notifier>,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(state: WorkerState, reminder_binding: &str) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route(
+            "/metrics",
+            get(|State(s): State<WorkerState>| async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    s.metrics.render(),
+                )
+            }),
+        )
+        .route("/events/task-events", post(task_events))
+        .route("/events/reminders", post(reminder_events))
+        .route(
+            &format!("/{}", reminder_binding.trim_start_matches('/')),
+            post(cron),
+        )
+        .with_state(state)
+}
+
+async fn ready(State(s): State<WorkerState>) -> impl IntoResponse {
+    match s.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}
+
+fn reply(outcome: Outcome) -> (StatusCode, Json<SubscriberReply>) {
+    match outcome {
+        Outcome::Success => (StatusCode::OK, Json(SubscriberReply::success())),
+        Outcome::Drop(why) => {
+            tracing::warn!(reason = %why, "dropping event");
+            (StatusCode::OK, Json(SubscriberReply::drop()))
+        }
+        Outcome::Retry(why) => {
+            tracing::warn!(reason = %why, "event will be retried");
+            (StatusCode::OK, Json(SubscriberReply::retry()))
+        }
+    }
+}
+
+fn parse(body: &[u8]) -> Result<CloudEvent, Outcome> {
+    serde_json::from_slice(body).map_err(|e| Outcome::Drop(format!("not a CloudEvent: {e}")))
+}
+
+/// Combine outcomes of several roles sharing one subscription: any retry wins (the others are idempotent).
+fn combine(outcomes: Vec<Outcome>) -> Outcome {
+    outcomes
+        .iter()
+        .find(|o| matches!(o, Outcome::Retry(_)))
+        .or_else(|| outcomes.iter().find(|o| matches!(o, Outcome::Drop(_))))
+        .cloned()
+        .unwrap_or(Outcome::Success)
+}
+
+async fn task_events(
+    State(s): State<WorkerState>,
+    body: Bytes,
+) -> (StatusCode, Json<SubscriberReply>) {
+    let event = match parse(&body) {
+        Ok(e) => e,
+        Err(o) => return reply(o),
+    };
+    let mut outcomes = Vec::new();
+    if s.roles.contains(&Role::Recurrence) {
+        outcomes.push(recurrence::handle(&s.api, &event).await);
+    }
+    if s.roles.contains(&Role::Audit) {
+        outcomes.push(audit::handle(&s.store, &event).await);
+    }
+    reply(combine(outcomes))
+}
+
+async fn reminder_events(
+    State(s): State<WorkerState>,
+    body: Bytes,
+) -> (StatusCode, Json<SubscriberReply>) {
+    let event = match parse(&body) {
+        Ok(e) => e,
+        Err(o) => return reply(o),
+    };
+    match &s.notifier {
+        Some(n) if s.roles.contains(&Role::Notifier) => reply(n.handle(&event).await),
+        _ => reply(Outcome::Success),
+    }
+}
+
+/// The cron binding: a non-2xx answer tells Dapr the invocation failed.
+async fn cron(State(s): State<WorkerState>) -> StatusCode {
+    if !s.roles.contains(&Role::Reminders) {
+        return StatusCode::NOT_FOUND;
+    }
+    match reminders::tick(&s.api).await {
+        Outcome::Success => StatusCode::OK,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

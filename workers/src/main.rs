@@ -1,0 +1,159 @@
+#![forbid(unsafe_code)]
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use todo_core::Store;
+use todo_worker::api_client::ApiClient;
+use todo_worker::config::{EventConfig, NotifyConfig};
+use todo_worker::dapr::DaprClient;
+use todo_worker::http::{WorkerState, router};
+use todo_worker::roles::Role;
+use todo_worker::roles::notifier::Notifier;
+
+#[derive(Parser)]
+#[command(
+    name = "todo-worker",
+    version,
+    about = "TodoPlatform worker roles: recurrence, reminders, notifier, audit"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    config: WorkerConfig,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the given roles (the default).
+    Run,
+    /// Apply the worker tables' migrations and exit.
+    Migrate,
+}
+
+#[derive(Args)]
+struct WorkerConfig {
+    /// Database (the platform's; workers use their own tables in it).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://todo.db",
+        global = true
+    )]
+    database_url: String,
+    /// Listen address.
+    #[arg(
+        long,
+        env = "TODO_HTTP_ADDR",
+        default_value = "127.0.0.1:8081",
+        global = true
+    )]
+    http_addr: SocketAddr,
+    /// Comma-separated roles: recurrence, reminders, notifier, audit.
+    #[arg(
+        long = "role",
+        env = "TODO_WORKER_ROLES",
+        default_value = "recurrence,reminders,notifier,audit",
+        global = true
+    )]
+    roles: String,
+    #[arg(long, env = "TODO_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: String,
+    #[arg(
+        long,
+        env = "TODO_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    db_max_connections: u32,
+    #[command(flatten)]
+    events: EventConfig,
+    #[command(flatten)]
+    notify: NotifyConfig,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.config.log_format);
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(cli.config).await,
+        Command::Migrate => migrate(&cli.config).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("todo-worker: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect(cfg: &WorkerConfig) -> anyhow::Result<Store> {
+    Store::connect(
+        &cfg.database_url,
+        cfg.db_max_connections,
+        "/todoplatform/todo-worker",
+    )
+    .await
+    .context("cannot open database")
+}
+
+async fn migrate(cfg: &WorkerConfig) -> anyhow::Result<()> {
+    todo_worker::storage::migrate(&connect(cfg).await?).await?;
+    Ok(())
+}
+
+async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
+    let roles: HashSet<Role> = cfg
+        .roles
+        .split(',')
+        .filter(|r| !r.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_, String>>()
+        .map_err(anyhow::Error::msg)?;
+    let store = connect(&cfg).await?;
+    let port = cfg.events.dapr_http_port.context("DAPR_HTTP_PORT is not set: todo-worker runs beside a Dapr sidecar (use todo-api for dev mode)")?;
+    let api = ApiClient::Dapr {
+        client: DaprClient::new(port, cfg.events.dapr_api_token.clone()),
+        app_id: cfg.events.api_app_id.clone(),
+    };
+    let notifier = if roles.contains(&Role::Notifier) {
+        Some(Notifier::new(store.clone(), &cfg.notify)?)
+    } else {
+        None
+    };
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("metrics recorder")?;
+    let state = WorkerState {
+        roles: Arc::new(roles.clone()),
+        store,
+        api,
+        notifier,
+        metrics,
+    };
+    let app = router(state, &cfg.events.reminder_binding);
+    let listener = tokio::net::TcpListener::bind(cfg.http_addr).await?;
+    tracing::info!(addr = %cfg.http_addr, roles = ?roles, "todo-worker listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        b.json().flatten_event(true).init()
+    } else {
+        b.init()
+    }
+}

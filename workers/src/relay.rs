@@ -1,0 +1,155 @@
+//! The outbox relay: publishes committed events and marks them sent.
+//!
+//! It wakes on commit (PostgreSQL `LISTEN`; the store's in-process signal on SQLite) rather than polling,
+//! with a slow timer as a safety net (other replicas' rows, retries coming due). Rows are claimed with a
+//! lease, so several API replicas share the work without publishing a row twice at once, and a replica that
+//! dies leaves nothing stuck. On a publish failure the batch stops (keeping per-user order) and everything
+//! claimed backs off together: a down sidecar or broker costs retries, not events.
+
+use crate::publish::Publisher;
+use jiff::{SignedDuration, Timestamp};
+use std::time::Duration;
+use todo_core::Store;
+use tokio::sync::watch;
+
+#[derive(Clone, Debug)]
+pub struct RelaySettings {
+    pub batch_size: u32,
+    pub lease: Duration,
+    /// Safety-net poll interval.
+    pub idle_poll: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        RelaySettings {
+            batch_size: 200,
+            lease: Duration::from_secs(30),
+            idle_poll: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+pub fn backoff(attempts: i32, max: Duration) -> Duration {
+    let exp = Duration::from_millis(200).saturating_mul(1u32 << attempts.clamp(0, 16) as u32);
+    let capped = exp.min(max);
+    // Jitter (±20%) keeps replicas from retrying in lockstep.
+    let jitter = 0.8 + 0.4 * rand_fraction();
+    capped.mul_f64(jitter)
+}
+
+fn rand_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
+}
+
+/// Run until `shutdown` flips to true.
+pub async fn run(
+    store: Store,
+    publisher: Publisher,
+    settings: RelaySettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let wake = store.outbox_wake();
+    if let Some(pool) = store.postgres().cloned() {
+        let wake = wake.clone();
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen(todo_core::store::OUTBOX_CHANNEL).await {
+                            tracing::warn!(error = %e, "outbox LISTEN failed");
+                        } else {
+                            loop {
+                                tokio::select! {
+                                    n = listener.recv() => match n {
+                                        Ok(_) => wake.notify_one(),
+                                        Err(e) => { tracing::warn!(error = %e, "outbox listener lost its connection"); break; }
+                                    },
+                                    _ = stop.changed() => return,
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "outbox listener cannot connect"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+    }
+    tracing::info!("outbox relay started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let published = match relay_once(&store, &publisher, &settings).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay pass failed");
+                0
+            }
+        };
+        if published > 0 {
+            continue;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(settings.idle_poll) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("outbox relay stopped");
+}
+
+/// One claim-publish-mark pass; returns how many events were published.
+pub async fn relay_once(
+    store: &Store,
+    publisher: &Publisher,
+    settings: &RelaySettings,
+) -> Result<usize, todo_core::StoreError> {
+    let now = Timestamp::now();
+    let lease_ms = i64::try_from(settings.lease.as_millis()).unwrap_or(30_000);
+    let rows = store
+        .claim_outbox(now, settings.batch_size, lease_ms)
+        .await?;
+    let mut done = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        match publisher
+            .publish(&row.topic, &row.partition_key, &row.payload)
+            .await
+        {
+            Ok(()) => {
+                let delay =
+                    (Timestamp::now().as_millisecond() - row.created_at).max(0) as f64 / 1000.0;
+                metrics::histogram!("outbox_publish_delay_seconds").record(delay);
+                metrics::counter!("outbox_published_total", "topic" => row.topic.clone())
+                    .increment(1);
+                done.push(row.seq);
+            }
+            Err(e) => {
+                metrics::counter!("outbox_publish_errors_total", "topic" => row.topic.clone())
+                    .increment(1);
+                let wait = backoff(row.attempts, settings.max_backoff);
+                let retry_at = Timestamp::now()
+                    + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1));
+                tracing::warn!(error = %e, seq = row.seq, attempts = row.attempts, retry_in_ms = wait.as_millis() as u64, "publish failed");
+                store.mark_published(&done, Timestamp::now()).await?;
+                store.mark_failed(row.seq, &e.to_string(), retry_at).await?;
+                let rest: Vec<i64> = rows[i + 1..].iter().map(|r| r.seq).collect();
+                store.release_claims(&rest, retry_at).await?;
+                return Ok(done.len());
+            }
+        }
+    }
+    store.mark_published(&done, Timestamp::now()).await?;
+    Ok(done.len())
+}
