@@ -1,1 +1,809 @@
+// TodoPlatform web UI: one page, no build step. Talks to the REST API under /api/v1 and listens to
+// Server-Sent Events for live updates.
 
+const API = "/api/v1";
+const PAGE = 50;
+const MAX_PAGE = 200;
+const LINGER_MS = 1500;
+const PRIORITY_LABEL = { none: "", low: "Low", medium: "Medium", high: "High", urgent: "Urgent" };
+const PRIORITY_ALIAS = { low: "low", med: "medium", medium: "medium", high: "high", urgent: "urgent", 1: "low", 2: "medium", 3: "high", 4: "urgent" };
+const WEEKDAY = { MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun" };
+const PRESETS = ["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=YEARLY"];
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+const state = {
+  token: localStorage.getItem("todo.token"),
+  user: null,
+  items: [],
+  nextCursor: null,
+  tags: [],
+  linger: new Map(),
+  order: [],
+  seq: 0,
+  abort: null,
+  events: null,
+  editing: null,
+  authMode: "signup",
+};
+
+// ---------- helpers ----------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v == null) continue;
+    if (k === "class") el.className = v;
+    else if (k === "style") el.style.cssText = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c != null && c !== false) el.append(c);
+  return el;
+}
+
+const ICONS = {
+  bell: ["M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9", "M10.3 21a1.94 1.94 0 0 0 3.4 0"],
+  repeat: ["m17 2 4 4-4 4", "M3 11v-1a4 4 0 0 1 4-4h14", "m7 22-4-4 4-4", "M21 13v1a4 4 0 0 1-4 4H3"],
+};
+
+function icon(name) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", class: "icon", "aria-hidden": "true" })) svg.setAttribute(k, v);
+  for (const d of ICONS[name]) {
+    const path = document.createElementNS(NS, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `Request failed (${status})`);
+    this.status = status;
+    this.code = e.code || "error";
+    this.field = e.field || "";
+  }
+}
+
+async function api(method, path, body, signal) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  let res;
+  try {
+    res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, { error: { message: "Can't reach the server. Check your connection." } });
+  }
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    if (res.status === 401 && state.token && !path.startsWith("/auth/")) signOut("Your session has expired. Please log in again.");
+    throw new ApiError(res.status, data);
+  }
+  return data;
+}
+
+function showErrors(form, err) {
+  clearErrors(form);
+  const slot = err.field && $(`[data-error-for="${CSS.escape(topField(err.field))}"]`, form);
+  const target = slot || $('[data-error-for=""]', form);
+  target.textContent = err.message;
+  const input = slot && slot.closest(".field") && $("input, select, textarea", slot.closest(".field"));
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
+}
+
+function topField(field) {
+  const name = field.split(/[.[]/)[0];
+  if (name === "reminders" || name === "minutes_before" || name === "at") return "reminder";
+  if (name === "rrule") return "recurrence";
+  return name;
+}
+
+function clearErrors(form) {
+  for (const el of $$("[data-error-for]", form)) el.textContent = "";
+  for (const el of $$("[aria-invalid]", form)) el.removeAttribute("aria-invalid");
+}
+
+let toastTimer;
+function toast(msg) {
+  const t = $("#toast");
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (t.hidden = true), 3500);
+}
+
+let progressCount = 0;
+function busy(delta) {
+  progressCount += delta;
+  $("#progress").hidden = progressCount <= 0;
+}
+
+function debounce(fn, ms) {
+  let t;
+  return (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// ---------- dates (always in the account's time zone) ----------
+
+const zone = () => (state.user && state.user.time_zone) || BROWSER_ZONE;
+
+function todayIn(tz, plusDays = 0) {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(new Date());
+  const get = (t) => Number(parts.find((p) => p.type === t).value);
+  const d = new Date(Date.UTC(get("year"), get("month") - 1, get("day") + plusDays));
+  return d.toISOString().slice(0, 10);
+}
+
+function dayDiff(a, b) {
+  return Math.round((Date.parse(a) - Date.parse(b)) / 86400000);
+}
+
+const dateFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", timeZone: "UTC" });
+const dateYearFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", timeZone: "UTC" });
+
+function formatDate(iso) {
+  const diff = dayDiff(iso, todayIn(zone()));
+  if (diff === 0) return "Today";
+  if (diff === 1) return "Tomorrow";
+  if (diff === -1) return "Yesterday";
+  const d = new Date(`${iso}T00:00:00Z`);
+  return iso.slice(0, 4) === todayIn(zone()).slice(0, 4) ? dateFmt.format(d) : dateYearFmt.format(d);
+}
+
+function formatTime(hms) {
+  const [hh, mm] = hms.split(":").map(Number);
+  return timeFmt.format(new Date(Date.UTC(1970, 0, 1, hh, mm)));
+}
+
+function formatInstant(ts) {
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: zone() }).format(new Date(ts));
+}
+
+function formatDue(due) {
+  return due.time ? `${formatDate(due.date)} ${formatTime(due.time)}` : formatDate(due.date);
+}
+
+function describeRule(rrule) {
+  const parts = Object.fromEntries(rrule.split(";").map((p) => p.split("=")));
+  const n = Number(parts.INTERVAL || 1);
+  const unit = { DAILY: "day", WEEKLY: "week", MONTHLY: "month", YEARLY: "year" }[parts.FREQ] || "time";
+  let text = n === 1 ? { day: "Daily", week: "Weekly", month: "Monthly", year: "Yearly" }[unit] || "Repeats" : `Every ${n} ${unit}s`;
+  if (parts.BYDAY) text += ` on ${parts.BYDAY.split(",").map((d) => d.replace(/[A-Z]{2}$/, (x) => WEEKDAY[x] || x)).join(", ")}`;
+  if (parts.BYMONTHDAY) text += parts.BYMONTHDAY === "-1" ? " on the last day" : ` on day ${parts.BYMONTHDAY}`;
+  if (parts.COUNT) text += `, ${parts.COUNT}×`;
+  if (parts.UNTIL) text += `, until ${parts.UNTIL.slice(0, 8).replace(/(\d{4})(\d{2})(\d{2})/, "$1-$2-$3")}`;
+  return text;
+}
+
+function describeReminder(r) {
+  if (r.minutes_before == null) return `At ${formatInstant(r.at)}`;
+  const m = r.minutes_before;
+  if (m === 0) return "At due time";
+  if (m % 1440 === 0) return `${m / 1440} day${m === 1440 ? "" : "s"} before`;
+  if (m % 60 === 0) return `${m / 60} hour${m === 60 ? "" : "s"} before`;
+  return `${m} minutes before`;
+}
+
+// ---------- auth ----------
+
+function setAuthMode(mode) {
+  state.authMode = mode;
+  const signup = mode === "signup";
+  $("#tab-signup").setAttribute("aria-selected", String(signup));
+  $("#tab-login").setAttribute("aria-selected", String(!signup));
+  for (const el of $$('#auth-form [data-mode="signup"]')) el.hidden = !signup;
+  $("#auth-submit").textContent = signup ? "Create account" : "Log in";
+  $('#auth-form [name="password"]').autocomplete = signup ? "new-password" : "current-password";
+  $("#auth-title").textContent = signup ? "Create your account" : "Welcome back";
+  clearErrors($("#auth-form"));
+}
+
+async function submitAuth(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const f = new FormData(form);
+  const body = { email: f.get("email").trim(), password: f.get("password") };
+  if (state.authMode === "signup") {
+    if (f.get("display_name").trim()) body.display_name = f.get("display_name").trim();
+    body.time_zone = f.get("time_zone").trim() || BROWSER_ZONE;
+  }
+  const btn = $("#auth-submit");
+  btn.disabled = true;
+  try {
+    const res = await api("POST", state.authMode === "signup" ? "/auth/signup" : "/auth/login", body);
+    state.token = res.token;
+    localStorage.setItem("todo.token", res.token);
+    state.user = res.user;
+    form.reset();
+    await enterApp();
+  } catch (err) {
+    showErrors(form, err);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function signOut(message) {
+  state.token = null;
+  state.user = null;
+  localStorage.removeItem("todo.token");
+  if (state.events) state.events.close();
+  state.events = null;
+  state.items = [];
+  state.order = [];
+  $("#tasks").replaceChildren();
+  if ($("#editor").open) $("#editor").close();
+  showAuth();
+  if (message) $('#auth-form [data-error-for=""]').textContent = message;
+}
+
+function showAuth() {
+  $("#app-view").hidden = true;
+  $("#account").hidden = true;
+  $("#auth-view").hidden = false;
+  const zones = $("#zones");
+  if (!zones.childElementCount && Intl.supportedValuesOf) {
+    zones.append(...Intl.supportedValuesOf("timeZone").map((z) => h("option", { value: z })));
+  }
+  $('#auth-form [name="time_zone"]').value = BROWSER_ZONE;
+  setAuthMode(state.authMode);
+  $('#auth-form [name="email"]').focus();
+}
+
+async function enterApp() {
+  if (!state.user) state.user = await api("GET", "/me");
+  $("#auth-view").hidden = true;
+  $("#app-view").hidden = false;
+  $("#account").hidden = false;
+  renderAccount();
+  connectEvents();
+  await Promise.all([loadTags(), reload()]);
+  $("#qa-title").focus();
+}
+
+function renderAccount() {
+  const u = state.user;
+  $("#who").textContent = u.display_name || u.email;
+  $("#zone-label").textContent = u.time_zone;
+  const banner = $("#zone-banner");
+  const dismissed = localStorage.getItem("todo.zone-dismissed") === `${u.time_zone}|${BROWSER_ZONE}`;
+  banner.hidden = u.time_zone === BROWSER_ZONE || dismissed;
+  $("#zone-banner-text").textContent = `Dates are shown in ${u.time_zone} (your account). This browser is in ${BROWSER_ZONE}.`;
+  $("#zone-switch").textContent = `Use ${BROWSER_ZONE}`;
+}
+
+async function switchZone() {
+  try {
+    state.user = await api("PATCH", "/me", { time_zone: BROWSER_ZONE });
+    renderAccount();
+    await reload();
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+// ---------- listing ----------
+
+function query() {
+  const p = new URLSearchParams();
+  const status = $('input[name="status"]:checked').value;
+  if (status) p.set("status", status);
+  const pr = $("#f-priority").value;
+  if (pr) p.set("priority", pr);
+  const tag = $("#f-tag").value;
+  if (tag) p.set("tags", tag);
+  const due = $("#f-due").value;
+  if (due === "today") p.set("due_today", "true");
+  if (due === "overdue") p.set("overdue", "true");
+  if (due === "none") p.set("has_due", "false");
+  const q = $("#search").value.trim();
+  if (/[\p{L}\p{N}]/u.test(q)) p.set("q", q);
+  const [sort, order] = $("#sort").value.split(":");
+  if (sort !== "rank" || p.has("q")) {
+    p.set("sort", sort);
+    p.set("order", order);
+  }
+  return p;
+}
+
+async function reload({ keepCount = false } = {}) {
+  const p = query();
+  p.set("limit", String(keepCount ? Math.min(MAX_PAGE, Math.max(PAGE, state.items.length)) : PAGE));
+  const seq = ++state.seq;
+  if (state.abort) state.abort.abort();
+  state.abort = new AbortController();
+  busy(1);
+  try {
+    const page = await api("GET", `/tasks?${p}`, undefined, state.abort.signal);
+    if (seq !== state.seq) return;
+    state.items = page.items;
+    state.nextCursor = page.next_cursor;
+    render();
+  } catch (err) {
+    if (err.name !== "AbortError") toast(err.message);
+  } finally {
+    busy(-1);
+  }
+}
+
+async function loadMore() {
+  if (!state.nextCursor) return;
+  const p = query();
+  p.set("limit", String(PAGE));
+  p.set("cursor", state.nextCursor);
+  const seq = state.seq;
+  const btn = $("#load-more");
+  btn.disabled = true;
+  busy(1);
+  try {
+    const page = await api("GET", `/tasks?${p}`);
+    if (seq !== state.seq) return;
+    const seen = new Set(state.items.map((t) => t.id));
+    state.items = state.items.concat(page.items.filter((t) => !seen.has(t.id)));
+    state.nextCursor = page.next_cursor;
+    render();
+  } catch (err) {
+    toast(err.message);
+  } finally {
+    btn.disabled = false;
+    busy(-1);
+  }
+}
+
+async function loadTags() {
+  try {
+    state.tags = await api("GET", "/tags");
+  } catch {
+    return;
+  }
+  const sel = $("#f-tag");
+  const current = sel.value;
+  sel.replaceChildren(h("option", { value: "" }, "All tags"), ...state.tags.map((t) => h("option", { value: t.name }, `${t.name} (${t.task_count})`)));
+  if (current && !state.tags.some((t) => t.name === current)) sel.append(h("option", { value: current }, current));
+  sel.value = current;
+}
+
+// ---------- rendering ----------
+
+function visibleItems() {
+  const items = state.items.slice();
+  const present = new Set(items.map((t) => t.id));
+  for (const [id, task] of state.linger) {
+    if (present.has(id)) continue;
+    const at = state.order.indexOf(id);
+    items.splice(at < 0 ? items.length : Math.min(at, items.length), 0, task);
+  }
+  return items;
+}
+
+function render() {
+  const list = $("#tasks");
+  const items = visibleItems();
+  const existing = new Map($$(":scope > li", list).map((li) => [li.dataset.id, li]));
+  items.forEach((task, i) => {
+    let li = existing.get(task.id);
+    const stamp = `${task.updated_at}|${task.overdue}|${task.due_today}|${zone()}`;
+    if (!li) {
+      li = h("li", { class: "task", "data-id": task.id });
+      fillTask(li, task);
+    } else if (li.dataset.stamp !== stamp) {
+      const focused = li.contains(document.activeElement) && document.activeElement.dataset.role;
+      fillTask(li, task);
+      if (focused) $(`[data-role="${focused}"]`, li).focus();
+    }
+    li.dataset.stamp = stamp;
+    existing.delete(task.id);
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  });
+  for (const li of existing.values()) li.remove();
+  state.order = items.map((t) => t.id);
+
+  const empty = items.length === 0;
+  $("#empty").hidden = !empty;
+  const filtered = query().toString() !== "status=open%2Cin_progress&sort=created&order=desc";
+  $("#empty-hint").textContent = filtered ? "No tasks match these filters." : "Add a task above to get started.";
+  $("#load-more").hidden = !state.nextCursor;
+  $("#summary").textContent = empty ? "" : `${items.length}${state.nextCursor ? "+" : ""} task${items.length === 1 ? "" : "s"}`;
+}
+
+function fillTask(li, task) {
+  const done = task.status === "completed";
+  li.className = `task prio-${task.priority}${done ? " done" : ""}${task.overdue ? " overdue" : ""}${task.due_today ? " today" : ""}`;
+  const meta = h("div", { class: "meta" });
+  if (task.priority !== "none") meta.append(h("span", { class: `prio prio-${task.priority}` }, PRIORITY_LABEL[task.priority]));
+  if (task.due) {
+    const label = task.overdue ? `Overdue · ${formatDue(task.due)}` : formatDue(task.due);
+    meta.append(h("time", { class: `due${task.overdue ? " is-overdue" : ""}${task.due_today ? " is-today" : ""}`, datetime: task.due.time ? `${task.due.date}T${task.due.time.slice(0, 5)}` : task.due.date, title: `${task.due.date}${task.due.time ? ` ${task.due.time.slice(0, 5)}` : ""} (${task.due.time_zone})` }, label));
+  }
+  if (task.recurrence) meta.append(h("span", { class: "rec", title: `RRULE: ${task.recurrence.rrule}` }, icon("repeat"), describeRule(task.recurrence.rrule)));
+  const pending = task.reminders.filter((r) => !r.fired_at).length;
+  if (pending) meta.append(h("span", { class: "rem", title: task.reminders.map(describeReminder).join("\n") }, icon("bell"), `${pending} reminder${pending === 1 ? "" : "s"}`));
+  for (const tag of task.tags) {
+    meta.append(h("button", { type: "button", class: "chip", style: `--tag:${tag.color}`, title: `Show tasks tagged ${tag.name}`, onclick: () => filterTag(tag.name) }, tag.name));
+  }
+  const checkId = `chk-${task.id}`;
+  li.replaceChildren(
+    h("input", { type: "checkbox", class: "check", id: checkId, "data-role": "check", checked: done, "aria-label": `${done ? "Reopen" : "Complete"} “${task.title}”`, onchange: (e) => toggleDone(task, e.currentTarget) }),
+    h("div", { class: "body" },
+      h("button", { type: "button", class: "title", "data-role": "title", "aria-label": `Edit “${task.title}”`, onclick: () => openEditor(task.id) }, task.title),
+      task.description ? h("p", { class: "desc" }, task.description.split("\n")[0]) : null,
+      meta.childElementCount ? meta : null,
+    ),
+  );
+}
+
+function filterTag(name) {
+  const sel = $("#f-tag");
+  if (![...sel.options].some((o) => o.value === name)) sel.append(h("option", { value: name }, name));
+  sel.value = name;
+  reload();
+}
+
+async function toggleDone(task, box) {
+  const completing = box.checked;
+  const li = box.closest("li");
+  li.classList.toggle("done", completing);
+  try {
+    const updated = await api("POST", `/tasks/${task.id}/${completing ? "complete" : "reopen"}`);
+    replaceItem(updated);
+    state.linger.set(updated.id, updated);
+    setTimeout(() => {
+      state.linger.delete(updated.id);
+      render();
+    }, LINGER_MS);
+    toast(completing ? `Completed “${updated.title}”` : `Reopened “${updated.title}”`);
+    scheduleRefresh();
+  } catch (err) {
+    box.checked = !completing;
+    li.classList.toggle("done", !completing);
+    toast(err.message);
+  }
+}
+
+function replaceItem(task) {
+  const i = state.items.findIndex((t) => t.id === task.id);
+  if (i >= 0) state.items[i] = task;
+  if (state.linger.has(task.id)) state.linger.set(task.id, task);
+  render();
+}
+
+// ---------- quick add ----------
+
+function todayPlus(choice) {
+  return { today: 0, tomorrow: 1, week: 7 }[choice];
+}
+
+async function quickAdd(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const input = $("#qa-title");
+  let priority = $("#qa-priority").value;
+  const tags = [];
+  const title = input.value
+    .replace(/(^|\s)#([\p{L}\p{N}_-]+)/gu, (_, sp, tag) => {
+      tags.push(tag);
+      return sp;
+    })
+    .replace(/(^|\s)!(\w+)/g, (m, sp, p) => {
+      if (!PRIORITY_ALIAS[p.toLowerCase()]) return m;
+      priority = PRIORITY_ALIAS[p.toLowerCase()];
+      return sp;
+    })
+    .replace(/\s+/g, " ")
+    .trim();
+  clearErrors(form);
+  if (!title) {
+    showErrors(form, new ApiError(400, { error: { message: "Give the task a title.", field: "" } }));
+    input.focus();
+    return;
+  }
+  const body = { title, priority };
+  const due = $("#qa-due").value;
+  if (due) body.due = todayIn(zone(), todayPlus(due));
+  if (tags.length) body.tags = tags;
+  try {
+    const task = await api("POST", "/tasks", body);
+    input.value = "";
+    $("#qa-priority").value = "none";
+    $("#qa-due").value = "";
+    if (!state.items.some((t) => t.id === task.id)) {
+      state.items.unshift(task);
+      render();
+    }
+    if (tags.length) loadTags();
+    scheduleRefresh();
+  } catch (err) {
+    showErrors(form, err);
+    input.focus();
+  }
+}
+
+// ---------- editor ----------
+
+function repeatValue(form) {
+  const sel = form.elements.repeat.value;
+  return sel === "custom" ? form.elements.rrule.value.trim().replace(/^RRULE:/i, "") : sel;
+}
+
+function openEditor(id) {
+  const task = state.items.find((t) => t.id === id) || state.linger.get(id);
+  if (!task) return;
+  state.editing = task;
+  const form = $("#edit-form");
+  clearErrors(form);
+  const el = form.elements;
+  el.title.value = task.title;
+  el.description.value = task.description;
+  el.priority.value = task.priority;
+  el.due_date.value = task.due ? task.due.date : "";
+  el.due_time.value = task.due && task.due.time ? task.due.time.slice(0, 5) : "";
+  el.tags.value = task.tags.map((t) => t.name).join(", ");
+  const rrule = task.recurrence ? task.recurrence.rrule.replace(/;INTERVAL=1(?=;|$)/, "") : "";
+  el.repeat.value = !rrule ? "" : PRESETS.includes(rrule) ? rrule : "custom";
+  el.rrule.value = rrule;
+  $("#rrule-field").hidden = el.repeat.value !== "custom";
+  form.dataset.initialRepeat = repeatValue(form);
+  form.dataset.initialDue = dueValue(form) || "";
+  $("#reminder-kind").value = "0";
+  $("#reminder-at-field").hidden = true;
+  resetDelete();
+  renderReminders(task);
+  $("#editor").showModal();
+  el.title.focus();
+}
+
+function renderReminders(task) {
+  const list = $("#reminder-list");
+  list.replaceChildren(
+    ...task.reminders.map((r) =>
+      h("li", {},
+        h("span", {}, describeReminder(r)),
+        h("span", { class: "muted" }, r.fired_at ? "sent" : r.fire_at ? formatInstant(r.fire_at) : "needs a due date"),
+        h("button", { type: "button", class: "btn ghost small", "aria-label": `Remove reminder: ${describeReminder(r)}`, onclick: () => removeReminder(r) }, "Remove"),
+      ),
+    ),
+  );
+  if (!task.reminders.length) list.append(h("li", { class: "muted" }, "No reminders"));
+}
+
+async function refreshEditing() {
+  const task = await api("GET", `/tasks/${state.editing.id}`);
+  state.editing = task;
+  renderReminders(task);
+  replaceItem(task);
+}
+
+async function addReminder() {
+  const form = $("#edit-form");
+  clearErrors(form);
+  const kind = $("#reminder-kind").value;
+  const body = kind === "at" ? { at: $("#reminder-at").value } : { minutes_before: Number(kind) };
+  if (kind === "at" && !body.at) {
+    showErrors(form, new ApiError(400, { error: { message: "Pick the reminder's date and time.", field: "reminder" } }));
+    return;
+  }
+  try {
+    await api("POST", `/tasks/${state.editing.id}/reminders`, body);
+    await refreshEditing();
+  } catch (err) {
+    showErrors(form, err.field ? err : Object.assign(err, { field: "reminder" }));
+  }
+}
+
+async function removeReminder(r) {
+  try {
+    await api("DELETE", `/tasks/${state.editing.id}/reminders/${r.id}`);
+    await refreshEditing();
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+function dueValue(form) {
+  const d = form.elements.due_date.value;
+  const t = form.elements.due_time.value;
+  if (!d) return t ? undefined : null;
+  return t ? `${d}T${t}` : d;
+}
+
+async function saveEditor(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const task = state.editing;
+  const el = form.elements;
+  clearErrors(form);
+  const patch = {};
+  const title = el.title.value.trim();
+  if (title !== task.title) patch.title = title;
+  if (el.description.value !== task.description) patch.description = el.description.value;
+  if (el.priority.value !== task.priority) patch.priority = el.priority.value;
+  const due = dueValue(form);
+  if (due === undefined) {
+    showErrors(form, new ApiError(400, { error: { message: "Pick a date for the time.", field: "due" } }));
+    return;
+  }
+  if ((due || "") !== form.dataset.initialDue) patch.due = due;
+  const tags = [...new Set(el.tags.value.split(",").map((s) => s.trim().replace(/^#/, "")).filter(Boolean))];
+  if (tags.join("\n").toLowerCase() !== task.tags.map((t) => t.name).join("\n").toLowerCase()) patch.tags = tags;
+  const repeat = repeatValue(form);
+  if (repeat && !due) {
+    showErrors(form, new ApiError(400, { error: { message: "A repeating task needs a due date.", field: "recurrence" } }));
+    return;
+  }
+  if (repeat !== form.dataset.initialRepeat) patch.recurrence = repeat ? { rrule: repeat } : null;
+  if (!Object.keys(patch).length) {
+    $("#editor").close();
+    return;
+  }
+  try {
+    const updated = await api("PATCH", `/tasks/${task.id}`, patch);
+    replaceItem(updated);
+    if (patch.tags) loadTags();
+    $("#editor").close();
+    scheduleRefresh();
+  } catch (err) {
+    showErrors(form, err);
+  }
+}
+
+function resetDelete() {
+  const btn = $("#delete-task");
+  btn.textContent = "Delete";
+  delete btn.dataset.armed;
+}
+
+async function deleteTask() {
+  const btn = $("#delete-task");
+  if (!btn.dataset.armed) {
+    btn.dataset.armed = "1";
+    btn.textContent = "Click again to delete";
+    return;
+  }
+  try {
+    await api("DELETE", `/tasks/${state.editing.id}`);
+    state.items = state.items.filter((t) => t.id !== state.editing.id);
+    render();
+    $("#editor").close();
+    toast(`Deleted “${state.editing.title}”`);
+    loadTags();
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+// ---------- live updates ----------
+
+const scheduleRefresh = debounce(() => {
+  if (state.token) reload({ keepCount: true });
+}, 200);
+const scheduleTags = debounce(() => state.token && loadTags(), 400);
+
+function connectEvents() {
+  if (state.events) state.events.close();
+  const es = new EventSource(`${API}/events?access_token=${encodeURIComponent(state.token)}`);
+  const onChange = () => {
+    scheduleRefresh();
+    scheduleTags();
+  };
+  for (const kind of ["created", "updated", "completed", "reopened", "deleted"]) es.addEventListener(`todo.task.${kind}.v1`, onChange);
+  es.addEventListener("resync", onChange);
+  es.onopen = () => document.body.classList.remove("offline");
+  es.onerror = () => {
+    document.body.classList.add("offline");
+    if (es.readyState === EventSource.CLOSED && state.events === es) {
+      setTimeout(() => state.token && state.events === es && api("GET", "/me").then(connectEvents, () => {}), 3000);
+    }
+  };
+  state.events = es;
+}
+
+// ---------- wiring ----------
+
+function wire() {
+  $("#tab-signup").addEventListener("click", () => setAuthMode("signup"));
+  $("#tab-login").addEventListener("click", () => setAuthMode("login"));
+  $(".tabs").addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+    const next = state.authMode === "signup" ? "login" : "signup";
+    setAuthMode(next);
+    $(`#tab-${next}`).focus();
+  });
+  $("#auth-form").addEventListener("submit", submitAuth);
+  $("#logout").addEventListener("click", () => signOut());
+  $("#zone-switch").addEventListener("click", switchZone);
+  $("#zone-dismiss").addEventListener("click", () => {
+    localStorage.setItem("todo.zone-dismissed", `${state.user.time_zone}|${BROWSER_ZONE}`);
+    $("#zone-banner").hidden = true;
+  });
+  $("#quick-add").addEventListener("submit", quickAdd);
+
+  const search = $("#search");
+  const sort = $("#sort");
+  const rankOpt = $("option[data-needs-q]", sort);
+  const syncSort = () => {
+    const hasQ = /[\p{L}\p{N}]/u.test(search.value);
+    rankOpt.disabled = !hasQ;
+    if (hasQ && sort.value === "created:desc" && !sort.dataset.touched) sort.value = "rank:desc";
+    if (!hasQ && sort.value === "rank:desc") sort.value = "created:desc";
+  };
+  syncSort();
+  search.addEventListener("input", debounce(() => {
+    syncSort();
+    reload();
+  }, 250));
+  sort.addEventListener("change", () => {
+    sort.dataset.touched = "1";
+    reload();
+  });
+  for (const el of [...$$('input[name="status"]'), $("#f-due"), $("#f-priority"), $("#f-tag")]) el.addEventListener("change", () => reload());
+  $("#load-more").addEventListener("click", loadMore);
+
+  const form = $("#edit-form");
+  form.addEventListener("submit", saveEditor);
+  form.elements.repeat.addEventListener("change", () => {
+    const custom = form.elements.repeat.value === "custom";
+    $("#rrule-field").hidden = !custom;
+    if (custom) form.elements.rrule.focus();
+  });
+  $("#reminder-kind").addEventListener("change", (e) => {
+    $("#reminder-at-field").hidden = e.currentTarget.value !== "at";
+  });
+  $("#reminder-add").addEventListener("click", addReminder);
+  $("#delete-task").addEventListener("click", deleteTask);
+  $("#editor-close").addEventListener("click", () => $("#editor").close());
+  $("#editor-cancel").addEventListener("click", () => $("#editor").close());
+  $("#editor").addEventListener("click", (e) => {
+    if (e.target === e.currentTarget) e.currentTarget.close();
+  });
+  $("#editor").addEventListener("close", () => {
+    const li = state.editing && $(`#tasks li[data-id="${state.editing.id}"] [data-role="title"]`);
+    if (li) li.focus();
+  });
+
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || $("#editor").open || $("#app-view").hidden) return;
+    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+    if (e.key === "/" && !typing) {
+      e.preventDefault();
+      search.focus();
+    } else if (e.key === "n" && !typing) {
+      e.preventDefault();
+      $("#qa-title").focus();
+    } else if (e.key === "Escape" && document.activeElement === search && search.value) {
+      search.value = "";
+      syncSort();
+      reload();
+    }
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && state.token && state.user) scheduleRefresh();
+  });
+}
+
+async function start() {
+  wire();
+  if (!state.token) return showAuth();
+  try {
+    await enterApp();
+  } catch {
+    signOut();
+  }
+}
+
+start();

@@ -1,0 +1,153 @@
+//! The web UI in a real browser: starts the `todo-api` binary on a free port with a fresh SQLite
+//! database and runs `tests/ui/e2e.mjs` (playwright-core driving Debian's Chromium) against it.
+//!
+//! Needs `node`, `tests/ui/node_modules` (`npm ci --prefix tests/ui`) and `/usr/bin/chromium`
+//! (`.ci/setup-ui.sh` installs both). Without them the test is skipped, unless `CI` is set: then it fails.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+/// A scratch directory removed when the test ends.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn missing_prerequisites(ui_dir: &Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        missing.push("node (Node.js 18+)".to_owned());
+    }
+    if !ui_dir.join("node_modules/playwright-core").is_dir() {
+        missing.push(format!(
+            "{} (run `npm ci --prefix tests/ui`)",
+            ui_dir.join("node_modules").display()
+        ));
+    }
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(format!("{CHROMIUM} (`apt-get install chromium`)"));
+    }
+    missing
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+async fn wait_ready(server: &mut Server, base: &str) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("http client");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = server.0.try_wait().expect("poll todo-api") {
+            panic!("todo-api exited before becoming ready: {status}");
+        }
+        let ready = client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "todo-api not ready at {base}/readyz within 60s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn web_ui_end_to_end_in_chromium() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let ui_dir = repo.join("tests/ui");
+    let missing = missing_prerequisites(&ui_dir);
+    if !missing.is_empty() {
+        let msg = format!(
+            "UI end-to-end test needs: {} (.ci/setup-ui.sh installs them)",
+            missing.join(", ")
+        );
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+
+    let scratch = ScratchDir(std::env::temp_dir().join(format!(
+        "todo-ui-e2e-{}-{}",
+        std::process::id(),
+        free_port()
+    )));
+    std::fs::create_dir_all(&scratch.0).expect("create scratch dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_todo-api"))
+            .current_dir(&scratch.0)
+            .env("TODO_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", scratch.0.join("todo.db").display()),
+            )
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start todo-api"),
+    );
+    wait_ready(&mut server, &base).await;
+
+    // Kept after the run (also on failure) for a look: target/tmp/ui-e2e-screenshots.
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-e2e-screenshots");
+    std::fs::create_dir_all(&shots).expect("create screenshot dir");
+    let run = Command::new("node")
+        .arg(ui_dir.join("e2e.mjs"))
+        .arg(&base)
+        .current_dir(&ui_dir)
+        .env("SCREENSHOT_DIR", &shots)
+        .env("CHROMIUM", CHROMIUM)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("e2e.mjs finished within 180s")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "UI end-to-end failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}

@@ -1,0 +1,147 @@
+// End-to-end test of the web UI in a real browser (Debian's Chromium driven by playwright-core).
+// Usage: node e2e.mjs <base-url>
+// Env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT_DIR (default: a fresh temp directory).
+import { chromium } from "playwright-core";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const base = process.argv[2];
+if (!base) {
+  console.error("usage: node e2e.mjs <base-url>");
+  process.exit(2);
+}
+
+// A zone whose calendar date differs from UTC's right now, so "today" computed in the wrong zone fails.
+const zone = new Date().getUTCHours() < 10 ? "Pacific/Pago_Pago" : "Pacific/Kiritimati";
+const localDate = (plusDays = 0) => {
+  const p = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(new Date());
+  const get = (t) => Number(p.find((x) => x.type === t).value);
+  return new Date(Date.UTC(get("year"), get("month") - 1, get("day") + plusDays)).toISOString().slice(0, 10);
+};
+const today = localDate();
+const utcToday = new Date().toISOString().slice(0, 10);
+const shots = process.env.SCREENSHOT_DIR || mkdtempSync(join(tmpdir(), "todo-ui-"));
+
+const step = (name) => console.log(`• ${name}`);
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+let page;
+try {
+  const context = await browser.newContext({ timezoneId: zone, locale: "en-US", viewport: { width: 1180, height: 860 } });
+  context.setDefaultTimeout(10_000);
+  page = await context.newPage();
+  page.on("response", (r) => r.status() >= 500 && errors.push(`HTTP ${r.status()} from ${r.url()}`));
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(`console: ${m.text()}`));
+
+  step(`open ${base} (browser zone ${zone}, local today ${today}, UTC today ${utcToday})`);
+  await page.goto(base);
+  await page.getByRole("tab", { name: "Sign up" }).waitFor();
+  check((await page.getByLabel("Time zone").inputValue()) === zone, "signup form should prefill the browser's time zone");
+
+  step("sign up: a too-short password shows the server's message next to the field");
+  const email = `e2e-${Date.now()}@example.com`;
+  await page.getByLabel("Name").fill("Ada");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Create account" }).click();
+  const pwError = page.locator('[data-error-for="password"]');
+  await pwError.filter({ hasText: /\S/ }).waitFor();
+  check((await page.getByLabel("Password").getAttribute("aria-invalid")) === "true", "password input should be marked invalid");
+
+  step("sign up for real");
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.locator("#app-view").waitFor();
+  check((await page.locator("#zone-label").textContent()) === zone, "account zone should be the browser's");
+
+  step("quick-add a high-priority task due today, and one without a date");
+  const quick = page.locator("#quick-add");
+  await quick.getByLabel("New task").fill("Pay rent #home");
+  await quick.getByLabel("Priority").selectOption("high");
+  await quick.getByLabel("Due date").selectOption("today");
+  await page.keyboard.press("Enter");
+  const rent = page.locator("#tasks li", { hasText: "Pay rent" });
+  await rent.waitFor();
+  await quick.getByLabel("New task").fill("Buy milk");
+  await page.keyboard.press("Enter");
+  await page.locator("#tasks li", { hasText: "Buy milk" }).waitFor();
+
+  step("the task shows priority, tag chip and the right local date");
+  check((await rent.locator(".prio").textContent()) === "High", "priority label");
+  check((await rent.locator(".chip").textContent()) === "home", "tag chip");
+  const due = rent.locator("time.due");
+  check((await due.getAttribute("datetime")) === today, `due date should be ${today}, got ${await due.getAttribute("datetime")}`);
+  check((await due.textContent()) === "Today", `due label should be Today, got ${await due.textContent()}`);
+  check(await due.evaluate((el) => el.classList.contains("is-today")), "due today is highlighted");
+
+  step("search-as-you-type finds it");
+  await page.getByLabel("Search tasks").fill("rent");
+  await page.locator("#tasks li", { hasText: "Buy milk" }).waitFor({ state: "detached" });
+  check((await page.locator("#tasks li").count()) === 1, "search should leave one task");
+  await page.getByLabel("Search tasks").fill("");
+  await page.locator("#tasks li", { hasText: "Buy milk" }).waitFor();
+
+  step("edit: make it repeat weekly and add a reminder");
+  await rent.getByRole("button", { name: "Edit “Pay rent”" }).click();
+  const editor = page.locator("#editor");
+  await editor.waitFor();
+  await editor.getByLabel("Repeat").selectOption("FREQ=WEEKLY");
+  await editor.getByLabel("New reminder").selectOption("60");
+  await editor.getByRole("button", { name: "Add reminder" }).click();
+  await editor.locator("#reminder-list li", { hasText: "1 hour before" }).waitFor();
+  await editor.getByRole("button", { name: "Save" }).click();
+  await editor.waitFor({ state: "hidden" });
+  await rent.locator(".rec", { hasText: "Weekly" }).waitFor();
+  await rent.locator(".rem").waitFor();
+  await page.screenshot({ path: join(shots, "list.png"), fullPage: true, animations: "disabled" });
+
+  step("complete it: the next occurrence appears a week later");
+  await rent.getByRole("checkbox").check();
+  const next = page.locator("#tasks li:not(.done)", { hasText: "Pay rent" });
+  await next.locator(`time.due[datetime="${localDate(7)}"]`).waitFor({ timeout: 20_000 });
+  await page.locator("#tasks li.done", { hasText: "Pay rent" }).waitFor({ state: "detached" });
+
+  step("filter by status: Done shows the completed occurrence");
+  await page.locator(".segmented label", { hasText: "Done" }).click();
+  const done = page.locator("#tasks li", { hasText: "Pay rent" });
+  await done.locator(`time.due[datetime="${today}"]`).waitFor();
+  check((await page.locator("#tasks li").count()) === 1, "only the completed task is listed under Done");
+  check(await done.getByRole("checkbox").isChecked(), "completed task is checked");
+  await page.locator(".segmented label", { hasText: "All" }).click();
+  await page.locator("#tasks li", { hasText: "Buy milk" }).waitFor();
+  await page.screenshot({ path: join(shots, "all.png"), fullPage: true, animations: "disabled" });
+
+  step("editor opens with the task's fields and closes with Escape");
+  await page.getByRole("button", { name: "Edit “Pay rent”" }).first().click();
+  await page.locator("#editor").waitFor();
+  check((await page.locator("#editor").getByLabel("Repeat").inputValue()) === "FREQ=WEEKLY", "editor shows the weekly preset");
+  await page.screenshot({ path: join(shots, "editor-desktop.png"), animations: "disabled" });
+  await page.keyboard.press("Escape");
+  await page.locator("#editor").waitFor({ state: "hidden" });
+
+  step("mobile layout");
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.screenshot({ path: join(shots, "mobile.png"), fullPage: true, animations: "disabled" });
+  await page.getByRole("button", { name: "Edit “Buy milk”" }).click();
+  await page.locator("#editor").waitFor();
+  await page.screenshot({ path: join(shots, "editor.png"), animations: "disabled" });
+
+  check(errors.length === 0, `browser errors:\n${errors.join("\n")}`);
+  console.log(`ok: UI end-to-end passed; screenshots in ${shots}`);
+} catch (err) {
+  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true, animations: "disabled" }).catch(() => {});
+  console.error(`FAILED: ${err.message}\n(screenshots in ${shots})`);
+  if (errors.length) console.error(errors.join("\n"));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
