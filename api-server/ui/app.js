@@ -9,6 +9,8 @@ const PRIORITY_LABEL = { none: "", low: "Low", medium: "Medium", high: "High", u
 const PRIORITY_ALIAS = { low: "low", med: "medium", medium: "medium", high: "high", urgent: "urgent", 1: "low", 2: "medium", 3: "high", 4: "urgent" };
 const WEEKDAY = { MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun" };
 const PRESETS = ["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=YEARLY"];
+const DEFAULT_TAG_COLOR = "#808080";
+const TAG_PALETTE = ["#4f46e5", "#0891b2", "#059669", "#d97706", "#db2777", "#7c3aed", "#2563eb", "#dc2626", "#65a30d", "#0d9488"];
 const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -198,6 +200,14 @@ function describeReminder(r) {
   if (m % 1440 === 0) return `${m / 1440} day${m === 1440 ? "" : "s"} before`;
   if (m % 60 === 0) return `${m / 60} hour${m === 60 ? "" : "s"} before`;
   return `${m} minutes before`;
+}
+
+// Tags left at the server's neutral default get a stable colour from their name, so chips stay distinguishable.
+function tagColor(tag) {
+  if (tag.color.toLowerCase() !== DEFAULT_TAG_COLOR) return tag.color;
+  let hash = 0;
+  for (const ch of tag.name.toLowerCase()) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return TAG_PALETTE[hash % TAG_PALETTE.length];
 }
 
 // ---------- auth ----------
@@ -435,7 +445,7 @@ function fillTask(li, task) {
   const pending = task.reminders.filter((r) => !r.fired_at).length;
   if (pending) meta.append(h("span", { class: "rem", title: task.reminders.map(describeReminder).join("\n") }, icon("bell"), `${pending} reminder${pending === 1 ? "" : "s"}`));
   for (const tag of task.tags) {
-    meta.append(h("button", { type: "button", class: "chip", style: `--tag:${tag.color}`, title: `Show tasks tagged ${tag.name}`, onclick: () => filterTag(tag.name) }, tag.name));
+    meta.append(h("button", { type: "button", class: "chip", style: `--tag:${tagColor(tag)}`, title: `Show tasks tagged ${tag.name}`, onclick: () => filterTag(tag.name) }, tag.name));
   }
   const checkId = `chk-${task.id}`;
   li.replaceChildren(
@@ -485,6 +495,15 @@ function replaceItem(task) {
 
 // ---------- quick add ----------
 
+// Whether a new task belongs in the current listing (searches are left to the server's ranking).
+function fitsView(task) {
+  const p = query();
+  const has = (key, value) => !p.has(key) || p.get(key).split(",").includes(value);
+  return !p.has("q") && has("status", task.status) && has("priority", task.priority)
+    && (!p.has("tags") || task.tags.some((t) => t.name.toLowerCase() === p.get("tags").toLowerCase()))
+    && (!p.has("due_today") || task.due_today) && (!p.has("overdue") || task.overdue) && (!p.has("has_due") || !task.due);
+}
+
 function todayPlus(choice) {
   return { today: 0, tomorrow: 1, week: 7 }[choice];
 }
@@ -522,7 +541,7 @@ async function quickAdd(ev) {
     input.value = "";
     $("#qa-priority").value = "none";
     $("#qa-due").value = "";
-    if (!state.items.some((t) => t.id === task.id)) {
+    if (fitsView(task) && !state.items.some((t) => t.id === task.id)) {
       state.items.unshift(task);
       render();
     }

@@ -56,6 +56,7 @@ try {
   const pwError = page.locator('[data-error-for="password"]');
   await pwError.filter({ hasText: /\S/ }).waitFor();
   check((await page.getByLabel("Password").getAttribute("aria-invalid")) === "true", "password input should be marked invalid");
+  await page.screenshot({ path: join(shots, "signup.png"), animations: "disabled" });
 
   step("sign up for real");
   await page.getByLabel("Password").fill("correct horse battery");
@@ -82,6 +83,19 @@ try {
   check((await due.getAttribute("datetime")) === today, `due date should be ${today}, got ${await due.getAttribute("datetime")}`);
   check((await due.textContent()) === "Today", `due label should be Today, got ${await due.textContent()}`);
   check(await due.evaluate((el) => el.classList.contains("is-today")), "due today is highlighted");
+
+  step("live refresh: a task created elsewhere (the API) shows up via Server-Sent Events");
+  const token = await page.evaluate(() => localStorage.getItem("todo.token"));
+  const created = await fetch(`${base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "Call the plumber", due: `${localDate(-1)}T09:30`, priority: "urgent", tags: ["house"] }),
+  });
+  check(created.status === 201, `creating a task over the API answered ${created.status}`);
+  const plumber = page.locator("#tasks li", { hasText: "Call the plumber" });
+  await plumber.waitFor();
+  check(await plumber.locator("time.due").evaluate((el) => el.classList.contains("is-overdue")), "yesterday's task is highlighted overdue");
+  check((await plumber.locator("time.due").getAttribute("datetime")) === `${localDate(-1)}T09:30`, "timed due date shown in the account's zone");
 
   step("search-as-you-type finds it");
   await page.getByLabel("Search tasks").fill("rent");
