@@ -142,10 +142,30 @@ try {
   await page.keyboard.press("Escape");
   await page.locator("#editor").waitFor({ state: "hidden" });
 
-  step("mobile layout");
+  step("load more: the next page comes from the cursor");
+  await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: `Bulk task ${i + 1}` }),
+  }).then((r) => check(r.status === 201, `bulk create answered ${r.status}`))));
+  await page.locator("#tasks li", { hasText: "Bulk task 50" }).waitFor();
+  const more = page.getByRole("button", { name: "Load more" });
+  await more.waitFor();
+  const before = await page.locator("#tasks li").count();
+  await more.click();
+  await more.waitFor({ state: "hidden" });
+  const after = await page.locator("#tasks li").count();
+  check(before === 50 && after === 54, `expected 50 then 54 tasks, got ${before} then ${after}`);
+
+  step("mobile layout, light and dark");
   await page.setViewportSize({ width: 390, height: 800 });
+  await page.getByLabel("Search tasks").fill("rent");
+  await page.locator("#tasks li", { hasText: "Buy milk" }).waitFor({ state: "detached" });
   await page.screenshot({ path: join(shots, "mobile.png"), fullPage: true, animations: "disabled" });
-  await page.getByRole("button", { name: "Edit “Buy milk”" }).click();
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: join(shots, "mobile-dark.png"), fullPage: true, animations: "disabled" });
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.getByRole("button", { name: "Edit “Pay rent”" }).first().click();
   await page.locator("#editor").waitFor();
   await page.screenshot({ path: join(shots, "editor.png"), animations: "disabled" });
 
