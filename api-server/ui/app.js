@@ -820,8 +820,8 @@ async function start() {
   if (!state.token) return showAuth();
   try {
     await enterApp();
-  } catch {
-    signOut();
+  } catch (err) {
+    if (state.token) signOut(err.status === 0 ? err.message : "Please log in again.");
   }
 }
 
