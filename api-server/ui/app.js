@@ -573,6 +573,7 @@ function openEditor(id) {
   el.due_date.value = task.due ? task.due.date : "";
   el.due_time.value = task.due && task.due.time ? task.due.time.slice(0, 5) : "";
   el.tags.value = task.tags.map((t) => t.name).join(", ");
+  $("#editor-zone").textContent = zone();
   const rrule = task.recurrence ? task.recurrence.rrule.replace(/;INTERVAL=1(?=;|$)/, "") : "";
   el.repeat.value = !rrule ? "" : PRESETS.includes(rrule) ? rrule : "custom";
   el.rrule.value = rrule;
