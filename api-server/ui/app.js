@@ -98,7 +98,10 @@ function showErrors(form, err) {
   const slot = err.field && $(`[data-error-for="${CSS.escape(topField(err.field))}"]`, form);
   const target = slot || $('[data-error-for=""]', form);
   target.textContent = err.message;
-  const input = slot && slot.closest(".field") && $("input, select, textarea", slot.closest(".field"));
+  // The input at fault: the first visible one named in data-focus, else the one in the slot's field.
+  const input = slot && (slot.dataset.focus
+    ? slot.dataset.focus.split(" ").map((n) => form.elements[n]).find((el) => el && el.offsetParent !== null)
+    : slot.closest(".field") && $("input, select, textarea", slot.closest(".field")));
   if (input) {
     input.setAttribute("aria-invalid", "true");
     input.focus();
@@ -108,7 +111,6 @@ function showErrors(form, err) {
 function topField(field) {
   const name = field.split(/[.[]/)[0];
   if (name === "reminders" || name === "minutes_before" || name === "at") return "reminder";
-  if (name === "rrule") return "recurrence";
   return name;
 }
 

@@ -137,6 +137,10 @@ try {
   await page.getByRole("button", { name: "Edit “Pay rent”" }).first().click();
   await page.locator("#editor").waitFor();
   check((await page.locator("#editor").getByLabel("Repeat").inputValue()) === "FREQ=WEEKLY", "editor shows the weekly preset");
+  await page.locator("#editor").getByLabel("Repeat").selectOption("custom");
+  await page.locator("#editor").getByLabel("RRULE", { exact: true }).fill("FREQ=FORTNIGHTLY");
+  await page.locator("#editor").getByRole("button", { name: "Save" }).click();
+  await page.locator('[data-error-for="recurrence"]', { hasText: "FREQ=FORTNIGHTLY" }).waitFor();
   await page.screenshot({ path: join(shots, "editor-desktop.png"), animations: "disabled" });
   await page.keyboard.press("Escape");
   await page.locator("#editor").waitFor({ state: "hidden" });
