@@ -800,7 +800,8 @@ function wire() {
 
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || $("#editor").open || $("#app-view").hidden) return;
-    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+    const el = document.activeElement;
+    const typing = /^(TEXTAREA|SELECT)$/.test(el.tagName) || (el.tagName === "INPUT" && !["checkbox", "radio"].includes(el.type));
     if (e.key === "/" && !typing) {
       e.preventDefault();
       search.focus();

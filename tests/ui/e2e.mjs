@@ -98,7 +98,10 @@ try {
   check((await plumber.locator("time.due").getAttribute("datetime")) === `${localDate(-1)}T09:30`, "timed due date shown in the account's zone");
 
   step("search-as-you-type finds it");
-  await page.getByLabel("Search tasks").fill("rent");
+  await page.evaluate(() => document.activeElement.blur());
+  await page.keyboard.press("/");
+  check(await page.getByLabel("Search tasks").evaluate((el) => el === document.activeElement), "'/' focuses search");
+  await page.keyboard.type("rent", { delay: 40 });
   await page.locator("#tasks li", { hasText: "Buy milk" }).waitFor({ state: "detached" });
   check((await page.locator("#tasks li").count()) === 1, "search should leave one task");
   await page.getByLabel("Search tasks").fill("");
