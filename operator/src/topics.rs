@@ -440,11 +440,9 @@ impl Connection {
                     DescribeConfigsResource::default()
                         .with_resource_type(TOPIC_RESOURCE)
                         .with_resource_name(StrBytes::from_string(name.clone()))
-                        .with_configuration_keys(Some(
-                            keys.iter()
-                                .map(|k| StrBytes::from_string(k.clone()))
-                                .collect(),
-                        ))
+                        // All configs, filtered below: tansu drops the connection when asked
+                        // for named keys.
+                        .with_configuration_keys(None)
                 })
                 .collect(),
         );
@@ -459,6 +457,7 @@ impl Connection {
                 let configs = result
                     .configs
                     .into_iter()
+                    .filter(|c| keys.iter().any(|k| k.as_str() == c.name.as_str()))
                     .filter_map(|c| {
                         Some((c.name.as_str().to_owned(), c.value?.as_str().to_owned()))
                     })
