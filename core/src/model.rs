@@ -32,8 +32,10 @@ pub struct User {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupInput {
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     pub display_name: Option<String>,
     /// IANA zone, e.g. `Europe/Berlin` (default UTC).
@@ -72,15 +74,27 @@ pub struct Tag {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagInput {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^,\x00-\x1f]*\S[^,\x00-\x1f]*$"
+    )]
     pub name: String,
     /// Hex colour `#rgb` or `#rrggbb` (default a neutral grey).
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^,\x00-\x1f]*\S[^,\x00-\x1f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: Option<String>,
 }
 
@@ -143,6 +157,7 @@ pub struct Task {
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     /// 1..=500 characters after trimming.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
     pub description: Option<String>,
     pub status: Option<Status>,
@@ -159,6 +174,7 @@ pub struct NewTask {
 #[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: Option<String>,
     pub description: Option<String>,
     pub status: Option<Status>,

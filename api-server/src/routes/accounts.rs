@@ -52,8 +52,11 @@ pub async fn login(
     State(s): State<AppState>,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let email = input.email.trim().to_lowercase();
-    let creds = s.store.credentials(&email).await?;
+    // Anything that cannot be a stored (validated) email cannot match one; don't send it to the database.
+    let creds = match validate_email(&input.email) {
+        Ok(email) => s.store.credentials(&email).await?,
+        Err(_) => None,
+    };
     let id = creds.as_ref().map(|c| c.id);
     if !verify_password(input.password, creds.map(|c| c.password_hash)).await {
         return Err(ApiError::unauthorized("wrong email or password"));

@@ -180,7 +180,12 @@ impl Cursor {
             )
         };
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
-        serde_json::from_slice(&bytes).map_err(|_| bad())
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        match &cursor.key {
+            CursorKey::Text(t) if t.contains('\0') => Err(bad()),
+            CursorKey::Float(f) if !f.is_finite() => Err(bad()),
+            _ => Ok(cursor),
+        }
     }
 }
 

@@ -96,13 +96,17 @@ pub struct RuleInput {
     /// e.g. `FREQ=MONTHLY;BYDAY=-1FR` or `FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;COUNT=10`.
     pub rrule: Option<String>,
     pub frequency: Option<Frequency>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub interval: Option<u16>,
     pub weekdays: Option<Vec<Day>>,
+    #[schema(minimum = -1, maximum = 31)]
     pub month_day: Option<i8>,
     pub nth_weekday: Option<NthWeekday>,
+    #[schema(minimum = 1, maximum = 12)]
     pub month: Option<i8>,
     #[schema(value_type = Option<String>, format = Date)]
     pub until: Option<Date>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub count: Option<u32>,
     pub basis: Option<Basis>,
 }

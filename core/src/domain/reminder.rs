@@ -21,6 +21,7 @@ pub struct ReminderInput {
     /// A moment: RFC 3339 with offset, or a local date-time (YYYY-MM-DDTHH:MM) in your time zone.
     pub at: Option<String>,
     /// Minutes before the task's due time (0..=525600); the task must have a due date.
+    #[schema(maximum = 525_600)]
     pub minutes_before: Option<u32>,
 }
 

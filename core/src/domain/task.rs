@@ -117,6 +117,13 @@ pub fn validate_title(raw: &str) -> Result<String, Invalid> {
 }
 
 pub fn validate_description(raw: &str) -> Result<String, Invalid> {
+    if raw.contains('\0') {
+        return Err(Invalid::new(
+            "invalid_characters",
+            "description",
+            "description must not contain NUL characters",
+        ));
+    }
     if raw.chars().count() > DESCRIPTION_MAX_CHARS {
         return Err(Invalid::new(
             "too_long",
