@@ -90,6 +90,7 @@ store_test!(
     assert!(due.all_day);
     assert_eq!(due.time_zone, "America/New_York");
     assert_eq!(t.tags.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["Home", "money"]);
+    assert_eq!(store.get_task(&ada, t.id, now()).await.unwrap(), t, "what create returns is what a read returns");
 
     let u = store.update_task(&ada, t.id, TaskPatch { title: Some("Pay the rent".into()), ..Default::default() }, now()).await.unwrap();
     assert_eq!(u.title, "Pay the rent");
@@ -348,6 +349,7 @@ store_test!(
     }, now()).await.unwrap();
     let fire: Vec<String> = t.reminders.iter().map(|r| r.fire_at.unwrap().to_string()).collect();
     assert_eq!(fire, ["2026-03-11T07:00:00Z", "2026-03-12T08:30:00Z"]);
+    assert_eq!(store.get_task(&ada, t.id, now()).await.unwrap(), t, "create's answer equals the read path's");
     let moved = store.update_task(&ada, t.id, TaskPatch { due: Some(Some("2026-03-13T10:00".into())), ..Default::default() }, now()).await.unwrap();
     let fire: Vec<String> = moved.reminders.iter().map(|r| r.fire_at.unwrap().to_string()).collect();
     assert_eq!(fire, ["2026-03-11T07:00:00Z", "2026-03-13T08:30:00Z"], "the relative one followed the due date");

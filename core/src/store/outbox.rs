@@ -8,29 +8,24 @@ use crate::store::{Store, ms, on_pool, placeholders};
 use jiff::Timestamp;
 use uuid::Uuid;
 
-/// Insert `event` once per topic in the caller's transaction; on PostgreSQL also `NOTIFY` the relay
-/// (delivered at commit, so the relay never sees an uncommitted row).
+/// Insert `event` once per topic in the caller's transaction, in one statement. On PostgreSQL a statement
+/// trigger `NOTIFY`s the relay, delivered at commit, so the relay never sees an uncommitted row.
 macro_rules! insert_event {
     ($tx:expr, $store:expr, $event:expr, $topics:expr, $now:expr) => {{
         let event: &$crate::events::CloudEvent = $event;
+        let topics: &[&str] = $topics;
         let payload = serde_json::to_string(event)
             .map_err(|e| $crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
-        for t in $topics.iter() {
-            sqlx::query(
-                "INSERT INTO outbox (event_id, topic, partition_key, payload, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5)",
-            )
-            .bind(event.id)
-            .bind(*t)
-            .bind(&event.partitionkey)
-            .bind(&payload)
-            .bind($crate::store::ms($now))
-            .execute(&mut *$tx)
-            .await?;
+        let rows: Vec<String> = (0..topics.len()).map(|i| format!("($1, $2, $3, $4, ${}, $4)", i + 5)).collect();
+        let sql = format!(
+            "INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(event.id).bind(&event.partitionkey).bind(&payload).bind($crate::store::ms($now));
+        for t in topics {
+            q = q.bind(*t);
         }
-        if $store.is_postgres() {
-            sqlx::query("SELECT pg_notify($1, '')").bind($crate::store::OUTBOX_CHANNEL).execute(&mut *$tx).await?;
-        }
+        q.execute(&mut *$tx).await?;
     }};
 }
 pub(crate) use insert_event;

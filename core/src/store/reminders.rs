@@ -52,7 +52,7 @@ impl Store {
                 return Err(StoreError::NotFound("task"));
             }
             sqlx::query_as(
-                "SELECT id, task_id, at, minutes_before, fire_at, fired_at FROM reminders WHERE task_id = $1 ORDER BY fire_at, id",
+                "SELECT id, task_id, at, minutes_before, fire_at, fired_at FROM reminders WHERE task_id = $1 ORDER BY fire_at IS NULL, fire_at, id",
             ).bind(task_id).fetch_all(p).await?
         });
         Ok(rows.into_iter().map(ReminderRow::into_model).collect())
@@ -76,12 +76,9 @@ impl Store {
             if count as usize >= MAX_REMINDERS_PER_TASK {
                 return Err(Invalid::new("too_many", "reminders", format!("a task has at most {MAX_REMINDERS_PER_TASK} reminders")).into());
             }
-            insert_reminder!(tx, task_id, owner, &spec, due, now);
-            let row: ReminderRow = sqlx::query_as(
-                "SELECT id, task_id, at, minutes_before, fire_at, fired_at FROM reminders WHERE task_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
-            ).bind(task_id).fetch_one(&mut *tx).await?;
+            let reminder = insert_reminder!(tx, task_id, owner, &spec, due, now);
             tx.commit().await?;
-            Ok(row.into_model())
+            Ok(reminder)
         })
     }
 

@@ -156,7 +156,7 @@ macro_rules! hydrate {
             tags = $crate::store::rows::group_tags(q.fetch_all($exec).await?);
             let sql = format!(
                 "SELECT id, task_id, at, minutes_before, fire_at, fired_at FROM reminders \
-                 WHERE task_id IN ({list}) ORDER BY fire_at, id"
+                 WHERE task_id IN ({list}) ORDER BY fire_at IS NULL, fire_at, id"
             );
             let mut q = sqlx::query_as::<_, $crate::store::rows::ReminderRow>(&sql);
             for id in &ids {

@@ -72,19 +72,29 @@ macro_rules! insert_reminder {
                 (None, Some(minutes_before as i32))
             }
         };
+        let id = uuid::Uuid::now_v7();
+        let fire_at = $spec.fire_at($due, &$owner.tz).map($crate::store::ms);
         sqlx::query(
             "INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(uuid::Uuid::now_v7())
+        .bind(id)
         .bind($task_id)
         .bind($owner.id)
         .bind(at)
         .bind(minutes)
-        .bind($spec.fire_at($due, &$owner.tz).map($crate::store::ms))
+        .bind(fire_at)
         .bind($crate::store::ms($now))
         .execute(&mut *$tx)
         .await?;
+        $crate::model::Reminder {
+            id,
+            task_id: $task_id,
+            at: at.map($crate::store::from_ms),
+            minutes_before: minutes.map(|m| m as u32),
+            fire_at: fire_at.map($crate::store::from_ms),
+            fired_at: None,
+        }
     }};
 }
 pub(crate) use insert_reminder;
@@ -143,33 +153,45 @@ macro_rules! emit_task_event {
 }
 pub(crate) use emit_task_event;
 
-/// Make sure tags named `names` exist for the owner and return their ids.
+/// Make sure tags named `names` exist for the owner and return them (one lookup per existing tag).
 macro_rules! ensure_tags {
     ($tx:expr, $owner:expr, $names:expr, $now:expr) => {{
         let names: &[String] = $names;
-        let mut ids: Vec<uuid::Uuid> = Vec::with_capacity(names.len());
+        let mut tags: Vec<$crate::model::TagRef> = Vec::with_capacity(names.len());
         for name in names {
-            sqlx::query(
-                "INSERT INTO tags (id, user_id, name, name_key, color, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(uuid::Uuid::now_v7())
-            .bind($owner.id)
-            .bind(name)
-            .bind(name.to_lowercase())
-            .bind($crate::store::tags::DEFAULT_COLOR)
-            .bind($crate::store::ms($now))
-            .execute(&mut *$tx)
-            .await?;
-            let (id,): (uuid::Uuid,) =
-                sqlx::query_as("SELECT id FROM tags WHERE user_id = $1 AND name_key = $2")
-                    .bind($owner.id)
-                    .bind(name.to_lowercase())
-                    .fetch_one(&mut *$tx)
-                    .await?;
-            ids.push(id);
+            let key = name.to_lowercase();
+            let find = "SELECT id, name, color FROM tags WHERE user_id = $1 AND name_key = $2";
+            let mut found: Option<(uuid::Uuid, String, String)> = sqlx::query_as(find)
+                .bind($owner.id)
+                .bind(&key)
+                .fetch_optional(&mut *$tx)
+                .await?;
+            if found.is_none() {
+                sqlx::query(
+                    "INSERT INTO tags (id, user_id, name, name_key, color, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind($owner.id)
+                .bind(name)
+                .bind(&key)
+                .bind($crate::store::tags::DEFAULT_COLOR)
+                .bind($crate::store::ms($now))
+                .execute(&mut *$tx)
+                .await?;
+                found = Some(
+                    sqlx::query_as(find)
+                        .bind($owner.id)
+                        .bind(&key)
+                        .fetch_one(&mut *$tx)
+                        .await?,
+                );
+            }
+            if let Some((id, name, color)) = found {
+                tags.push($crate::model::TagRef { id, name, color });
+            }
         }
-        ids
+        tags
     }};
 }
 
@@ -340,41 +362,75 @@ impl Store {
             _ => (None, None, None),
         };
         let completed_at = (v.status == Status::Completed).then(|| ms(now));
+        // PostgreSQL computes the search document in the INSERT (tag names are known up front); SQLite
+        // indexes it in its FTS table afterwards.
+        let insert = if pg {
+            "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
+             series_id, occurrence, series_anchor, completed_at, created_at, updated_at, search) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, \
+             setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', $4), 'B') \
+             || setweight(to_tsvector('english', $15), 'C'))"
+        } else {
+            "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
+             series_id, occurrence, series_anchor, completed_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
+        };
         let task = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
-                 series_id, occurrence, series_anchor, completed_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-            )
-            .bind(id)
-            .bind(owner.id)
-            .bind(&v.title)
-            .bind(&v.description)
-            .bind(v.status.as_str())
-            .bind(v.priority)
-            .bind(v.due.map(|d| d.at_ms()))
-            .bind(v.due.is_some_and(|d| d.all_day))
-            .bind(&rule_json)
-            .bind(series_id)
-            .bind(occurrence)
-            .bind(&anchor)
-            .bind(completed_at)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-            if !v.tags.is_empty() {
-                let tag_ids = ensure_tags!(tx, owner, &v.tags, now);
-                for tag_id in tag_ids {
-                    sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(id).bind(tag_id).execute(&mut *tx).await?;
-                }
+            let mut tags = ensure_tags!(tx, owner, &v.tags, now);
+            let mut q = sqlx::query(insert)
+                .bind(id)
+                .bind(owner.id)
+                .bind(&v.title)
+                .bind(&v.description)
+                .bind(v.status.as_str())
+                .bind(v.priority)
+                .bind(v.due.map(|d| d.at_ms()))
+                .bind(v.due.is_some_and(|d| d.all_day))
+                .bind(&rule_json)
+                .bind(series_id)
+                .bind(occurrence)
+                .bind(&anchor)
+                .bind(completed_at)
+                .bind(ms(now));
+            if pg {
+                q = q.bind(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(" "));
             }
+            q.execute(&mut *tx).await?;
+            for tag in &tags {
+                sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(id).bind(tag.id).execute(&mut *tx).await?;
+            }
+            let mut reminders = Vec::with_capacity(v.reminders.len());
             for spec in &v.reminders {
-                insert_reminder!(tx, id, owner, spec, v.due, now);
+                reminders.push(insert_reminder!(tx, id, owner, spec, v.due, now));
             }
-            refresh_search!(tx, pg, id);
-            let task = load_task!(&mut *tx, owner, id, now);
+            if !pg {
+                refresh_search!(tx, pg, id);
+            }
+            // Built from what was written, in the read path's order, instead of reading it back.
+            tags.sort_by_key(|t| t.name.to_lowercase());
+            reminders.sort_by_key(|r| (r.fire_at.is_none(), r.fire_at, r.id));
+            let created = crate::store::from_ms(ms(now));
+            let task = Task {
+                id,
+                title: v.title.clone(),
+                description: v.description.clone(),
+                status: v.status,
+                priority: crate::domain::task::Priority::from_rank(v.priority),
+                due: v.due.map(|d| d.view(&owner.tz)),
+                overdue: v.status != Status::Completed && v.due.is_some_and(|d| d.is_overdue(now)),
+                due_today: v.due.is_some_and(|d| d.is_due_today(now, &owner.tz)),
+                tags,
+                reminders,
+                recurrence: v.rule.as_ref().map(Rule::view),
+                series_id,
+                occurrence: occurrence.map(|o| o as u32),
+                rank: None,
+                completed_at: completed_at.map(crate::store::from_ms),
+                created_at: created,
+                updated_at: created,
+            };
             emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);
             tx.commit().await?;
             task
@@ -473,8 +529,8 @@ impl Store {
                     "SELECT g.name_key FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = $1 ORDER BY g.name_key",
                 ).bind(id).fetch_all(&mut *tx).await?;
                 sqlx::query("DELETE FROM task_tags WHERE task_id = $1").bind(id).execute(&mut *tx).await?;
-                let tag_ids = ensure_tags!(tx, owner, names, now);
-                for tag_id in tag_ids {
+                let tags = ensure_tags!(tx, owner, names, now);
+                for tag_id in tags.iter().map(|t| t.id) {
                     sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                         .bind(id).bind(tag_id).execute(&mut *tx).await?;
                 }
