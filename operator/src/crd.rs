@@ -530,6 +530,9 @@ pub struct SmtpSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSpec {
+    /// Reminders are POSTed here, signed with `X-Todo-Signature`.
+    #[schemars(length(min = 8, max = 2048), regex(pattern = r"^https?://"))]
+    pub url: String,
     /// Secret key holding the HMAC signing secret.
     pub signing_secret_ref: SecretKeyRef,
 }

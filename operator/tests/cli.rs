@@ -17,7 +17,10 @@ fn crd_command_prints_the_committed_crd() {
         common::repo_root().join("crds/todoplatforms.todoplatform.dev.yaml"),
     )
     .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+    assert!(
+        String::from_utf8(out.stdout).unwrap() == committed,
+        "`todo-operator crd` differs from crds/; regenerate (see tests/crd.rs)"
+    );
 }
 
 /// `render -f` prints the same documents as the library, from a file or standard input.

@@ -470,6 +470,7 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
                 ));
             }
             if let Some(webhook) = &spec.notifications.webhook {
+                env_vars.push(env("TODO_WEBHOOK_URL", webhook.url.clone()));
                 env_vars.push(secret_env(
                     "TODO_WEBHOOK_SECRET",
                     (
