@@ -2,7 +2,7 @@
 //! middleware every request passes through.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::{accounts, health, live, reminders, tags, tasks};
+use crate::routes::{accounts, activity, health, internal, live, reminders, tags, tasks};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -72,6 +72,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tasks::reopen_task))
         .routes(routes!(tasks::next_occurrence))
         .routes(routes!(tasks::attach_tag, tasks::detach_tag))
+        .routes(routes!(activity::task_activity))
         .routes(routes!(reminders::list_reminders, reminders::add_reminder))
         .routes(routes!(reminders::delete_reminder))
         .routes(routes!(tags::list_tags, tags::create_tag))
@@ -121,6 +122,7 @@ pub fn build(state: AppState) -> Router {
         ]);
     Router::new()
         .merge(api)
+        .merge(internal::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -140,11 +140,30 @@ async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.http_addr).await?;
     tracing::info!(addr = %cfg.http_addr, roles = ?roles, "todo-worker listening");
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
+    tracing::info!("todo-worker stopped");
     Ok(())
+}
+
+/// Kubernetes stops a pod with SIGTERM; Ctrl-C stops a local run. Either lets in-flight deliveries finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
 }
 
 fn init_tracing(format: &str) {

@@ -1,7 +1,9 @@
 //! HTTP handlers: thin — extract, call the store, map the result.
 
 pub mod accounts;
+pub mod activity;
 pub mod health;
+pub mod internal;
 pub mod live;
 pub mod reminders;
 pub mod tags;

@@ -1,0 +1,198 @@
+//! A test Dapr sidecar: a real HTTP server speaking the parts of Dapr's HTTP API the platform uses, which
+//! records what it is sent. Publishing (`POST /v1.0/publish/{pubsub}/{topic}`) can be switched to fail
+//! like a sidecar whose broker is down; service invocation (`POST /v1.0/invoke/{app-id}/method/{method}`)
+//! is forwarded to an in-process app router with the headers Dapr adds.
+//!
+//! Shared by the todo-worker and todo-api test suites (the latter includes this file by path).
+#![allow(dead_code)] // each suite uses a different part
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// The app-id the sidecar reports as the caller of invoked methods (Dapr's `dapr-caller-app-id`).
+pub const CALLER_APP_ID: &str = "todo-worker";
+
+/// One accepted publish request, as the sidecar saw it.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub pubsub: String,
+    pub topic: String,
+    pub query: HashMap<String, String>,
+    pub content_type: Option<String>,
+    pub body: serde_json::Value,
+}
+
+/// One service-invocation request, as forwarded.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub app_id: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct SidecarState {
+    published: Mutex<Vec<Published>>,
+    invoked: Mutex<Vec<Invoked>>,
+    publish_down: AtomicBool,
+    rejected_publishes: AtomicUsize,
+    apps: Mutex<HashMap<String, Router>>,
+    app_token: Mutex<Option<String>>,
+}
+
+pub struct FakeSidecar {
+    pub base_url: String,
+    state: Arc<SidecarState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeSidecar {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeSidecar {
+    pub async fn start() -> FakeSidecar {
+        let state = Arc::new(SidecarState::default());
+        let app = Router::new()
+            .route("/v1.0/publish/{pubsub}/{topic}", post(publish))
+            .route("/v1.0/invoke/{app_id}/method/{*method}", post(invoke))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeSidecar {
+            base_url: format!("http://{addr}"),
+            state,
+            server,
+        }
+    }
+
+    /// Make the publish endpoint answer 500 (broker unreachable) or accept again.
+    pub fn set_publish_down(&self, down: bool) {
+        self.state.publish_down.store(down, Ordering::SeqCst);
+    }
+
+    /// Serve `app_id`'s methods with `router` (Dapr would call the app over its port).
+    pub fn register_app(&self, app_id: &str, router: Router) {
+        self.state
+            .apps
+            .lock()
+            .unwrap()
+            .insert(app_id.to_owned(), router);
+    }
+
+    /// The app API token the sidecar presents to apps (Dapr's `APP_API_TOKEN`).
+    pub fn set_app_token(&self, token: Option<&str>) {
+        *self.state.app_token.lock().unwrap() = token.map(str::to_owned);
+    }
+
+    pub fn published(&self) -> Vec<Published> {
+        self.state.published.lock().unwrap().clone()
+    }
+
+    pub fn invoked(&self) -> Vec<Invoked> {
+        self.state.invoked.lock().unwrap().clone()
+    }
+
+    pub fn rejected_publishes(&self) -> usize {
+        self.state.rejected_publishes.load(Ordering::SeqCst)
+    }
+}
+
+async fn publish(
+    State(s): State<Arc<SidecarState>>,
+    Path((pubsub, topic)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if s.publish_down.load(Ordering::SeqCst) {
+        s.rejected_publishes.fetch_add(1, Ordering::SeqCst);
+        // Dapr's documented error shape for a failed publish.
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({
+                "errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE",
+                "message": "error when publish to topic: broker unreachable"
+            })),
+        )
+            .into_response();
+    }
+    let Ok(body) = serde_json::from_slice(&body) else {
+        return (StatusCode::BAD_REQUEST, "body is not JSON").into_response();
+    };
+    s.published.lock().unwrap().push(Published {
+        pubsub,
+        topic,
+        query,
+        content_type: headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
+    });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn invoke(
+    State(s): State<Arc<SidecarState>>,
+    Path((app_id, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(app) = s.apps.lock().unwrap().get(&app_id).cloned() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(
+                serde_json::json!({"errorCode": "ERR_DIRECT_INVOKE", "message": "app not found"}),
+            ),
+        )
+            .into_response();
+    };
+    let mut req = Request::post(format!("/{method}")).header("dapr-caller-app-id", CALLER_APP_ID);
+    if let Some(ct) = headers.get("content-type") {
+        req = req.header("content-type", ct);
+    }
+    if let Some(token) = s.app_token.lock().unwrap().clone() {
+        req = req.header("dapr-api-token", token);
+    }
+    let resp = app
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    s.invoked.lock().unwrap().push(Invoked {
+        app_id,
+        method,
+        status: resp.status().as_u16(),
+    });
+    resp
+}
+
+/// Poll `check` until it holds or `within` passes (async effects, no fixed sleeps).
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
