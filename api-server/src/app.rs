@@ -123,6 +123,7 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(internal::router())
+        .route("/mcp", axum::routing::post(crate::routes::mcp::handle).get(crate::routes::mcp::no_stream))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

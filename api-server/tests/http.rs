@@ -1,133 +1,13 @@
 //! The HTTP contract, through the real router (middleware included), on SQLite and PostgreSQL.
 
-use axum::Router;
+mod common;
+
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use clap::Parser;
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use std::sync::Arc;
+use axum::http::{Method, Request, StatusCode};
+use common::*;
+use serde_json::json;
 use todo_api::auth::TokenKeys;
-use todo_api::config::Cli;
-use todo_api::live::LiveHub;
-use todo_api::state::AppState;
-use todo_core::Store;
 use tower::ServiceExt;
-
-fn app(store: Store) -> Router {
-    let cli = Cli::parse_from(["todo-api", "--max-body-bytes", "65536"]);
-    todo_api::app::build(AppState {
-        store,
-        tokens: Arc::new(TokenKeys::new(b"test-secret", 60)),
-        config: Arc::new(cli.config),
-        metrics: todo_api::metrics::handle(),
-        live: LiveHub::default(),
-    })
-}
-
-struct Reply {
-    status: StatusCode,
-    body: Value,
-    headers: HeaderMap,
-}
-
-async fn raw(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<(&str, &str)>,
-) -> Reply {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some((content_type, text)) => req
-            .header("content-type", content_type)
-            .body(Body::from(text.to_owned())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    Reply {
-        status,
-        body,
-        headers,
-    }
-}
-
-async fn call(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
-    let text = body.map(|b| b.to_string());
-    raw(
-        app,
-        method,
-        uri,
-        token,
-        text.as_deref().map(|t| ("application/json", t)),
-    )
-    .await
-}
-
-async fn signup(app: &Router, email: &str, tz: &str) -> String {
-    let r = call(
-        app,
-        Method::POST,
-        "/api/v1/auth/signup",
-        None,
-        Some(json!({"email": email, "password": "password123", "time_zone": tz})),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.body["token"].as_str().unwrap().to_owned()
-}
-
-fn assert_error(r: &Reply, status: StatusCode, code: &str, field: Option<&str>) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-    match field {
-        Some(f) => assert_eq!(r.body["error"]["field"], f, "{}", r.body),
-        None => assert!(r.body["error"].get("field").is_none(), "{}", r.body),
-    }
-}
-
-macro_rules! http_test {
-    ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            use super::*;
-            async fn run($app: Router) $body
-            #[tokio::test]
-            async fn sqlite() {
-                let db = todo_core::testing::TestDb::sqlite().await;
-                run(app(db.store.clone())).await;
-                db.cleanup().await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let Some(db) = todo_core::testing::TestDb::postgres().await else { return };
-                run(app(db.store.clone())).await;
-                db.cleanup().await;
-            }
-        }
-    };
-}
 
 http_test!(
     /// Sign up, log in, profile; every failure is a 4xx naming the field; tokens are required and checked.

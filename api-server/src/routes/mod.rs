@@ -5,6 +5,7 @@ pub mod activity;
 pub mod health;
 pub mod internal;
 pub mod live;
+pub mod mcp;
 pub mod reminders;
 pub mod tags;
 pub mod tasks;

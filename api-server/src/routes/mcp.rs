@@ -1,0 +1,277 @@
+//! MCP (Model Context Protocol) endpoint for AI assistants: JSON-RPC 2.0 over the Streamable HTTP
+//! transport at `POST /mcp`, authenticated with the same bearer token as the REST API. The tools call the
+//! same store operations as the REST handlers, so validation, scoping and events are identical.
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use todo_core::StoreError;
+use todo_core::domain::filter::TaskQueryParams;
+use todo_core::model::{NewTask, TaskPatch};
+use todo_core::store::Owner;
+use uuid::Uuid;
+
+pub const PROTOCOL_VERSION: &str = "2025-06-18";
+
+// JSON-RPC 2.0 error codes.
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_PARAMS: i64 = -32602;
+
+#[derive(Deserialize)]
+struct RpcRequest {
+    jsonrpc: String,
+    id: Option<Value>,
+    method: String,
+    #[serde(default)]
+    params: Value,
+}
+
+fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
+}
+
+/// `POST /mcp`: one JSON-RPC message in, one JSON answer out (notifications get 202 and no body).
+pub async fn handle(State(s): State<AppState>, Auth(owner): Auth, body: Bytes) -> Response {
+    let req: RpcRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) if serde_json::from_slice::<Value>(&body).is_ok() => {
+            return Json(rpc_error(
+                Value::Null,
+                INVALID_REQUEST,
+                format!("not a JSON-RPC request: {e}"),
+            ))
+            .into_response();
+        }
+        Err(e) => {
+            return Json(rpc_error(
+                Value::Null,
+                PARSE_ERROR,
+                format!("parse error: {e}"),
+            ))
+            .into_response();
+        }
+    };
+    if req.jsonrpc != "2.0" {
+        return Json(rpc_error(
+            req.id.unwrap_or(Value::Null),
+            INVALID_REQUEST,
+            "jsonrpc must be \"2.0\"",
+        ))
+        .into_response();
+    }
+    let Some(id) = req.id else {
+        // Notifications (e.g. notifications/initialized) need no answer.
+        return StatusCode::ACCEPTED.into_response();
+    };
+    let result = match req.method.as_str() {
+        "initialize" => Ok(json!({
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": {"tools": {"listChanged": false}},
+            "serverInfo": {"name": "todoplatform", "title": "TodoPlatform", "version": env!("CARGO_PKG_VERSION")},
+            "instructions": "Manage the signed-in user's tasks. Dates are in the user's time zone; due accepts YYYY-MM-DD or YYYY-MM-DDTHH:MM.",
+        })),
+        "ping" => Ok(json!({})),
+        "tools/list" => Ok(json!({"tools": tools()})),
+        "tools/call" => call_tool(&s, &owner, req.params).await,
+        other => Err((METHOD_NOT_FOUND, format!("unknown method {other}"))),
+    };
+    match result {
+        Ok(result) => Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response(),
+        Err((code, message)) => Json(rpc_error(id, code, message)).into_response(),
+    }
+}
+
+/// `GET /mcp` would open a server-initiated event stream; this server sends none.
+pub async fn no_stream() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this MCP server has no server-initiated stream; POST JSON-RPC",
+    )
+}
+
+fn tools() -> Value {
+    let task_id = json!({"type": "string", "format": "uuid", "description": "The task's id"});
+    json!([
+        {
+            "name": "list_tasks",
+            "title": "List or search tasks",
+            "description": "List the user's tasks with optional filters; `q` does ranked full-text search (word stems and prefixes).",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "q": {"type": "string", "description": "Search words"},
+                "status": {"type": "string", "description": "Comma list of open, in_progress, completed"},
+                "priority": {"type": "string", "description": "Comma list of none, low, medium, high, urgent"},
+                "tags": {"type": "string", "description": "Comma list of tag names"},
+                "due_today": {"type": "string", "enum": ["true", "false"]},
+                "overdue": {"type": "string", "enum": ["true", "false"]},
+                "sort": {"type": "string", "enum": ["due", "priority", "title", "created", "updated", "rank"]},
+                "limit": {"type": "string", "description": "1..200, default 50"}
+            }}
+        },
+        {
+            "name": "create_task",
+            "title": "Create a task",
+            "description": "Create a task. `due` is YYYY-MM-DD (all day) or YYYY-MM-DDTHH:MM in the user's time zone; `rrule` makes it recurring (needs due).",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["title"], "properties": {
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "priority": {"type": "string", "enum": ["none", "low", "medium", "high", "urgent"]},
+                "due": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "rrule": {"type": "string", "description": "RFC 5545 rule, e.g. FREQ=WEEKLY;BYDAY=MO"}
+            }}
+        },
+        {
+            "name": "update_task",
+            "title": "Update a task",
+            "description": "Change some fields of a task; omitted fields stay as they are.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {
+                "id": task_id,
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "priority": {"type": "string", "enum": ["none", "low", "medium", "high", "urgent"]},
+                "due": {"type": ["string", "null"], "description": "null clears it"},
+                "tags": {"type": "array", "items": {"type": "string"}}
+            }}
+        },
+        {
+            "name": "complete_task",
+            "title": "Complete a task",
+            "description": "Mark a task done (a recurring task's next occurrence follows).",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": task_id}}
+        },
+        {
+            "name": "delete_task",
+            "title": "Delete a task",
+            "description": "Delete a task permanently.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": task_id}}
+        },
+        {
+            "name": "list_tags",
+            "title": "List tags",
+            "description": "The user's tags with how many tasks carry each.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {}}
+        }
+    ])
+}
+
+#[derive(Deserialize)]
+struct CallParams {
+    name: String,
+    #[serde(default)]
+    arguments: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateArgs {
+    title: String,
+    description: Option<String>,
+    priority: Option<todo_core::domain::task::Priority>,
+    due: Option<String>,
+    tags: Option<Vec<String>>,
+    rrule: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdArgs {
+    id: Uuid,
+}
+
+fn args<T: DeserializeOwned>(v: Value) -> Result<T, (i64, String)> {
+    let v = if v.is_null() { json!({}) } else { v };
+    serde_json::from_value(v).map_err(|e| (INVALID_PARAMS, format!("invalid arguments: {e}")))
+}
+
+/// A tool's answer: the JSON as text (for any client) and as structured content.
+fn tool_ok(value: Value) -> Value {
+    json!({"content": [{"type": "text", "text": value.to_string()}], "structuredContent": value, "isError": false})
+}
+
+/// Domain errors are tool results with `isError`, so the assistant can read and correct them.
+fn tool_error(err: StoreError) -> Result<Value, (i64, String)> {
+    let e = ApiError::from(err);
+    if e.status.is_server_error() {
+        return Err((-32603, "internal error".into()));
+    }
+    let field = e.field.map(|f| format!(" (field {f})")).unwrap_or_default();
+    Ok(
+        json!({"content": [{"type": "text", "text": format!("{}: {}{field}", e.code, e.message)}], "isError": true}),
+    )
+}
+
+async fn call_tool(s: &AppState, owner: &Owner, params: Value) -> Result<Value, (i64, String)> {
+    let call: CallParams = args(params)?;
+    let now = Timestamp::now();
+    let store = &s.store;
+    let result = match call.name.as_str() {
+        "list_tasks" => {
+            let params: TaskQueryParams = args(call.arguments)?;
+            let query = match params.validate(&owner.tz, now) {
+                Ok(q) => q,
+                Err(e) => return tool_error(e.into()),
+            };
+            store.list_tasks(owner, &query).await.map(|p| json!(p))
+        }
+        "create_task" => {
+            let a: CreateArgs = args(call.arguments)?;
+            let input = NewTask {
+                title: a.title,
+                description: a.description,
+                priority: a.priority,
+                due: a.due,
+                tags: a.tags,
+                recurrence: a.rrule.map(|r| todo_core::domain::recurrence::RuleInput {
+                    rrule: Some(r),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            store.create_task(owner, input, now).await.map(|t| json!(t))
+        }
+        "update_task" => {
+            let mut map = match call.arguments {
+                Value::Object(m) => m,
+                _ => return Err((INVALID_PARAMS, "arguments must be an object".into())),
+            };
+            let id: IdArgs = args(json!({"id": map.remove("id").unwrap_or(Value::Null)}))?;
+            let patch: TaskPatch = args(Value::Object(map))?;
+            store
+                .update_task(owner, id.id, patch, now)
+                .await
+                .map(|t| json!(t))
+        }
+        "complete_task" => {
+            let a: IdArgs = args(call.arguments)?;
+            store
+                .complete_task(owner, a.id, now)
+                .await
+                .map(|t| json!(t))
+        }
+        "delete_task" => {
+            let a: IdArgs = args(call.arguments)?;
+            store
+                .delete_task(owner, a.id, now)
+                .await
+                .map(|()| json!({"deleted": a.id}))
+        }
+        "list_tags" => store.list_tags(owner).await.map(|t| json!(t)),
+        other => return Err((INVALID_PARAMS, format!("unknown tool {other}"))),
+    };
+    match result {
+        Ok(v) => Ok(tool_ok(v)),
+        Err(e) => tool_error(e),
+    }
+}

@@ -1,0 +1,134 @@
+//! Shared by the HTTP-level suites: the real router over a test store, request helpers, and a macro that
+//! runs a scenario on SQLite and PostgreSQL.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use clap::Parser;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use todo_api::auth::TokenKeys;
+use todo_api::config::Cli;
+use todo_api::live::LiveHub;
+use todo_api::state::AppState;
+use todo_core::Store;
+use tower::ServiceExt;
+
+pub fn app(store: Store) -> Router {
+    let cli = Cli::parse_from(["todo-api", "--max-body-bytes", "65536"]);
+    todo_api::app::build(AppState {
+        store,
+        tokens: Arc::new(TokenKeys::new(b"test-secret", 60)),
+        config: Arc::new(cli.config),
+        metrics: todo_api::metrics::handle(),
+        live: LiveHub::default(),
+    })
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+pub async fn raw(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<(&str, &str)>,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some((content_type, text)) => req
+            .header("content-type", content_type)
+            .body(Body::from(text.to_owned())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+pub async fn call(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let text = body.map(|b| b.to_string());
+    raw(
+        app,
+        method,
+        uri,
+        token,
+        text.as_deref().map(|t| ("application/json", t)),
+    )
+    .await
+}
+
+pub async fn signup(app: &Router, email: &str, tz: &str) -> String {
+    let r = call(
+        app,
+        Method::POST,
+        "/api/v1/auth/signup",
+        None,
+        Some(json!({"email": email, "password": "password123", "time_zone": tz})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["token"].as_str().unwrap().to_owned()
+}
+
+pub fn assert_error(r: &Reply, status: StatusCode, code: &str, field: Option<&str>) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    match field {
+        Some(f) => assert_eq!(r.body["error"]["field"], f, "{}", r.body),
+        None => assert!(r.body["error"].get("field").is_none(), "{}", r.body),
+    }
+}
+
+#[macro_export]
+macro_rules! http_test {
+    ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: axum::Router) $body
+            #[tokio::test]
+            async fn sqlite() {
+                let db = todo_core::testing::TestDb::sqlite().await;
+                run(common::app(db.store.clone())).await;
+                db.cleanup().await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = todo_core::testing::TestDb::postgres().await else { return };
+                run(common::app(db.store.clone())).await;
+                db.cleanup().await;
+            }
+        }
+    };
+}
