@@ -290,6 +290,8 @@ async fn dereference(
             .unwrap_or_else(random_secret),
         postgres_password: generated_value(existing, &names.postgres(), "password")
             .unwrap_or_else(random_secret),
+        app_token: generated_value(existing, &names.app_token_secret(), "token")
+            .unwrap_or_else(random_secret),
     };
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &names.namespace);
     let mut versions = BTreeMap::new();

@@ -174,6 +174,11 @@ impl Names {
         self.child("jwt")
     }
 
+    /// Generated Dapr app API token (`dapr.io/app-token-secret`).
+    pub fn app_token_secret(&self) -> String {
+        self.child("app-token")
+    }
+
     /// Managed PostgreSQL StatefulSet, Service and credentials Secret.
     pub fn postgres(&self) -> String {
         self.child("postgres")

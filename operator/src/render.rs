@@ -27,6 +27,7 @@ pub fn offline_inputs() -> BuildInputs {
         generated: GeneratedSecrets {
             jwt_secret: GENERATED_PLACEHOLDER.to_owned(),
             postgres_password: GENERATED_PLACEHOLDER.to_owned(),
+            app_token: GENERATED_PLACEHOLDER.to_owned(),
         },
         referenced_secret_versions: BTreeMap::new(),
     }

@@ -138,12 +138,15 @@ fn jwt_secret_is_generated_only_without_a_reference() {
             .collect()
     };
     let generated = build(&platform("todo", "ns", managed()));
-    assert_eq!(names(&generated), ["todo-jwt", "todo-postgres"]);
+    assert_eq!(
+        names(&generated),
+        ["todo-app-token", "todo-jwt", "todo-postgres"]
+    );
 
     let mut spec = managed();
     spec["auth"] = serde_json::json!({ "jwtSecretRef": { "name": "mine", "key": "k" } });
     let referenced = build(&platform("todo", "ns", spec));
-    assert_eq!(names(&referenced), ["todo-postgres"]);
+    assert_eq!(names(&referenced), ["todo-app-token", "todo-postgres"]);
 }
 
 /// Rotating a referenced Secret or changing config changes the pods' config hash (rolls them);
@@ -286,5 +289,36 @@ fn ambiguous_dependencies_are_refused() {
     assert_eq!(
         error.to_string(),
         "spec.database: set exactly one of managed or external"
+    );
+}
+
+/// todo-api's internal routes are reachable only through Dapr: its sidecar presents a generated
+/// app token (annotation) that the API also receives (APP_API_TOKEN); workers need none.
+#[test]
+fn api_gets_the_dapr_app_token_and_workers_do_not() {
+    let desired = build(&platform("todo", "ns", managed()));
+    for deployment in &desired.deployments {
+        let template = &deployment.spec.as_ref().unwrap().template;
+        let annotation = template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get("dapr.io/app-token-secret"))
+            .cloned();
+        let env: Vec<String> = template.spec.as_ref().unwrap().containers[0]
+            .env
+            .iter()
+            .flatten()
+            .map(|e| e.name.clone())
+            .collect();
+        let is_api = deployment.metadata.name.as_deref() == Some("todo-api");
+        assert_eq!(annotation.as_deref(), is_api.then_some("todo-app-token"));
+        assert_eq!(env.contains(&"APP_API_TOKEN".to_owned()), is_api);
+    }
+    assert!(
+        desired
+            .generated_secrets
+            .iter()
+            .any(|s| s.metadata.name.as_deref() == Some("todo-app-token"))
     );
 }

@@ -18,12 +18,19 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::{Ctx, ManagedDependency};
 use crate::names::{KAFKA_PORT, POSTGRES_PORT};
 
-/// Secrets whose values the operator generated: the JWT secret (unless the spec references one)
-/// and the managed PostgreSQL credentials.
+/// Secrets whose values the operator generated: the Dapr app token, the JWT secret (unless the
+/// spec references one) and the managed PostgreSQL credentials.
 pub(super) fn generated_secrets(ctx: &Ctx) -> Vec<Secret> {
     let spec = &ctx.platform.spec;
     let generated = &ctx.inputs.generated;
-    let mut secrets = Vec::new();
+    // Dapr presents this token to todo-api on every call it forwards (`dapr-api-token`), so the
+    // API's internal routes accept only calls that came through a sidecar, never via the ingress.
+    let mut secrets = vec![secret(
+        ctx,
+        ctx.names.app_token_secret(),
+        "dapr",
+        [("token", generated.app_token.clone())],
+    )];
     if spec.auth.jwt_secret_ref.is_none() {
         secrets.push(secret(
             ctx,

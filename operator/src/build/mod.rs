@@ -51,6 +51,8 @@ pub struct GeneratedSecrets {
     pub jwt_secret: String,
     /// Password of the managed PostgreSQL.
     pub postgres_password: String,
+    /// Dapr app API token guarding todo-api's internal routes.
+    pub app_token: String,
 }
 
 /// Field managers, one per concern, so `kubectl get -o yaml --show-managed-fields` tells which

@@ -83,8 +83,10 @@ pub(super) fn config_hash(ctx: &Ctx, config_map: &ConfigMap) -> String {
         "config": config_map.data,
         "secrets": ctx.inputs.referenced_secret_versions,
         "generated": short_hash(&format!(
-            "{}/{}",
-            ctx.inputs.generated.jwt_secret, ctx.inputs.generated.postgres_password
+            "{}/{}/{}",
+            ctx.inputs.generated.jwt_secret,
+            ctx.inputs.generated.postgres_password,
+            ctx.inputs.generated.app_token
         )),
     });
     short_hash(&material.to_string())
@@ -328,12 +330,14 @@ struct App {
     env: Vec<EnvVar>,
     resources: ResourceRequirements,
     replicas: Option<i32>,
+    /// Secret whose `token` Dapr presents to the app (`dapr.io/app-token-secret`).
+    app_token_secret: Option<String>,
 }
 
 fn deployment(ctx: &Ctx, app: App, config_hash: &str) -> Deployment {
     let dapr = &ctx.platform.spec.dapr;
     let selector = ctx.names.selector_labels(&app.component);
-    let annotations = BTreeMap::from([
+    let mut annotations = BTreeMap::from([
         ("dapr.io/enabled".to_owned(), "true".to_owned()),
         ("dapr.io/app-id".to_owned(), app.name.clone()),
         ("dapr.io/app-port".to_owned(), app.port.to_string()),
@@ -358,6 +362,9 @@ fn deployment(ctx: &Ctx, app: App, config_hash: &str) -> Deployment {
         ("dapr.io/log-as-json".to_owned(), "true".to_owned()),
         (CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned()),
     ]);
+    if let Some(secret) = &app.app_token_secret {
+        annotations.insert("dapr.io/app-token-secret".into(), secret.clone());
+    }
     let (tmp, tmp_mount) = tmp_volume();
     Deployment {
         metadata: ctx.meta(app.name.clone(), &app.component),
@@ -435,6 +442,11 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
             env("TODO_MIGRATE", "false"),
             secret_env("DATABASE_URL", database_url_ref(ctx)),
             secret_env("TODO_JWT_SECRET", jwt_secret_ref(ctx)),
+            // Dapr's variable name for the app token the sidecar presents (see the annotation).
+            secret_env(
+                "APP_API_TOKEN",
+                (ctx.names.app_token_secret(), "token".into()),
+            ),
         ],
         resources: spec
             .api
@@ -444,6 +456,7 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
         // The HPA owns replicas when autoscaling is on; leaving the field out keeps SSA from
         // fighting it.
         replicas: spec.api.autoscaling.is_none().then_some(spec.api.replicas),
+        app_token_secret: Some(ctx.names.app_token_secret()),
     };
     let mut deployments = vec![deployment(ctx, api, config_hash)];
     for role in roles {
@@ -493,6 +506,7 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
                 .clone()
                 .unwrap_or_else(|| resources("50m", "64Mi", "256Mi")),
             replicas: Some(role_spec.replicas),
+            app_token_secret: None,
         };
         deployments.push(deployment(ctx, worker, config_hash));
     }
