@@ -23,9 +23,12 @@ pub enum Outcome {
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 pub type Handler = Arc<dyn Fn(CloudEvent) -> HandlerFuture + Send + Sync>;
 
+/// Consumers by topic: (consumer name, handler).
+type Subscribers = HashMap<String, Vec<(String, Handler)>>;
+
 #[derive(Clone)]
 pub struct InProcessBus {
-    subscribers: Arc<RwLock<HashMap<String, Vec<(String, Handler)>>>>,
+    subscribers: Arc<RwLock<Subscribers>>,
     max_attempts: u32,
     first_backoff: Duration,
 }

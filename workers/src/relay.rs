@@ -91,14 +91,23 @@ pub async fn run(
         if *shutdown.borrow() {
             break;
         }
-        let published = match relay_once(&store, &publisher, &settings).await {
-            Ok(n) => n,
+        let pass = match relay_once(&store, &publisher, &settings).await {
+            Ok(pass) => pass,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox relay pass failed");
-                0
+                Pass::default()
             }
         };
-        if published > 0 {
+        if let Some(wait) = pass.backoff {
+            // Sit out the backoff even when new commits wake us: claiming the newer rows now would publish
+            // them ahead of the failed ones and break per-user order.
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        if pass.published > 0 {
             continue;
         }
         tokio::select! {
@@ -110,12 +119,21 @@ pub async fn run(
     tracing::info!("outbox relay stopped");
 }
 
-/// One claim-publish-mark pass; returns how many events were published.
+/// What one relay pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Events published and marked sent.
+    pub published: usize,
+    /// Set when a publish failed: how long until the unpublished rows are due again.
+    pub backoff: Option<Duration>,
+}
+
+/// One claim-publish-mark pass.
 pub async fn relay_once(
     store: &Store,
     publisher: &Publisher,
     settings: &RelaySettings,
-) -> Result<usize, todo_core::StoreError> {
+) -> Result<Pass, todo_core::StoreError> {
     let now = Timestamp::now();
     let lease_ms = i64::try_from(settings.lease.as_millis()).unwrap_or(30_000);
     let rows = store
@@ -146,10 +164,16 @@ pub async fn relay_once(
                 store.mark_failed(row.seq, &e.to_string(), retry_at).await?;
                 let rest: Vec<i64> = rows[i + 1..].iter().map(|r| r.seq).collect();
                 store.release_claims(&rest, retry_at).await?;
-                return Ok(done.len());
+                return Ok(Pass {
+                    published: done.len(),
+                    backoff: Some(wait),
+                });
             }
         }
     }
     store.mark_published(&done, Timestamp::now()).await?;
-    Ok(done.len())
+    Ok(Pass {
+        published: done.len(),
+        backoff: None,
+    })
 }

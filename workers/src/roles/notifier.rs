@@ -78,15 +78,17 @@ impl Notifier {
         if let Err(e) = email {
             failures.push(format!("email: {e}"));
         }
-        if let Some((url, secret)) = &self.webhook {
-            if let Err(e) = self
-                .deliver(event.id, "webhook", url, || {
+        let webhook = match &self.webhook {
+            Some((url, secret)) => {
+                self.deliver(event.id, "webhook", url, || {
                     send_webhook(&self.http, url, secret.as_deref(), event)
                 })
                 .await
-            {
-                failures.push(format!("webhook: {e}"));
             }
+            None => Ok(()),
+        };
+        if let Err(e) = webhook {
+            failures.push(format!("webhook: {e}"));
         }
         if failures.is_empty() {
             Outcome::Success

@@ -1,0 +1,674 @@
+//! The event pipeline against real parts, on SQLite and PostgreSQL: the outbox relay publishing through a
+//! test Dapr sidecar (Dapr's HTTP API as documented), the worker's Dapr subscriber endpoints, the
+//! in-process bus of dev mode with its retries and dead letters, and reminder email to a real SMTP server
+//! (aiosmtpd).
+
+mod support;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::routing::post;
+use http_body_util::BodyExt;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::{FakeSidecar, eventually};
+use todo_core::domain::recurrence::RuleInput;
+use todo_core::domain::reminder::ReminderInput;
+use todo_core::events::{CloudEvent, topic};
+use todo_core::model::NewTask;
+use todo_core::store::Owner;
+use todo_core::testing::TempDir;
+use todo_core::{Store, store_test};
+use todo_worker::api_client::ApiClient;
+use todo_worker::bus::{InProcessBus, handler};
+use todo_worker::config::{EventConfig, NotifyConfig};
+use todo_worker::dapr::DaprClient;
+use todo_worker::http::{WorkerState, router};
+use todo_worker::publish::Publisher;
+use todo_worker::relay::{self, RelaySettings};
+use todo_worker::roles::Role;
+use todo_worker::roles::audit;
+use todo_worker::roles::notifier::{Notifier, webhook_signature};
+use tokio::sync::watch;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const SOURCE: &str = "/todoplatform/test";
+const WEBHOOK_SECRET: &str = "hook-secret";
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+async fn user(store: &Store, email: &str, tz: &str) -> Owner {
+    todo_worker::storage::migrate(store).await.unwrap();
+    store
+        .create_user(
+            email,
+            "hash",
+            Some("Ada Lovelace"),
+            Some(tz),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+}
+
+fn notify_config(smtp_url: Option<String>, webhook_url: Option<String>) -> NotifyConfig {
+    NotifyConfig {
+        smtp_url,
+        smtp_from: "TodoPlatform <reminders@todoplatform.local>".into(),
+        webhook_url,
+        webhook_secret: Some(WEBHOOK_SECRET.into()),
+        public_url: "http://todo.test".into(),
+    }
+}
+
+fn event_config(max_delivery_attempts: u32) -> EventConfig {
+    EventConfig {
+        dapr_http_port: None,
+        dapr_api_token: None,
+        pubsub_name: "pubsub".into(),
+        topic_prefix: "todo-".into(),
+        api_app_id: "todo-api".into(),
+        reminder_binding: "reminder-cron".into(),
+        max_delivery_attempts,
+    }
+}
+
+fn relay_settings() -> RelaySettings {
+    RelaySettings {
+        max_backoff: Duration::from_millis(400),
+        ..RelaySettings::default()
+    }
+}
+
+fn dapr_publisher(sidecar: &FakeSidecar) -> Publisher {
+    Publisher::Dapr {
+        client: DaprClient::with_base_url(sidecar.base_url.clone(), None),
+        pubsub: "pubsub".into(),
+        topic_prefix: "todo-".into(),
+    }
+}
+
+/// Relay until the outbox is empty (bounded).
+async fn drain(store: &Store, publisher: &Publisher) {
+    let settings = relay_settings();
+    eventually(Duration::from_secs(30), "the outbox to drain", || async {
+        relay::relay_once(store, publisher, &settings)
+            .await
+            .unwrap();
+        store.outbox_backlog().await.unwrap().pending == 0
+    })
+    .await;
+}
+
+/// The worker's HTTP app with every role, calling the store directly for API operations.
+fn worker_app(store: &Store, notify: &NotifyConfig) -> Router {
+    router(
+        WorkerState {
+            roles: Arc::new(Role::ALL.into_iter().collect()),
+            store: store.clone(),
+            api: ApiClient::Direct(store.clone()),
+            notifier: Some(Notifier::new(store.clone(), notify).unwrap()),
+            metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+                .build_recorder()
+                .handle(),
+        },
+        "reminder-cron",
+    )
+}
+
+/// POST as the Dapr sidecar delivers: the CloudEvent with `application/cloudevents+json`.
+async fn deliver(app: &Router, path: &str, body: &str) -> (StatusCode, Value) {
+    let req = Request::post(path)
+        .header("content-type", "application/cloudevents+json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn count(store: &Store, sql: &str, id: Uuid) -> i64 {
+    if let Some(p) = store.postgres() {
+        sqlx::query_scalar(sql).bind(id).fetch_one(p).await.unwrap()
+    } else {
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_one(store.sqlite().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+/// (status, attempts) of a notification delivery.
+async fn delivery(store: &Store, event_id: Uuid, channel: &str) -> (String, i64) {
+    let sql = "SELECT status, CAST(attempts AS BIGINT) FROM worker_deliveries WHERE event_id = $1 AND channel = $2";
+    if let Some(p) = store.postgres() {
+        sqlx::query_as(sql)
+            .bind(event_id)
+            .bind(channel)
+            .fetch_one(p)
+            .await
+            .unwrap()
+    } else {
+        sqlx::query_as(sql)
+            .bind(event_id)
+            .bind(channel)
+            .fetch_one(store.sqlite().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+/// Unpublished outbox events of `base_topic`, claimed (so a relay will not also take them for a while).
+async fn take_events(store: &Store, base_topic: &str) -> Vec<CloudEvent> {
+    let rows = store
+        .claim_outbox(Timestamp::now(), 10_000, 60_000)
+        .await
+        .unwrap();
+    rows.iter()
+        .filter(|r| r.topic == base_topic)
+        .map(|r| serde_json::from_str(&r.payload).unwrap())
+        .collect()
+}
+
+/// A task with a reminder due in a moment; waits for it to come due, fires it, and returns the
+/// `reminder.due` event the store wrote.
+async fn due_reminder_event(store: &Store, owner: &Owner, title: &str) -> CloudEvent {
+    let at = Timestamp::now() + SignedDuration::from_millis(200);
+    store
+        .create_task(
+            owner,
+            NewTask {
+                title: title.into(),
+                due: Some("2026-12-24T18:30".into()),
+                reminders: Some(vec![ReminderInput {
+                    at: Some(at.to_string()),
+                    minutes_before: None,
+                }]),
+                ..Default::default()
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "the reminder to come due",
+        || async { Timestamp::now() > at },
+    )
+    .await;
+    assert_eq!(
+        store
+            .fire_due_reminders(Timestamp::now(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let events = take_events(store, topic::REMINDERS).await;
+    assert_eq!(events.len(), 1);
+    events.into_iter().next().unwrap()
+}
+
+/// A webhook receiver that records every request and fails the first `fail_first` (negative: all).
+#[derive(Clone)]
+struct Webhook {
+    url: String,
+    received: Arc<Mutex<Vec<(HeaderMap, String, u16)>>>,
+    fail_remaining: Arc<AtomicI64>,
+}
+
+impl Webhook {
+    async fn start(fail_first: i64) -> Webhook {
+        let hook = Webhook {
+            url: String::new(),
+            received: Arc::default(),
+            fail_remaining: Arc::new(AtomicI64::new(fail_first)),
+        };
+        let app = Router::new()
+            .route(
+                "/hook",
+                post(
+                    |State(h): State<Webhook>, headers: HeaderMap, body: Bytes| async move {
+                        let remaining = h.fail_remaining.load(Ordering::SeqCst);
+                        if remaining > 0 {
+                            h.fail_remaining.store(remaining - 1, Ordering::SeqCst);
+                        }
+                        let status = if remaining == 0 {
+                            StatusCode::OK
+                        } else {
+                            StatusCode::SERVICE_UNAVAILABLE
+                        };
+                        h.received.lock().unwrap().push((
+                            headers,
+                            String::from_utf8_lossy(&body).into_owned(),
+                            status.as_u16(),
+                        ));
+                        status
+                    },
+                ),
+            )
+            .with_state(hook.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Webhook { url, ..hook }
+    }
+
+    fn statuses(&self) -> Vec<u16> {
+        self.received.lock().unwrap().iter().map(|r| r.2).collect()
+    }
+}
+
+/// aiosmtpd (`python3 -m aiosmtpd`) storing every message in a Maildir; killed on drop.
+struct SmtpServer {
+    child: Child,
+    url: String,
+    maildir: TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A received message: unfolded headers and the decoded text body.
+struct Mail {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Mail {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl SmtpServer {
+    /// Start aiosmtpd, or `None` (skip) when it is not installed — a failure when `CI` is set.
+    async fn start() -> Option<SmtpServer> {
+        let installed = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI requires aiosmtpd: pip install aiosmtpd"
+            );
+            eprintln!("SKIPPED: the real-SMTP test needs aiosmtpd (pip install aiosmtpd)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = TempDir::new("todo-maildir");
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            // A path that does not exist yet: Python's Maildir creates new/cur/tmp only for a fresh one.
+            .arg(maildir.0.join("mail"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let server = SmtpServer {
+            child,
+            url: format!("smtp://127.0.0.1:{port}"),
+            maildir,
+        };
+        eventually(
+            Duration::from_secs(15),
+            "aiosmtpd to accept connections",
+            || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+            },
+        )
+        .await;
+        Some(server)
+    }
+
+    fn messages(&self) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.0.join("mail").join("new")) else {
+            return vec![];
+        };
+        entries
+            .map(|e| parse_mail(&std::fs::read_to_string(e.unwrap().path()).unwrap()))
+            .collect()
+    }
+}
+
+fn parse_mail(raw: &str) -> Mail {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    let mail = Mail {
+        headers,
+        body: String::new(),
+    };
+    let body = match mail
+        .header("Content-Transfer-Encoding")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("quoted-printable") => String::from_utf8(
+            quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap(),
+        )
+        .unwrap(),
+        Some("base64") => {
+            use base64::Engine;
+            let compact: String = body.split_whitespace().collect();
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(compact)
+                    .unwrap(),
+            )
+            .unwrap()
+        }
+        _ => body.to_owned(),
+    };
+    Mail {
+        body: body.replace("\r\n", "\n"),
+        ..mail
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dapr contract
+
+store_test!(
+    /// The relay publishes each task change through Dapr's publish API: `POST /v1.0/publish/pubsub/<prefix><topic>`
+    /// with `metadata.partitionKey` = user id, `Content-Type: application/cloudevents+json`, and the outbox's
+    /// CloudEvent as the body (specversion, id, type, source, subject = task id) — once per topic.
+    relay_publishes_cloudevents_through_dapr, |store| {
+    let sidecar = FakeSidecar::start().await;
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let task = store.create_task(&ada, NewTask { title: "Buy milk".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    drain(&store, &dapr_publisher(&sidecar)).await;
+
+    let published = sidecar.published();
+    let topics: HashSet<&str> = published.iter().map(|p| p.topic.as_str()).collect();
+    assert_eq!(topics, HashSet::from(["todo-task-events", "todo-task-updates"]), "{published:?}");
+    assert_eq!(published.len(), 2);
+    for p in &published {
+        assert_eq!(p.pubsub, "pubsub");
+        assert_eq!(p.query, HashMap::from([("metadata.partitionKey".to_owned(), ada.id.to_string())]));
+        assert_eq!(p.content_type.as_deref(), Some("application/cloudevents+json"));
+        assert_eq!(p.body["specversion"], "1.0");
+        assert_eq!(p.body["type"], "todo.task.created.v1");
+        assert_eq!(p.body["source"], SOURCE);
+        assert_eq!(p.body["subject"], task.id.to_string());
+        assert_eq!(p.body["data"]["task"]["title"], "Buy milk");
+        assert!(Uuid::parse_str(p.body["id"].as_str().unwrap()).is_ok());
+    }
+    assert_eq!(published[0].body["id"], published[1].body["id"], "one event, published to each topic");
+});
+
+store_test!(
+    /// The worker's subscriber endpoints, driven the way Dapr drives them: CloudEvents POSTed to
+    /// `/events/task-events` and `/events/reminders` answer `{"status":"SUCCESS"}`; a body that is not a
+    /// CloudEvent answers DROP; a failing notification answers RETRY; the cron binding (`POST /reminder-cron`)
+    /// fires due reminders into the outbox, whose event the relay publishes to `todo-reminders`.
+    worker_answers_dapr_subscriber_contract, |store| {
+    let sidecar = FakeSidecar::start().await;
+    let publisher = dapr_publisher(&sidecar);
+    let hook = Webhook::start(0).await;
+    let app = worker_app(&store, &notify_config(None, Some(hook.url.clone())));
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+
+    for path in ["/healthz", "/readyz"] {
+        let resp = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    }
+
+    let task = store.create_task(&ada, NewTask { title: "Buy milk".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    drain(&store, &publisher).await;
+    let created = sidecar.published().into_iter().find(|p| p.topic == "todo-task-events").unwrap();
+    let reply = deliver(&app, "/events/task-events", &created.body.to_string()).await;
+    assert_eq!(reply, (StatusCode::OK, json!({"status": "SUCCESS"})));
+    let history = audit::history(&store, ada.id, task.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].kind, "todo.task.created.v1");
+
+    for path in ["/events/task-events", "/events/reminders"] {
+        assert_eq!(deliver(&app, path, "{\"not\": \"a cloudevent\"}").await, (StatusCode::OK, json!({"status": "DROP"})));
+    }
+
+    let at = Timestamp::now() + SignedDuration::from_millis(200);
+    store.create_task(&ada, NewTask {
+        title: "Call the dentist".into(),
+        reminders: Some(vec![ReminderInput { at: Some(at.to_string()), minutes_before: None }]),
+        ..Default::default()
+    }, Timestamp::now()).await.unwrap();
+    eventually(Duration::from_secs(5), "the reminder to come due", || async { Timestamp::now() > at }).await;
+    let resp = app.clone().oneshot(Request::post("/reminder-cron").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    drain(&store, &publisher).await;
+    let due = sidecar.published().into_iter().find(|p| p.topic == "todo-reminders").expect("reminder.due published");
+    assert_eq!(due.body["type"], "todo.reminder.due.v1");
+    assert_eq!(due.query["metadata.partitionKey"], ada.id.to_string());
+
+    let reply = deliver(&app, "/events/reminders", &due.body.to_string()).await;
+    assert_eq!(reply, (StatusCode::OK, json!({"status": "SUCCESS"})));
+    assert_eq!(hook.statuses(), [200]);
+    let (headers, body, _) = hook.received.lock().unwrap()[0].clone();
+    let ts: i64 = headers["x-todo-timestamp"].to_str().unwrap().parse().unwrap();
+    assert_eq!(headers["x-todo-signature"].to_str().unwrap(), webhook_signature(WEBHOOK_SECRET, ts, &body));
+    assert_eq!(headers["x-todo-event-id"].to_str().unwrap(), due.body["id"].as_str().unwrap());
+
+    // A notification that cannot be delivered is answered RETRY, so Dapr redelivers (and dead-letters).
+    let failing = Webhook::start(-1).await;
+    let failing_app = worker_app(&store, &notify_config(None, Some(failing.url.clone())));
+    let other = due_reminder_event(&store, &ada, "Pay rent").await;
+    let reply = deliver(&failing_app, "/events/reminders", &serde_json::to_string(&other).unwrap()).await;
+    assert_eq!(reply, (StatusCode::OK, json!({"status": "RETRY"})));
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Faults
+
+store_test!(
+    /// The publish target is down while 1,000 tasks are written: nothing is published, nothing is lost.
+    /// When it recovers every event reaches every topic exactly once, in each user's order, and the outbox
+    /// backlog is empty.
+    outage_loses_nothing, |store| {
+    let sidecar = FakeSidecar::start().await;
+    sidecar.set_publish_down(true);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let relay_task = tokio::spawn(relay::run(store.clone(), dapr_publisher(&sidecar), relay_settings(), stop_rx));
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let mut task_ids = Vec::with_capacity(1000);
+    for i in 0..1000 {
+        let task = store.create_task(&ada, NewTask { title: format!("task {i}"), ..Default::default() }, Timestamp::now()).await.unwrap();
+        task_ids.push(task.id.to_string());
+    }
+    eventually(Duration::from_secs(10), "the relay to try the down sidecar", || async { sidecar.rejected_publishes() > 0 }).await;
+    assert!(sidecar.published().is_empty());
+    assert_eq!(store.outbox_backlog().await.unwrap().pending, 2000, "1,000 events × 2 topics wait in the outbox");
+
+    sidecar.set_publish_down(false);
+    eventually(Duration::from_secs(60), "the backlog to drain", || async {
+        store.outbox_backlog().await.unwrap().pending == 0
+    }).await;
+    stop_tx.send(true).unwrap();
+    relay_task.await.unwrap();
+
+    let published = sidecar.published();
+    for t in ["todo-task-events", "todo-task-updates"] {
+        let subjects: Vec<String> = published.iter().filter(|p| p.topic == t).map(|p| p.body["subject"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(subjects, task_ids, "{t}: every task once, in the user's order");
+        let ids: HashSet<&str> = published.iter().filter(|p| p.topic == t).map(|p| p.body["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 1000, "{t}: no duplicates");
+    }
+    assert_eq!(published.len(), 2000);
+});
+
+store_test!(
+    /// The same event delivered three times has one effect: one next occurrence of a recurring task, one
+    /// activity row per event, one webhook call per reminder.
+    redelivery_has_one_effect, |store| {
+    let hook = Webhook::start(0).await;
+    let app = worker_app(&store, &notify_config(None, Some(hook.url.clone())));
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let now = Timestamp::now();
+    let task = store.create_task(&ada, NewTask {
+        title: "Water the plants".into(),
+        due: Some("2030-01-07T09:00".into()),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=WEEKLY".into()), ..Default::default() }),
+        ..Default::default()
+    }, now).await.unwrap();
+    store.complete_task(&ada, task.id, now).await.unwrap();
+    let events = take_events(&store, topic::TASK_EVENTS).await;
+    assert_eq!(events.len(), 2, "created + completed");
+    for _ in 0..3 {
+        for event in &events {
+            let reply = deliver(&app, "/events/task-events", &serde_json::to_string(event).unwrap()).await;
+            assert_eq!(reply, (StatusCode::OK, json!({"status": "SUCCESS"})));
+        }
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND title = 'Water the plants'", ada.id).await, 2,
+        "the completed task and exactly one next occurrence");
+    assert_eq!(audit::history(&store, ada.id, task.id).await.unwrap().len(), 2, "one activity row per event");
+
+    let reminder = due_reminder_event(&store, &ada, "Call the dentist").await;
+    for _ in 0..3 {
+        let reply = deliver(&app, "/events/reminders", &serde_json::to_string(&reminder).unwrap()).await;
+        assert_eq!(reply, (StatusCode::OK, json!({"status": "SUCCESS"})));
+    }
+    assert_eq!(hook.statuses(), [200], "one webhook call");
+    assert_eq!(delivery(&store, reminder.id, "webhook").await, ("sent".to_owned(), 1));
+});
+
+store_test!(
+    /// A consumer that fails mid-way is retried and finishes: the email goes out, the webhook fails twice,
+    /// the in-process bus redelivers with backoff, the third webhook attempt succeeds — and the retries do
+    /// not send the email again.
+    consumer_failing_midway_is_retried, |store| {
+    let hook = Webhook::start(2).await;
+    let notifier = Notifier::new(store.clone(), &notify_config(None, Some(hook.url.clone()))).unwrap();
+    let bus = InProcessBus::new(5, Duration::from_millis(10));
+    bus.subscribe(topic::REMINDERS, "notifier", handler(move |e| {
+        let n = notifier.clone();
+        async move { n.handle(&e).await }
+    }));
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let reminder = due_reminder_event(&store, &ada, "Call the dentist").await;
+    bus.publish(topic::REMINDERS, reminder.clone()).await;
+    assert_eq!(hook.statuses(), [503, 503, 200]);
+    assert_eq!(delivery(&store, reminder.id, "email").await, ("sent".to_owned(), 1), "the email is not resent");
+    assert_eq!(delivery(&store, reminder.id, "webhook").await, ("sent".to_owned(), 3));
+});
+
+store_test!(
+    /// A poison event — one that fails every time — is delivered `max_delivery_attempts` times and then
+    /// lands in the dead-letter table (dev mode's dead-letter topic); a malformed event is dropped at once,
+    /// not retried.
+    poison_event_is_dead_lettered, |store| {
+    let hook = Webhook::start(-1).await;
+    let bus = InProcessBus::new(3, Duration::from_millis(10));
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    todo_worker::embedded::start(store.clone(), bus.clone(), event_config(3), notify_config(None, Some(hook.url.clone())), stop_rx).await.unwrap();
+    let reminder = due_reminder_event(&store, &ada, "Call the dentist").await;
+    bus.publish(topic::REMINDERS, reminder.clone()).await;
+    assert_eq!(hook.statuses(), [503, 503, 503], "max_delivery_attempts = 3");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM worker_dead_letters WHERE event_id = $1 AND topic = 'reminders-dlq'", reminder.id).await, 1);
+
+    let mut malformed = reminder.clone();
+    malformed.id = Uuid::now_v7();
+    malformed.data = json!({"unexpected": true});
+    bus.publish(topic::REMINDERS, malformed.clone()).await;
+    assert_eq!(hook.statuses().len(), 3, "a malformed event is not delivered");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM worker_dead_letters WHERE event_id = $1", malformed.id).await, 0);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Real SMTP, whole dev-mode pipeline
+
+store_test!(
+    /// Dev mode end to end with a real SMTP server: a reminder set for a Berlin user comes due, the dev timer
+    /// fires it, the relay carries it over the in-process bus, and the notifier mails it. The message is
+    /// addressed to the user, names the task in the subject and body, and shows the due time in the user's
+    /// zone. Delivering the same event twice more sends no second email.
+    reminder_email_over_real_smtp, |store| {
+    let Some(smtp) = SmtpServer::start().await else { return };
+    let bus = InProcessBus::new(5, Duration::from_millis(50));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    todo_worker::embedded::start(store.clone(), bus.clone(), event_config(5), notify_config(Some(smtp.url.clone()), None), stop_rx.clone()).await.unwrap();
+    let relay_task = tokio::spawn(relay::run(store.clone(), Publisher::InProcess(bus.clone()), relay_settings(), stop_rx));
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let at = Timestamp::now() + SignedDuration::from_secs(1);
+    let task = store.create_task(&ada, NewTask {
+        title: "Water the plants".into(),
+        due: Some("2026-12-24T18:30".into()),
+        reminders: Some(vec![ReminderInput { at: Some(at.to_string()), minutes_before: None }]),
+        ..Default::default()
+    }, Timestamp::now()).await.unwrap();
+
+    eventually(Duration::from_secs(20), "the reminder email", || async { !smtp.messages().is_empty() }).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!(mail.header("X-RcptTo"), Some("ada@example.com"), "envelope recipient");
+    assert!(mail.header("To").is_some_and(|to| to.contains("ada@example.com")), "{:?}", mail.header("To"));
+    assert_eq!(mail.header("Subject"), Some("Reminder: Water the plants"));
+    assert!(mail.header("From").is_some_and(|f| f.contains("reminders@todoplatform.local")));
+    assert!(mail.body.contains("Hello Ada Lovelace"), "{}", mail.body);
+    assert!(mail.body.contains("  Water the plants\n"), "{}", mail.body);
+    // 17:30 UTC is 18:30 in Berlin (CET) on that day.
+    assert!(mail.body.contains("Due: Thursday, 24 December 2026, 18:30 CET (Europe/Berlin)"), "{}", mail.body);
+    assert!(mail.body.contains(&format!("http://todo.test/#task/{}", task.id)), "{}", mail.body);
+
+    stop_tx.send(true).unwrap();
+    relay_task.await.unwrap();
+    let payload: String = if let Some(p) = store.postgres() {
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE topic = 'reminders'").fetch_one(p).await.unwrap()
+    } else {
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE topic = 'reminders'").fetch_one(store.sqlite().unwrap()).await.unwrap()
+    };
+    let event: CloudEvent = serde_json::from_str(&payload).unwrap();
+    for _ in 0..2 {
+        bus.publish(topic::REMINDERS, event.clone()).await;
+    }
+    assert_eq!(smtp.messages().len(), 1, "a redelivered reminder sends no second email");
+    assert_eq!(delivery(&store, event.id, "email").await, ("sent".to_owned(), 1));
+});
