@@ -323,6 +323,15 @@ store_test!(
     let runs = list(&store, &ada, q("run")).await;
     assert_eq!(titles(&runs), ["Running shoes", "Morning routine"], "stemmed; title outranks description; Bob's hidden");
     assert!(runs[0].rank.unwrap() > runs[1].rank.unwrap());
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = TaskQueryParams { q: Some("run".into()), limit: Some("1".into()), cursor: cursor.clone(), ..p() }.validate(&ada.tz, now()).unwrap();
+        let page = store.list_tasks(&ada, &q).await.unwrap();
+        paged.extend(page.items);
+        match page.next_cursor { Some(c) => cursor = Some(c), None => break }
+    }
+    assert_eq!(titles(&paged), titles(&runs), "rank-ordered pages through the cursor");
     assert_eq!(titles(&list(&store, &ada, q("groc")).await), ["Milk and eggs"], "prefix of a tag name");
     assert_eq!(titles(&list(&store, &ada, q("milk egg")).await), ["Milk and eggs"], "all words required");
     assert!(list(&store, &ada, q("milk shoes")).await.is_empty());

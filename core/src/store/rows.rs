@@ -33,8 +33,6 @@ pub(crate) struct TaskRow {
     #[sqlx(default)]
     pub sort_int: Option<i64>,
     #[sqlx(default)]
-    pub sort_float: Option<f64>,
-    #[sqlx(default)]
     pub sort_text: Option<String>,
 }
 

@@ -739,10 +739,16 @@ impl Store {
             (SortKey::Title, _) => ("lower(t.title)".to_owned(), "sort_text"),
             (SortKey::Created, _) => ("t.created_at".to_owned(), "sort_int"),
             (SortKey::Updated, _) => ("t.updated_at".to_owned(), "sort_int"),
-            (SortKey::Rank, _) => (rank_expr.clone(), "sort_float"),
+            // The rank column itself, so it is computed once per row.
+            (SortKey::Rank, _) => (String::new(), "rank"),
+        };
+        let sort_select = if query.sort == SortKey::Rank {
+            String::new()
+        } else {
+            format!(", {sort_expr} AS {sort_column}")
         };
         sql.push(&format!(
-            "SELECT * FROM (SELECT {TASK_COLUMNS}, {rank_expr} AS rank, {sort_expr} AS {sort_column} \
+            "SELECT * FROM (SELECT {TASK_COLUMNS}, {rank_expr} AS rank{sort_select} \
              FROM tasks t{search_join} WHERE t.user_id = {user}{search_cond}"
         ));
         if !query.statuses.is_empty() {
@@ -840,7 +846,7 @@ impl Store {
                 rows.last().map(|r| Cursor {
                     key: match sort_column {
                         "sort_text" => CursorKey::Text(r.sort_text.clone().unwrap_or_default()),
-                        "sort_float" => CursorKey::Float(r.sort_float.unwrap_or(0.0)),
+                        "rank" => CursorKey::Float(r.rank.unwrap_or(0.0)),
                         _ => CursorKey::Int(r.sort_int.unwrap_or(0)),
                     },
                     id: r.id,

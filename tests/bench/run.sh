@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The API benchmark (BENCHMARKS.md): 1,000 users × 1,000 tasks in PostgreSQL, then search, filtered+sorted
+# listing and task creation under 32 connections (wrk), the server's peak RSS, and pgbench ceilings of the
+# same SQL. Usage: tests/bench/run.sh [seconds-per-scenario]   (env: BENCH_PG admin URL, BENCH_USERS, BENCH_PER_USER)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION="${1:-30}"
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
+DB=todo_bench
+USERS="${BENCH_USERS:-1000}"
+PER_USER="${BENCH_PER_USER:-1000}"
+PORT=18090
+SIDECAR=18091
+export BENCH_DIR="$PWD/tests/bench"
+export BENCH_TOKENS="$(mktemp)"
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 2; }
+
+cargo build --release -q -p todo-api
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql "$PG/postgres" -Atc 'show server_version')"
+
+if [ "${BENCH_RESEED:-1}" = 1 ]; then
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+  DATABASE_URL="$PG/$DB" ./target/release/todo-api migrate
+  echo "== seeding $USERS users × $PER_USER tasks"
+  time psql "$PG/$DB" -q -v users="$USERS" -v per_user="$PER_USER" -f tests/bench/seed.sql
+fi
+python3 tests/bench/tokens.py bench-secret "$USERS" > "$BENCH_TOKENS"
+
+python3 tests/bench/fake_sidecar.py $SIDECAR & sidecar_pid=$!
+DATABASE_URL="$PG/$DB" TODO_HTTP_ADDR=127.0.0.1:$PORT TODO_JWT_SECRET=bench-secret TODO_MIGRATE=false \
+  DAPR_HTTP_PORT=$SIDECAR TODO_EMBEDDED_WORKERS=false TODO_DB_MAX_CONNECTIONS=32 RUST_LOG=warn \
+  ./target/release/todo-api serve & api_pid=$!
+trap 'kill $api_pid $sidecar_pid 2>/dev/null; rm -f "$BENCH_TOKENS"' EXIT
+until curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.2; done
+
+for scenario in search list create; do
+  wrk -t2 -c32 -d3s -s tests/bench/$scenario.lua "http://127.0.0.1:$PORT" >/dev/null  # warm-up
+  printf '%-7s ' "$scenario"
+  wrk -t2 -c32 -d"${DURATION}s" -s tests/bench/$scenario.lua "http://127.0.0.1:$PORT" | grep RESULT
+done
+echo "server peak RSS: $(awk '/VmHWM/{printf "%.1f MiB", $2/1024}' /proc/$api_pid/status)"
+echo "events published through the relay: $(curl -s http://127.0.0.1:$SIDECAR/)"
+
+echo "== pgbench ceilings of the same SQL (32 clients, 2 threads, ${DURATION}s)"
+for script in search list create; do
+  printf '%-7s ' "$script"
+  pgbench -n -c32 -j2 -T"$DURATION" -f "tests/bench/pgbench_$script.sql" "$PG/$DB" 2>/dev/null | grep -E "^tps" | sed 's/ (without initial connection time)//'
+done

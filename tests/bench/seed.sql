@@ -1,0 +1,53 @@
+-- Bulk-load the benchmark data set straight into a migrated TodoPlatform PostgreSQL database:
+-- :users users × :per_user tasks, 10 tags per user (~15% of tasks carry each), realistic titles and
+-- descriptions from a word list, 70% with due dates, 30% completed. User ids are deterministic
+-- (…-8000-<hex n>) so tokens and pgbench scripts can address user n.
+\set ON_ERROR_STOP on
+SET synchronous_commit = off;
+CREATE TEMP TABLE words AS SELECT ARRAY[
+ 'report','invoice','garden','groceries','meeting','dentist','birthday','project','review','budget',
+ 'laundry','flight','hotel','passport','insurance','taxes','renewal','presentation','deadline','client',
+ 'kitchen','repair','painting','bicycle','running','training','marathon','doctor','pharmacy','vaccine',
+ 'library','books','homework','exam','lecture','thesis','research','paper','conference','workshop',
+ 'email','phone','call','message','letter','package','delivery','return','order','subscription',
+ 'music','guitar','piano','concert','tickets','movie','dinner','lunch','breakfast','recipe',
+ 'cleaning','vacuum','windows','garage','basement','attic','furniture','sofa','lamp','curtains',
+ 'car','service','tyres','oil','parking','license','registration','bank','transfer','savings',
+ 'mortgage','rent','landlord','lease','utilities','electricity','water','internet','router','backup',
+ 'laptop','printer','update','install','deploy','release','bugfix','refactor','database','server'] AS w;
+
+INSERT INTO users (id, email, password_hash, display_name, time_zone, created_at, updated_at)
+SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'user' || g || '@bench.test', 'x', 'User ' || g,
+       (ARRAY['UTC','Europe/Berlin','America/New_York','Asia/Tokyo'])[1 + g % 4], 0, 0
+FROM generate_series(1, :users) g;
+
+INSERT INTO tags (id, user_id, name, name_key, color, created_at, updated_at)
+SELECT gen_random_uuid(), u.id, t.name, t.name, '#336699', 0, 0
+FROM users u CROSS JOIN unnest(ARRAY['work','home','errands','health','finance','travel','family','study','garden','music']) AS t(name);
+
+INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, created_at, updated_at, search)
+SELECT id, user_id, title, description, status, priority, due_at, false, created, created,
+       setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', description), 'B')
+FROM (
+  SELECT gen_random_uuid() AS id, u.id AS user_id,
+         initcap(w[1 + (random() * 99)::int]) || ' ' || w[1 + (random() * 99)::int] || ' ' || w[1 + (random() * 99)::int] AS title,
+         w[1 + (random() * 99)::int] || ' ' || w[1 + (random() * 99)::int] || ' ' || w[1 + (random() * 99)::int] || ' '
+           || w[1 + (random() * 99)::int] || ' ' || w[1 + (random() * 99)::int] || ' ' || w[1 + (random() * 99)::int] || ' '
+           || w[1 + (random() * 99)::int] || ' ' || w[1 + (random() * 99)::int] AS description,
+         CASE WHEN random() < 0.3 THEN 'completed' WHEN random() < 0.15 THEN 'in_progress' ELSE 'open' END AS status,
+         (random() * 4)::int AS priority,
+         CASE WHEN random() < 0.7 THEN 1767225600000 + (random() * 31536000000)::bigint END AS due_at,
+         1767225600000 + n * 60000 AS created
+  FROM users u CROSS JOIN generate_series(1, :per_user) n CROSS JOIN words
+) s;
+
+INSERT INTO task_tags (task_id, tag_id)
+SELECT t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id
+WHERE abs(hashtext(t.id::text || g.name)) % 100 < 15;
+
+UPDATE tasks t SET search = t.search || setweight(to_tsvector('english', x.names), 'C')
+FROM (SELECT tt.task_id, string_agg(g.name, ' ') AS names FROM task_tags tt JOIN tags g ON g.id = tt.tag_id GROUP BY tt.task_id) x
+WHERE x.task_id = t.id;
+
+VACUUM ANALYZE;
+SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM task_tags) AS task_tags;
