@@ -3,7 +3,7 @@
 //! like a sidecar whose broker is down; service invocation (`POST /v1.0/invoke/{app-id}/method/{method}`)
 //! is forwarded to an in-process app router with the headers Dapr adds.
 //!
-//! Shared by the todo-worker and todo-api test suites (the latter includes this file by path).
+//! Shared by the todo-worker tests, its relay benchmark and the todo-api tests (which include it by path).
 #![allow(dead_code)] // each suite uses a different part
 
 use axum::Router;
@@ -29,6 +29,8 @@ pub struct Published {
     pub query: HashMap<String, String>,
     pub content_type: Option<String>,
     pub body: serde_json::Value,
+    /// When the sidecar accepted it (for latency measurements).
+    pub received_at: Instant,
 }
 
 /// One service-invocation request, as forwarded.
@@ -143,6 +145,7 @@ async fn publish(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body,
+        received_at: Instant::now(),
     });
     StatusCode::NO_CONTENT.into_response()
 }
