@@ -535,7 +535,9 @@ store_test!(
     let published = sidecar.published();
     for t in ["todo-task-events", "todo-task-updates"] {
         let subjects: Vec<String> = published.iter().filter(|p| p.topic == t).map(|p| p.body["subject"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(subjects, task_ids, "{t}: every task once, in the user's order");
+        assert_eq!(subjects.len(), task_ids.len(), "{t}: every task once");
+        let first_out_of_order = subjects.iter().zip(&task_ids).position(|(got, want)| got != want);
+        assert_eq!(first_out_of_order, None, "{t}: published in the user's order");
         let ids: HashSet<&str> = published.iter().filter(|p| p.topic == t).map(|p| p.body["id"].as_str().unwrap()).collect();
         assert_eq!(ids.len(), 1000, "{t}: no duplicates");
     }
