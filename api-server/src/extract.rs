@@ -91,9 +91,8 @@ fn json_error(path: &str, err: &serde_json::Error) -> ApiError {
                 ("required", join(quoted()))
             } else if text.starts_with("invalid type") {
                 ("invalid_type", join(None))
-            } else if text.starts_with("unknown variant") {
-                ("invalid_value", join(None))
             } else {
+                // Unknown enum variants, out-of-range numbers and the like.
                 ("invalid_value", join(None))
             };
             let mut e = ApiError::bad_request(code, text.clone());

@@ -94,12 +94,12 @@ impl TestDb {
     /// Close the pool and drop a PostgreSQL test database.
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let Some(name) = self.drop_name {
-            if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
+        if let Some(name) = self.drop_name
+            && let Ok(mut conn) = PgConnection::connect(&admin_url()).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
         }
     }
 }

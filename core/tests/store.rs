@@ -164,9 +164,12 @@ store_test!(
     assert!(matches!(store.delete_tag(&ada, work.id).await, Err(StoreError::NotFound(_))));
 });
 
+/// Title, priority, due, tags, recurring.
+type SeedTask = (&'static str, Priority, Option<&'static str>, &'static [&'static str], bool);
+
 /// Seed a user with a known mix of tasks for filter and sort tests.
 async fn seed(store: &Store, owner: &Owner) {
-    let specs: [(&str, Priority, Option<&str>, &[&str], bool); 8] = [
+    let specs: [SeedTask; 8] = [
         (
             "alpha",
             Priority::Urgent,

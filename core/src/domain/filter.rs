@@ -270,14 +270,14 @@ impl TaskQueryParams {
             .as_deref()
             .map(|v| parse_bound(v, tz, "due_before"))
             .transpose()?;
-        if let (Some(a), Some(b)) = (due_after, due_before) {
-            if a >= b {
-                return Err(Invalid::new(
-                    "invalid_range",
-                    "due_before",
-                    "due_before must be later than due_after",
-                ));
-            }
+        if let (Some(a), Some(b)) = (due_after, due_before)
+            && a >= b
+        {
+            return Err(Invalid::new(
+                "invalid_range",
+                "due_before",
+                "due_before must be later than due_after",
+            ));
         }
         let overdue = self
             .overdue
