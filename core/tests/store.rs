@@ -165,7 +165,13 @@ store_test!(
 });
 
 /// Title, priority, due, tags, recurring.
-type SeedTask = (&'static str, Priority, Option<&'static str>, &'static [&'static str], bool);
+type SeedTask = (
+    &'static str,
+    Priority,
+    Option<&'static str>,
+    &'static [&'static str],
+    bool,
+);
 
 /// Seed a user with a known mix of tasks for filter and sort tests.
 async fn seed(store: &Store, owner: &Owner) {

@@ -27,18 +27,18 @@ CREATE TABLE tasks (
     completed_at  bigint,
     created_at    bigint NOT NULL,
     updated_at    bigint NOT NULL,
-    search        tsvector NOT NULL DEFAULT ''::tsvector
+    search        tsvector NOT NULL DEFAULT ''::tsvector,
+    -- A series anchor exists exactly when the task recurs (the "recurring" filter reads the anchor,
+    -- which the covering index carries).
+    CHECK ((recurrence IS NULL) = (series_anchor IS NULL))
 );
--- Keyset pagination: every sort is (user, key, id) so a page is one index range scan.
+-- Listing is two-phase: find the page's ids with an index-only scan of the user's entries in this covering
+-- index (every filter column is in it), then fetch those rows. A user's tasks are scattered over the heap,
+-- so this avoids visiting ~one heap page per task (measured 3x the throughput at a million tasks).
+CREATE INDEX tasks_user_cover ON tasks (user_id) INCLUDE (id, status, priority, due_at, created_at, updated_at, series_anchor);
+-- Ordered walks for the default sorts of users with very many tasks.
 CREATE INDEX tasks_user_created ON tasks (user_id, created_at, id);
-CREATE INDEX tasks_user_updated ON tasks (user_id, updated_at, id);
 CREATE INDEX tasks_user_due ON tasks (user_id, due_at, id);
-CREATE INDEX tasks_user_priority ON tasks (user_id, priority, id);
-CREATE INDEX tasks_user_title ON tasks (user_id, lower(title), id);
--- Search is always scoped to one user, so it scans that user's rows (tasks_user_created) and matches the
--- stored tsvector. A GIN index over (user_id, search) was measured slower: prefix matching (search-as-you-
--- type) over a multi-column GIN took 40-50 ms per query at a million tasks, against ~2 ms for the scan,
--- and the planner picks it after ANALYZE.
 -- One next occurrence per completed occurrence, however often the completion event is delivered.
 CREATE UNIQUE INDEX tasks_series_occurrence ON tasks (series_id, occurrence) WHERE series_id IS NOT NULL;
 
@@ -90,7 +90,8 @@ CREATE TABLE outbox (
     claimed_until   bigint,
     last_error      text
 );
-CREATE INDEX outbox_pending ON outbox (next_attempt_at, seq) WHERE published_at IS NULL;
+-- The relay claims the oldest unpublished rows: ordered by seq, so catching up after an outage stays cheap.
+CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
 
 -- Wake the relay when events are committed (NOTIFY is delivered at commit), without an extra round trip.
 CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

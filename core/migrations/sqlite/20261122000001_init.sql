@@ -27,13 +27,13 @@ CREATE TABLE tasks (
     series_anchor TEXT,
     completed_at  INTEGER,
     created_at    INTEGER NOT NULL,
-    updated_at    INTEGER NOT NULL
+    updated_at    INTEGER NOT NULL,
+    CHECK ((recurrence IS NULL) = (series_anchor IS NULL))
 );
+-- Covers every list filter, so finding a page's ids needs no table lookups (see the PostgreSQL schema).
+CREATE INDEX tasks_user_cover ON tasks (user_id, status, priority, due_at, created_at, updated_at, series_anchor, id);
 CREATE INDEX tasks_user_created ON tasks (user_id, created_at, id);
-CREATE INDEX tasks_user_updated ON tasks (user_id, updated_at, id);
 CREATE INDEX tasks_user_due ON tasks (user_id, due_at, id);
-CREATE INDEX tasks_user_priority ON tasks (user_id, priority, id);
-CREATE INDEX tasks_user_title ON tasks (user_id, lower(title), id);
 CREATE UNIQUE INDEX tasks_series_occurrence ON tasks (series_id, occurrence) WHERE series_id IS NOT NULL;
 
 -- Porter stemming for word stems, prefix indexes for search-as-you-type.
@@ -88,4 +88,4 @@ CREATE TABLE outbox (
     claimed_until   INTEGER,
     last_error      TEXT
 );
-CREATE INDEX outbox_pending ON outbox (next_attempt_at, seq) WHERE published_at IS NULL;
+CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;

@@ -747,8 +747,10 @@ impl Store {
         } else {
             format!(", {sort_expr} AS {sort_column}")
         };
+        // Phase one (subquery `k`) finds the page's ids and sort keys reading only columns the covering
+        // index carries (except search and title sorts); phase two fetches just those rows.
         sql.push(&format!(
-            "SELECT * FROM (SELECT {TASK_COLUMNS}, {rank_expr} AS rank{sort_select} \
+            "SELECT * FROM (SELECT t.id, {rank_expr} AS rank{sort_select} \
              FROM tasks t{search_join} WHERE t.user_id = {user}{search_cond}"
         ));
         if !query.statuses.is_empty() {
@@ -815,8 +817,9 @@ impl Store {
             None => {}
         }
         match query.recurring {
-            Some(true) => sql.push(" AND t.recurrence IS NOT NULL"),
-            Some(false) => sql.push(" AND t.recurrence IS NULL"),
+            // Equivalent to the recurrence column by a CHECK constraint, and carried by the covering index.
+            Some(true) => sql.push(" AND t.series_anchor IS NOT NULL"),
+            Some(false) => sql.push(" AND t.series_anchor IS NULL"),
             None => {}
         }
         sql.push(") x");
@@ -836,6 +839,16 @@ impl Store {
         let limit = sql.arg(Arg::Int(i64::from(query.limit) + 1));
         sql.push(&format!(
             " ORDER BY {sort_column} {dir}, id {dir} LIMIT {limit}"
+        ));
+        let keys = std::mem::take(&mut sql.text);
+        let sort_out = if query.sort == SortKey::Rank {
+            String::new()
+        } else {
+            format!(", k.{sort_column}")
+        };
+        sql.push(&format!(
+            "SELECT {TASK_COLUMNS}, k.rank{sort_out} FROM ({keys}) k JOIN tasks t ON t.id = k.id \
+             ORDER BY k.{sort_column} {dir}, k.id {dir}"
         ));
         let now = query.now;
         let (mut items, next) = on_pool!(self, p => {
