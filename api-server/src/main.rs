@@ -7,7 +7,7 @@ use todo_api::server;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    server::init_tracing(&cli.config.log_format);
+    todo_worker::process::init_tracing(&cli.config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(cli.config).await,
         Command::Migrate => migrate(&cli.config).await,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod dapr;
 pub mod embedded;
 pub mod http;
+pub mod process;
 pub mod publish;
 pub mod relay;
 pub mod roles;

@@ -10,6 +10,7 @@ use todo_worker::api_client::ApiClient;
 use todo_worker::config::{EventConfig, NotifyConfig};
 use todo_worker::dapr::DaprClient;
 use todo_worker::http::{WorkerState, router};
+use todo_worker::process::{init_tracing, shutdown_signal};
 use todo_worker::roles::Role;
 use todo_worker::roles::notifier::Notifier;
 
@@ -144,35 +145,4 @@ async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
         .await?;
     tracing::info!("todo-worker stopped");
     Ok(())
-}
-
-/// Kubernetes stops a pod with SIGTERM; Ctrl-C stops a local run. Either lets in-flight deliveries finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
-}
-
-fn init_tracing(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
-    let b = tracing_subscriber::fmt().with_env_filter(filter);
-    if format == "json" {
-        b.json().flatten_event(true).init()
-    } else {
-        b.init()
-    }
 }
