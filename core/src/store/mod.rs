@@ -102,11 +102,27 @@ impl Store {
     /// Connect to `postgres://…` or `sqlite://…` (a bare path means a SQLite file).
     pub async fn connect(url: &str, max_connections: u32, source: &str) -> StoreResult<Store> {
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)?.application_name("todoplatform");
+            // Every statement reads one user's rows: a parallel plan or JIT compilation (both chosen
+            // from row estimates) would cost more than the query itself.
+            let opts = PgConnectOptions::from_str(url)?
+                .application_name("todoplatform")
+                .options([("jit", "off"), ("max_parallel_workers_per_gather", "0")]);
             Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(5))
+                    // sqlx pings on every acquire by default: a round trip per statement. A connection
+                    // in steady use is known good; only one idle for a while (a restarted server, a
+                    // proxy's idle cut) is checked before use.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > Duration::from_secs(10) {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(opts)
                     .await?,
             )
