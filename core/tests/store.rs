@@ -249,6 +249,10 @@ store_test!(
     assert_eq!(titles(&q(TaskQueryParams { priority: Some("urgent,high".into()), ..p() }).await), ["alpha", "delta", "foxtrot", "hotel"]);
     assert_eq!(titles(&q(TaskQueryParams { tags: Some("home,urgent".into()), ..p() }).await), ["bravo", "delta", "echo", "hotel"]);
     assert_eq!(titles(&q(TaskQueryParams { tags: Some("home,work".into()), tag_mode: Some("all".into()), ..p() }).await), ["echo"]);
+    assert_eq!(titles(&q(TaskQueryParams { tags: Some("Work,home,WORK".into()), tag_mode: Some("all".into()), ..p() }).await), ["echo"],
+        "a repeated name is one tag");
+    let delta = q(TaskQueryParams { tags: Some("urgent".into()), ..p() }).await.remove(0);
+    assert_eq!(delta.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["urgent", "work"], "a page carries tags by name");
     assert_eq!(titles(&q(TaskQueryParams { overdue: Some("true".into()), ..p() }).await), ["alpha"]);
     assert_eq!(titles(&q(TaskQueryParams { due_today: Some("true".into()), ..p() }).await), ["bravo", "echo"]);
     assert_eq!(titles(&q(TaskQueryParams { has_due: Some("false".into()), ..p() }).await), ["charlie", "foxtrot"]);
@@ -371,6 +375,7 @@ store_test!(
     let moved = store.update_task(&ada, t.id, TaskPatch { due: Some(Some("2026-03-13T10:00".into())), ..Default::default() }, now()).await.unwrap();
     let fire: Vec<String> = moved.reminders.iter().map(|r| r.fire_at.unwrap().to_string()).collect();
     assert_eq!(fire, ["2026-03-11T07:00:00Z", "2026-03-13T08:30:00Z"], "the relative one followed the due date");
+    assert_eq!(list(&store, &ada, p()).await, std::slice::from_ref(&moved), "a listed task equals the read path's");
     let bad = store.add_reminder(&ada, t.id, ReminderInput { at: None, minutes_before: Some(600_000) }, now()).await.unwrap_err();
     assert!(matches!(bad, StoreError::Invalid(ref i) if i.field.as_deref() == Some("minutes_before")));
 

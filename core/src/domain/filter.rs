@@ -241,7 +241,7 @@ impl TaskQueryParams {
             )?,
             None => vec![],
         };
-        let tags = match &self.tags {
+        let mut tags = match &self.tags {
             Some(s) => s
                 .split(',')
                 .filter(|t| !t.trim().is_empty())
@@ -249,6 +249,9 @@ impl TaskQueryParams {
                 .collect::<Result<Vec<_>, _>>()?,
             None => vec![],
         };
+        // A name given twice is one tag ("all" counts distinct tags).
+        let mut seen = std::collections::HashSet::new();
+        tags.retain(|t| seen.insert(t.clone()));
         let tag_mode = match self.tag_mode.as_deref().map(str::trim) {
             None | Some("any") => TagMode::Any,
             Some("all") => TagMode::All,
@@ -451,7 +454,7 @@ mod tests {
         let q = parse(TaskQueryParams {
             status: Some("open,in_progress".into()),
             priority: Some("high,urgent".into()),
-            tags: Some("Work, home".into()),
+            tags: Some("Work, home, WORK".into()),
             tag_mode: Some("all".into()),
             ..Default::default()
         })

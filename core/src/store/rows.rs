@@ -3,14 +3,59 @@
 use crate::domain::due::Due;
 use crate::domain::recurrence::Rule;
 use crate::domain::task::{Priority, Status};
+use crate::error::{StoreError, StoreResult};
 use crate::model::{Reminder, TagRef, Task};
 use crate::store::{Owner, from_ms};
 use jiff::Timestamp;
-use std::collections::HashMap;
 use uuid::Uuid;
 
-pub(crate) const TASK_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.priority, t.due_at, \
-     t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, t.created_at, t.updated_at";
+/// A task's own columns (`t` is the tasks table).
+macro_rules! own_columns {
+    () => {
+        "t.id, t.title, t.description, t.status, t.priority, t.due_at, t.due_all_day, t.recurrence, \
+         t.series_id, t.occurrence, t.series_anchor, t.completed_at, t.created_at, t.updated_at"
+    };
+}
+
+pub(crate) const TASK_COLUMNS: &str = own_columns!();
+
+/// The columns a whole task is read with: its own, plus its tags (by name) and reminders (by fire time)
+/// aggregated into JSON arrays, so a task or a page of tasks is one statement. The aggregate functions
+/// differ by dialect; SQLite keeps ids as 16-byte blobs, so they travel as hex.
+pub(crate) trait TaskSelect {
+    const COLUMNS: &'static str;
+}
+
+impl TaskSelect for sqlx::Postgres {
+    const COLUMNS: &'static str = concat!(
+        own_columns!(),
+        ", (SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text \
+           FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id) AS tags_json, \
+         (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at) \
+           ORDER BY r.fire_at IS NULL, r.fire_at, r.id)::text \
+           FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
+    );
+}
+
+impl TaskSelect for sqlx::Sqlite {
+    const COLUMNS: &'static str = concat!(
+        own_columns!(),
+        ", (SELECT json_group_array(json_array(hex(g.id), g.name, g.color) ORDER BY g.name_key) \
+           FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id) AS tags_json, \
+         (SELECT json_group_array(json_array(hex(r.id), r.at, r.minutes_before, r.fire_at, r.fired_at) \
+           ORDER BY r.fire_at IS NULL, r.fire_at, r.id) \
+           FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
+    );
+}
+
+/// [`TaskSelect::COLUMNS`] for the database `exec` talks to.
+pub(crate) fn task_columns<'c, E>(_exec: &E) -> &'static str
+where
+    E: sqlx::Executor<'c>,
+    E::Database: TaskSelect,
+{
+    <E::Database as TaskSelect>::COLUMNS
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct TaskRow {
@@ -34,14 +79,12 @@ pub(crate) struct TaskRow {
     pub sort_int: Option<i64>,
     #[sqlx(default)]
     pub sort_text: Option<String>,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct TagLinkRow {
-    pub task_id: Uuid,
-    pub id: Uuid,
-    pub name: String,
-    pub color: String,
+    /// `[[id, name, color], …]` (see [`TaskSelect`]).
+    #[sqlx(default)]
+    pub tags_json: Option<String>,
+    /// `[[id, at, minutes_before, fire_at, fired_at], …]` (see [`TaskSelect`]).
+    #[sqlx(default)]
+    pub reminders_json: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -82,17 +125,30 @@ impl TaskRow {
             .and_then(|json| serde_json::from_str(json).ok())
     }
 
-    pub fn into_task(
-        self,
-        tags: Vec<TagRef>,
-        reminders: Vec<Reminder>,
-        owner: &Owner,
-        now: Timestamp,
-    ) -> Task {
+    /// The task with the tags and reminders read alongside it (rows read with [`TaskSelect::COLUMNS`]).
+    pub fn into_task(self, owner: &Owner, now: Timestamp) -> StoreResult<Task> {
+        let tags = parse_children::<(Uuid, String, String)>(self.tags_json.as_deref())?
+            .into_iter()
+            .map(|(id, name, color)| TagRef { id, name, color })
+            .collect();
+        let reminders = parse_children::<ReminderTuple>(self.reminders_json.as_deref())?
+            .into_iter()
+            .map(|(id, at, minutes_before, fire_at, fired_at)| {
+                ReminderRow {
+                    id,
+                    task_id: self.id,
+                    at,
+                    minutes_before,
+                    fire_at,
+                    fired_at,
+                }
+                .into_model()
+            })
+            .collect();
         let due = self.due();
         let status = self.status();
         let rule = self.rule();
-        Task {
+        Ok(Task {
             id: self.id,
             title: self.title,
             description: self.description,
@@ -110,64 +166,17 @@ impl TaskRow {
             completed_at: self.completed_at.map(from_ms),
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
-        }
+        })
     }
 }
 
-/// Group child rows by task id.
-pub(crate) fn group_tags(rows: Vec<TagLinkRow>) -> HashMap<Uuid, Vec<TagRef>> {
-    let mut map: HashMap<Uuid, Vec<TagRef>> = HashMap::new();
-    for r in rows {
-        map.entry(r.task_id).or_default().push(TagRef {
-            id: r.id,
-            name: r.name,
-            color: r.color,
-        });
-    }
-    map
-}
+type ReminderTuple = (Uuid, Option<i64>, Option<i32>, Option<i64>, Option<i64>);
 
-pub(crate) fn group_reminders(rows: Vec<ReminderRow>) -> HashMap<Uuid, Vec<Reminder>> {
-    let mut map: HashMap<Uuid, Vec<Reminder>> = HashMap::new();
-    for r in rows {
-        map.entry(r.task_id).or_default().push(r.into_model());
+/// A JSON array aggregated by the database; no child rows aggregate to NULL.
+fn parse_children<T: serde::de::DeserializeOwned>(json: Option<&str>) -> StoreResult<Vec<T>> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e)))),
     }
-    map
 }
-
-/// Load tags and reminders for `rows` (two queries, whatever the page size) and build the tasks.
-macro_rules! hydrate {
-    ($exec:expr, $rows:expr, $owner:expr, $now:expr) => {{
-        let rows: Vec<$crate::store::rows::TaskRow> = $rows;
-        let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
-        let (mut tags, mut reminders) = (std::collections::HashMap::new(), std::collections::HashMap::new());
-        if !ids.is_empty() {
-            let list = $crate::store::placeholders(1, ids.len());
-            let sql = format!(
-                "SELECT tt.task_id, g.id, g.name, g.color FROM task_tags tt JOIN tags g ON g.id = tt.tag_id \
-                 WHERE tt.task_id IN ({list}) ORDER BY g.name_key"
-            );
-            let mut q = sqlx::query_as::<_, $crate::store::rows::TagLinkRow>(&sql);
-            for id in &ids {
-                q = q.bind(*id);
-            }
-            tags = $crate::store::rows::group_tags(q.fetch_all($exec).await?);
-            let sql = format!(
-                "SELECT id, task_id, at, minutes_before, fire_at, fired_at FROM reminders \
-                 WHERE task_id IN ({list}) ORDER BY fire_at IS NULL, fire_at, id"
-            );
-            let mut q = sqlx::query_as::<_, $crate::store::rows::ReminderRow>(&sql);
-            for id in &ids {
-                q = q.bind(*id);
-            }
-            reminders = $crate::store::rows::group_reminders(q.fetch_all($exec).await?);
-        }
-        rows.into_iter()
-            .map(|r| {
-                let id = r.id;
-                r.into_task(tags.remove(&id).unwrap_or_default(), reminders.remove(&id).unwrap_or_default(), $owner, $now)
-            })
-            .collect::<Vec<$crate::model::Task>>()
-    }};
-}
-pub(crate) use hydrate;

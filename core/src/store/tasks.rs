@@ -11,7 +11,7 @@ use crate::domain::task::{
 use crate::error::{Invalid, StoreResult};
 use crate::events::kind;
 use crate::model::{NewTask, NextOccurrence, Task, TaskPage, TaskPatch};
-use crate::store::rows::{TASK_COLUMNS, TaskRow, hydrate};
+use crate::store::rows::{TASK_COLUMNS, TaskRow, TaskSelect};
 use crate::store::{BeginWrite, Owner, Store, ms, on_pool};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -236,17 +236,15 @@ macro_rules! load_task {
     ($exec:expr, $owner:expr, $id:expr, $now:expr) => {{
         let sql = format!(
             "SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2",
-            $crate::store::rows::TASK_COLUMNS
+            $crate::store::rows::task_columns(&$exec)
         );
-        let row = sqlx::query_as::<_, $crate::store::rows::TaskRow>(&sql)
+        sqlx::query_as::<_, $crate::store::rows::TaskRow>(&sql)
             .bind($id)
             .bind($owner.id)
             .fetch_optional($exec)
             .await?
-            .ok_or($crate::error::StoreError::NotFound("task"))?;
-        $crate::store::rows::hydrate!($exec, vec![row], $owner, $now)
-            .pop()
             .ok_or($crate::error::StoreError::NotFound("task"))?
+            .into_task($owner, $now)?
     }};
 }
 pub(crate) use load_task;
@@ -705,7 +703,8 @@ impl Store {
         let pg = self.is_postgres();
         let mut sql = Sql::default();
         let user = sql.arg(Arg::Id(owner.id));
-        let (rank_expr, search_join, search_cond) = match &query.search {
+        // `scope` selects the caller's rows (and, when searching, the matching ones).
+        let (rank_expr, search_join, scope) = match &query.search {
             Some(terms) if pg => {
                 let q = sql.arg(Arg::Text(terms.to_tsquery()));
                 (
@@ -713,7 +712,15 @@ impl Store {
                         "CAST(ts_rank_cd(t.search, to_tsquery('english', {q})) AS DOUBLE PRECISION)"
                     ),
                     String::new(),
-                    format!(" AND t.search @@ to_tsquery('english', {q})"),
+                    // The owner-scoped index (migration 2) yields only the caller's matching rows, so it
+                    // stands in for `user_id =` here: with both, the planner ANDs in the user's whole
+                    // btree range for nothing. The outer query still checks the owner. The plain match keeps
+                    // exact semantics (words split into phrases need positions the index drops).
+                    format!(
+                        "task_search_scoped(t.user_id, t.search) @@ \
+                         task_search_scoped_query({user}, to_tsquery('english', {q})) \
+                         AND t.search @@ to_tsquery('english', {q})"
+                    ),
                 )
             }
             Some(terms) => {
@@ -721,10 +728,14 @@ impl Store {
                 (
                     "(-bm25(task_fts, 10.0, 4.0, 2.0))".to_owned(),
                     " JOIN task_fts ON task_fts.rowid = t.seq".to_owned(),
-                    format!(" AND task_fts MATCH {q}"),
+                    format!("t.user_id = {user} AND task_fts MATCH {q}"),
                 )
             }
-            None => ("NULL".to_owned(), String::new(), String::new()),
+            None => (
+                "NULL".to_owned(),
+                String::new(),
+                format!("t.user_id = {user}"),
+            ),
         };
         let (sort_expr, sort_column) = match (query.sort, query.order) {
             (SortKey::Due, Order::Asc) => (
@@ -747,11 +758,18 @@ impl Store {
         } else {
             format!(", {sort_expr} AS {sort_column}")
         };
-        // Phase one (subquery `k`) finds the page's ids and sort keys reading only columns the covering
-        // index carries (except search and title sorts); phase two fetches just those rows.
+        // Listing by filters reads only columns the covering index carries, so it runs in two phases: the
+        // page's ids and sort keys by an index-only scan, then just those rows. A search or a title sort
+        // reads the rows anyway, so it takes them in one pass.
+        let one_pass = query.search.is_some() || query.sort == SortKey::Title;
+        let phase_one = if one_pass {
+            format!("t.user_id, {TASK_COLUMNS}")
+        } else {
+            "t.id".to_owned()
+        };
         sql.push(&format!(
-            "SELECT * FROM (SELECT t.id, {rank_expr} AS rank{sort_select} \
-             FROM tasks t{search_join} WHERE t.user_id = {user}{search_cond}"
+            "SELECT * FROM (SELECT {phase_one}, {rank_expr} AS rank{sort_select} \
+             FROM tasks t{search_join} WHERE {scope}"
         ));
         if !query.statuses.is_empty() {
             let list: Vec<String> = query
@@ -775,15 +793,22 @@ impl Store {
                 .iter()
                 .map(|t| sql.arg(Arg::Text(t.clone())))
                 .collect();
-            let matching = format!(
-                "SELECT COUNT(*) FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id AND g.name_key IN ({})",
+            // A semi-join from the caller's named tags (a few index lookups) rather than a per-task
+            // subquery: the tagged set is small next to the user's tasks.
+            let tagged = format!(
+                "SELECT tt.task_id FROM tags g JOIN task_tags tt ON tt.tag_id = g.id \
+                 WHERE g.user_id = {user} AND g.name_key IN ({})",
                 list.join(", ")
             );
             match query.tag_mode {
-                TagMode::Any => sql.push(&format!(" AND ({matching}) > 0")),
+                TagMode::Any => sql.push(&format!(" AND t.id IN ({tagged})")),
                 TagMode::All => {
+                    // Names are distinct (the query parser drops repeats), so every one matched
+                    // means as many links as names.
                     let n = sql.arg(Arg::Int(query.tags.len() as i64));
-                    sql.push(&format!(" AND ({matching}) = {n}"));
+                    sql.push(&format!(
+                        " AND t.id IN ({tagged} GROUP BY tt.task_id HAVING COUNT(*) = {n})"
+                    ));
                 }
             }
         }
@@ -840,18 +865,32 @@ impl Store {
         sql.push(&format!(
             " ORDER BY {sort_column} {dir}, id {dir} LIMIT {limit}"
         ));
-        let keys = std::mem::take(&mut sql.text);
+        let page = std::mem::take(&mut sql.text);
+        let (from, k) = if one_pass {
+            (format!("({page}) t WHERE t.user_id = {user}"), "t")
+        } else {
+            (
+                format!("({page}) k JOIN tasks t ON t.id = k.id AND t.user_id = {user}"),
+                "k",
+            )
+        };
         let sort_out = if query.sort == SortKey::Rank {
             String::new()
         } else {
-            format!(", k.{sort_column}")
+            format!(", {k}.{sort_column}")
         };
+        let columns = if pg {
+            <sqlx::Postgres as TaskSelect>::COLUMNS
+        } else {
+            <sqlx::Sqlite as TaskSelect>::COLUMNS
+        };
+        // The owner check here matters for the PostgreSQL search, whose phase one has no `user_id =`.
         sql.push(&format!(
-            "SELECT {TASK_COLUMNS}, k.rank{sort_out} FROM ({keys}) k JOIN tasks t ON t.id = k.id \
-             ORDER BY k.{sort_column} {dir}, k.id {dir}"
+            "SELECT {columns}, {k}.rank{sort_out} FROM {from} \
+             ORDER BY {k}.{sort_column} {dir}, {k}.id {dir}"
         ));
         let now = query.now;
-        let (mut items, next) = on_pool!(self, p => {
+        let (items, next) = on_pool!(self, p => {
             let mut rows: Vec<TaskRow> = bind_all!(sqlx::query_as::<_, TaskRow>(&sql.text), sql.args.clone()).fetch_all(p).await?;
             let more = rows.len() > query.limit as usize;
             rows.truncate(query.limit as usize);
@@ -868,8 +907,12 @@ impl Store {
             } else {
                 None
             };
-            (hydrate!(p, rows, owner, now), next)
+            (rows, next)
         });
+        let mut items = items
+            .into_iter()
+            .map(|row| row.into_task(owner, now))
+            .collect::<StoreResult<Vec<_>>>()?;
         if query.search.is_none() {
             items.iter_mut().for_each(|t| t.rank = None);
         }
