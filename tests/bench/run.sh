@@ -19,6 +19,7 @@ export BENCH_TOKENS="$(mktemp)"
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 2; }
 
 cargo build --release -q -p todo-api
+cargo build --release -q -p todo-worker --example bench_sidecar
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql "$PG/postgres" -Atc 'show server_version')"
 
 if [ "${BENCH_RESEED:-1}" = 1 ]; then
@@ -31,7 +32,7 @@ fi
 psql "$PG/$DB" -qc "TRUNCATE outbox"
 python3 tests/bench/tokens.py bench-secret "$USERS" > "$BENCH_TOKENS"
 
-python3 tests/bench/fake_sidecar.py $SIDECAR & sidecar_pid=$!
+./target/release/examples/bench_sidecar $SIDECAR & sidecar_pid=$!
 DATABASE_URL="$PG/$DB" TODO_HTTP_ADDR=127.0.0.1:$PORT TODO_JWT_SECRET=bench-secret TODO_MIGRATE=false \
   DAPR_HTTP_PORT=$SIDECAR TODO_EMBEDDED_WORKERS=false TODO_DB_MAX_CONNECTIONS=$POOL RUST_LOG=warn \
   ./target/release/todo-api serve & api_pid=$!
