@@ -11,7 +11,7 @@ use crate::domain::task::{
 use crate::error::{Invalid, StoreResult};
 use crate::events::kind;
 use crate::model::{NewTask, NextOccurrence, Task, TaskPage, TaskPatch};
-use crate::store::rows::{TASK_COLUMNS, TaskRow, TaskSelect};
+use crate::store::rows::{TASK_COLUMNS, TaskRow, task_columns};
 use crate::store::{BeginWrite, Owner, Store, ms, on_pool};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -879,19 +879,14 @@ impl Store {
         } else {
             format!(", {k}.{sort_column}")
         };
-        let columns = if pg {
-            <sqlx::Postgres as TaskSelect>::COLUMNS
-        } else {
-            <sqlx::Sqlite as TaskSelect>::COLUMNS
-        };
         // The owner check here matters for the PostgreSQL search, whose phase one has no `user_id =`.
-        sql.push(&format!(
-            "SELECT {columns}, {k}.rank{sort_out} FROM {from} \
-             ORDER BY {k}.{sort_column} {dir}, {k}.id {dir}"
-        ));
+        let rest = format!(
+            ", {k}.rank{sort_out} FROM {from} ORDER BY {k}.{sort_column} {dir}, {k}.id {dir}"
+        );
         let now = query.now;
         let (items, next) = on_pool!(self, p => {
-            let mut rows: Vec<TaskRow> = bind_all!(sqlx::query_as::<_, TaskRow>(&sql.text), sql.args.clone()).fetch_all(p).await?;
+            let text = format!("SELECT {}{rest}", task_columns(&p));
+            let mut rows: Vec<TaskRow> = bind_all!(sqlx::query_as::<_, TaskRow>(&text), sql.args.clone()).fetch_all(p).await?;
             let more = rows.len() > query.limit as usize;
             rows.truncate(query.limit as usize);
             let next = if more {
