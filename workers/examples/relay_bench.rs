@@ -4,7 +4,7 @@
 //! default `postgres://postgres@127.0.0.1:5432/postgres`; a scratch database is created and dropped).
 //!
 //! 1. Commit → publish latency: tasks are written by 4 concurrent writers at a steady rate while the relay
-//!    runs (woken by `LISTEN/NOTIFY`) and publishes to a local test Dapr sidecar over HTTP; latency is from
+//!    runs (woken in-process after each commit) and publishes to a local test Dapr sidecar over HTTP; latency is from
 //!    the writer's commit returning to the sidecar accepting the event.
 //! 2. Throughput: a backlog is written with no relay running, then one relay drains it; events/s is
 //!    publishes (one per topic per event) per second of draining.
@@ -132,11 +132,7 @@ async fn latency(store: &Store) {
         "latency run: {LATENCY_TASKS} tasks by {WRITERS} writers in {write_secs:.1}s ({:.0} commits/s offered)",
         LATENCY_TASKS as f64 / write_secs
     );
-    summary(
-        "commit → publish latency (PostgreSQL, LISTEN/NOTIFY)",
-        " ms",
-        latencies,
-    );
+    summary("commit → publish latency (PostgreSQL)", " ms", latencies);
 }
 
 async fn throughput(store: &Store) {

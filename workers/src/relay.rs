@@ -1,7 +1,8 @@
 //! The outbox relay: publishes committed events and marks them sent.
 //!
-//! It wakes on commit (PostgreSQL `LISTEN`; the store's in-process signal on SQLite) rather than polling,
-//! with a slow timer as a safety net (other replicas' rows, retries coming due). Rows are claimed with a
+//! It runs in every process that writes events and wakes on the store's in-process signal after each such
+//! commit, with a slow poll as a safety net (rows of a replica that stopped before relaying them, retries
+//! coming due). A database `NOTIFY` per commit would serialize the committing transactions. Rows are claimed with a
 //! lease, so several API replicas share the work without publishing a row twice at once, and a replica that
 //! dies leaves nothing stuck. On a publish failure the batch stops (keeping per-user order) and everything
 //! claimed backs off together: a down sidecar or broker costs retries, not events.
@@ -56,36 +57,6 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let wake = store.outbox_wake();
-    if let Some(pool) = store.postgres().cloned() {
-        let wake = wake.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                match sqlx::postgres::PgListener::connect_with(&pool).await {
-                    Ok(mut listener) => {
-                        if let Err(e) = listener.listen(todo_core::store::OUTBOX_CHANNEL).await {
-                            tracing::warn!(error = %e, "outbox LISTEN failed");
-                        } else {
-                            loop {
-                                tokio::select! {
-                                    n = listener.recv() => match n {
-                                        Ok(_) => wake.notify_one(),
-                                        Err(e) => { tracing::warn!(error = %e, "outbox listener lost its connection"); break; }
-                                    },
-                                    _ = stop.changed() => return,
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "outbox listener cannot connect"),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        });
-    }
     tracing::info!("outbox relay started");
     loop {
         if *shutdown.borrow() {

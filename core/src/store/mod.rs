@@ -76,7 +76,7 @@ impl BeginWrite for SqlitePool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
-    /// Wakes the outbox relay after a commit that wrote events (PostgreSQL also sends NOTIFY).
+    /// Wakes this process's outbox relay after a commit that wrote events.
     outbox_wake: Arc<Notify>,
     /// CloudEvents `source` of events this store writes.
     source: Arc<str>,
@@ -94,9 +94,6 @@ pub fn tolerant(m: &sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
         no_tx: m.no_tx,
     }
 }
-
-/// PostgreSQL channel the outbox relay listens on.
-pub const OUTBOX_CHANNEL: &str = "todo_outbox";
 
 impl Store {
     /// Connect to `postgres://…` or `sqlite://…` (a bare path means a SQLite file).

@@ -8,8 +8,8 @@ use crate::store::{Store, ms, on_pool, placeholders};
 use jiff::Timestamp;
 use uuid::Uuid;
 
-/// Insert `event` once per topic in the caller's transaction, in one statement. On PostgreSQL a statement
-/// trigger `NOTIFY`s the relay, delivered at commit, so the relay never sees an uncommitted row.
+/// Insert `event` once per topic in the caller's transaction, in one statement. The caller wakes the relay
+/// (`Store::outbox_wake`) after the commit.
 macro_rules! insert_event {
     ($tx:expr, $store:expr, $event:expr, $topics:expr, $now:expr) => {{
         let event: &$crate::events::CloudEvent = $event;
