@@ -114,6 +114,54 @@ store_test!(
 });
 
 store_test!(
+    /// A task naming only tags its owner has (on PostgreSQL: written in one statement) and one that also
+    /// names a new tag (a transaction that creates it) are each returned, read back, listed, searched and
+    /// published identically: stored tag names, reminders in fire order, recurrence, one event per topic.
+    create_with_known_and_new_tags, |store| {
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let work = store.create_tag(&ada, TagInput { name: "Work".into(), color: Some("#112233".into()) }, now()).await.unwrap();
+    let input = |title: &str, tags: &[&str]| NewTask {
+        title: title.into(),
+        description: Some("quarterly numbers".into()),
+        priority: Some(Priority::Urgent),
+        due: Some("2026-03-29T09:30".into()),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=WEEKLY;BYDAY=SU".into()), ..Default::default() }),
+        tags: Some(tags.iter().map(|t| (*t).to_owned()).collect()),
+        reminders: Some(vec![
+            ReminderInput { at: Some("2026-03-20T08:00:00.123456Z".into()), minutes_before: None },
+            ReminderInput { at: None, minutes_before: Some(30) },
+        ]),
+        ..Default::default()
+    };
+    let known = store.create_task(&ada, input("Budget review", &["WORK"]), now()).await.unwrap();
+    let fresh = store.create_task(&ada, input("Budget draft", &["work", "Finance"]), now()).await.unwrap();
+    assert_eq!(known.tags, [todo_core::model::TagRef { id: work.id, name: "Work".into(), color: "#112233".into() }]);
+    assert_eq!(fresh.tags.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["Finance", "Work"]);
+    for t in [&known, &fresh] {
+        assert_eq!(&store.get_task(&ada, t.id, now()).await.unwrap(), t, "what create returns is what a read returns");
+        let fires: Vec<String> = t.reminders.iter().map(|r| r.fire_at.unwrap().to_string()).collect();
+        assert_eq!(fires, ["2026-03-20T08:00:00.123Z", "2026-03-29T07:00:00Z"], "stored to the millisecond, in fire order");
+        assert_eq!(t.occurrence, Some(1));
+        assert_eq!(t.series_id, Some(t.id));
+    }
+    let listed = list(&store, &ada, TaskQueryParams { tags: Some("work".into()), sort: Some("title".into()), ..p() }).await;
+    assert_eq!(listed, [fresh.clone(), known.clone()]);
+    let found = list(&store, &ada, TaskQueryParams { q: Some("work quarter".into()), ..p() }).await;
+    assert_eq!(found.len(), 2, "title, description and stored tag names are searchable");
+    let published: Vec<(String, serde_json::Value)> = store
+        .claim_outbox(now() + SignedDuration::from_hours(1000), 100, 1).await.unwrap()
+        .into_iter().map(|r| (r.topic, serde_json::from_str(&r.payload).unwrap())).collect();
+    for t in [&known, &fresh] {
+        let topics: Vec<&str> = published.iter().filter(|(_, e)| e["subject"] == t.id.to_string()).map(|(topic, _)| topic.as_str()).collect();
+        assert_eq!(topics, ["task-events", "task-updates"]);
+        let (_, event) = published.iter().find(|(_, e)| e["subject"] == t.id.to_string()).unwrap();
+        assert_eq!(event["type"], "todo.task.created.v1");
+        assert_eq!(event["partitionkey"], ada.id.to_string());
+        assert_eq!(serde_json::from_value::<Task>(event["data"]["task"].clone()).unwrap(), *t);
+    }
+});
+
+store_test!(
     /// An update that changes nothing writes no event; clearing the due date clears the recurrence too.
     noop_update_and_clearing_due, |store| {
     let ada = user(&store, "ada@example.com", "UTC").await;

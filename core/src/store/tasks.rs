@@ -8,11 +8,12 @@ use crate::domain::reminder::{MAX_REMINDERS_PER_TASK, ReminderSpec};
 use crate::domain::task::{
     MAX_TAGS_PER_TASK, Status, validate_description, validate_tag_name, validate_title,
 };
-use crate::error::{Invalid, StoreResult};
-use crate::events::kind;
-use crate::model::{NewTask, NextOccurrence, Task, TaskPage, TaskPatch};
+use crate::error::{Invalid, StoreError, StoreResult};
+use crate::events::CloudEvent;
+use crate::events::{kind, topic};
+use crate::model::{NewTask, NextOccurrence, Reminder, TagRef, Task, TaskPage, TaskPatch};
 use crate::store::rows::{TASK_COLUMNS, TaskRow, task_columns};
-use crate::store::{BeginWrite, Owner, Store, ms, on_pool};
+use crate::store::{BeginWrite, Owner, Pool, Store, from_ms, ms, on_pool};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use uuid::Uuid;
@@ -61,43 +62,59 @@ macro_rules! bind_all {
     }};
 }
 
-/// Insert one reminder with its computed fire time.
-macro_rules! insert_reminder {
-    ($tx:expr, $task_id:expr, $owner:expr, $spec:expr, $due:expr, $now:expr) => {{
-        let (at, minutes) = match *$spec {
-            $crate::domain::reminder::ReminderSpec::Absolute(at) => {
-                (Some($crate::store::ms(at)), None)
-            }
-            $crate::domain::reminder::ReminderSpec::Relative { minutes_before } => {
-                (None, Some(minutes_before as i32))
-            }
-        };
-        let id = uuid::Uuid::now_v7();
-        let fire_at = $spec.fire_at($due, &$owner.tz).map($crate::store::ms);
+/// A new reminder of `task_id` with its fire time computed, before it is written.
+pub(crate) fn planned_reminder(
+    task_id: Uuid,
+    spec: &ReminderSpec,
+    due: Option<Due>,
+    tz: &jiff::tz::TimeZone,
+) -> Reminder {
+    let (at, minutes_before) = match *spec {
+        ReminderSpec::Absolute(at) => (Some(at), None),
+        ReminderSpec::Relative { minutes_before } => (None, Some(minutes_before)),
+    };
+    // Stored to the millisecond; the returned reminder says what a read will.
+    let stored = |t: Timestamp| from_ms(ms(t));
+    Reminder {
+        id: Uuid::now_v7(),
+        task_id,
+        at: at.map(stored),
+        minutes_before,
+        fire_at: spec.fire_at(due, tz).map(stored),
+        fired_at: None,
+    }
+}
+
+/// Write a planned reminder in the caller's transaction.
+macro_rules! write_reminder {
+    ($tx:expr, $reminder:expr, $owner:expr, $now:expr) => {{
+        let r: &$crate::model::Reminder = $reminder;
         sqlx::query(
             "INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(id)
-        .bind($task_id)
+        .bind(r.id)
+        .bind(r.task_id)
         .bind($owner.id)
-        .bind(at)
-        .bind(minutes)
-        .bind(fire_at)
+        .bind(r.at.map($crate::store::ms))
+        .bind(r.minutes_before.map(|m| m as i32))
+        .bind(r.fire_at.map($crate::store::ms))
         .bind($crate::store::ms($now))
         .execute(&mut *$tx)
         .await?;
-        $crate::model::Reminder {
-            id,
-            task_id: $task_id,
-            at: at.map($crate::store::from_ms),
-            minutes_before: minutes.map(|m| m as u32),
-            fire_at: fire_at.map($crate::store::from_ms),
-            fired_at: None,
-        }
+    }};
+}
+
+/// Insert one reminder with its computed fire time.
+macro_rules! insert_reminder {
+    ($tx:expr, $task_id:expr, $owner:expr, $spec:expr, $due:expr, $now:expr) => {{
+        let reminder = $crate::store::tasks::planned_reminder($task_id, $spec, $due, &$owner.tz);
+        $crate::store::tasks::write_reminder!($tx, &reminder, $owner, $now);
+        reminder
     }};
 }
 pub(crate) use insert_reminder;
+pub(crate) use write_reminder;
 
 /// Validated tag names, deduplicated case-insensitively, in the order given.
 fn validate_tag_names(names: &[String]) -> Result<Vec<String>, Invalid> {
@@ -124,29 +141,12 @@ fn validate_tag_names(names: &[String]) -> Result<Vec<String>, Invalid> {
 /// Write the task's events (task-events for consumers, task-updates for live views) in the caller's transaction.
 macro_rules! emit_task_event {
     ($tx:expr, $store:expr, $owner:expr, $kind:expr, $task:expr, $changed:expr, $now:expr) => {{
-        let data = $crate::events::TaskEventData {
-            task: $task.clone(),
-            user: $owner.event_user(),
-            changed: $changed,
-        };
-        let event = $crate::events::CloudEvent::new(
-            $store.event_source(),
-            $kind,
-            $task.id,
-            $owner.id,
-            $now,
-            serde_json::to_value(&data).map_err(|e| {
-                $crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e)))
-            })?,
-        );
+        let event = $store.task_event($owner, $kind, &$task, $changed, $now)?;
         $crate::store::outbox::insert_event!(
             $tx,
             $store,
             &event,
-            &[
-                $crate::events::topic::TASK_EVENTS,
-                $crate::events::topic::TASK_UPDATES
-            ],
+            &$crate::store::tasks::TASK_EVENT_TOPICS,
             $now
         );
     }};
@@ -336,16 +336,46 @@ fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
     })
 }
 
-impl Store {
-    pub async fn create_task(
-        &self,
-        owner: &Owner,
-        input: NewTask,
-        now: Timestamp,
-    ) -> StoreResult<Task> {
-        let v = validate_new(owner, input)?;
+/// The topics every task change is published to: consumers' `task-events` and live views' `task-updates`.
+pub(crate) const TASK_EVENT_TOPICS: [&str; 2] = [topic::TASK_EVENTS, topic::TASK_UPDATES];
+
+/// The task row as PostgreSQL inserts it, search document included (tag names are known up front; SQLite
+/// indexes the document in its FTS table afterwards). Binds $1–$15, `$15` being the tag names.
+const PG_INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, \
+     due_all_day, recurrence, series_id, occurrence, series_anchor, completed_at, created_at, updated_at, search) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, \
+     setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', $4), 'B') \
+     || setweight(to_tsvector('english', $15), 'C'))";
+
+/// A task creation in one PostgreSQL statement: the task, its tag links, its reminders and its outbox rows
+/// (data-modifying CTEs run to completion and the statement is atomic, so no transaction is opened).
+static PG_CREATE_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH task AS ({PG_INSERT_TASK}), \
+         links AS (INSERT INTO task_tags (task_id, tag_id) SELECT $1, tag_id FROM unnest($16::uuid[]) AS tag_id), \
+         reminders AS (INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
+           SELECT r.id, $1, $2, r.at, r.minutes_before, r.fire_at, $14 \
+           FROM unnest($17::uuid[], $18::bigint[], $19::integer[], $20::bigint[]) AS r (id, at, minutes_before, fire_at)) \
+         INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) \
+         SELECT $21, $22, $23, $14, topic, $14 FROM unnest($24::text[]) AS topic"
+    )
+});
+
+/// A validated new task with everything computed that its rows need, before any is written.
+struct PlannedTask {
+    id: Uuid,
+    v: ValidNew,
+    rule_json: Option<String>,
+    series_id: Option<Uuid>,
+    occurrence: Option<i32>,
+    anchor: Option<String>,
+    completed_at: Option<i64>,
+    reminders: Vec<Reminder>,
+}
+
+impl PlannedTask {
+    fn new(owner: &Owner, v: ValidNew, now: Timestamp) -> PlannedTask {
         let id = Uuid::now_v7();
-        let pg = self.is_postgres();
         let rule_json = v
             .rule
             .as_ref()
@@ -360,22 +390,198 @@ impl Store {
             _ => (None, None, None),
         };
         let completed_at = (v.status == Status::Completed).then(|| ms(now));
-        // PostgreSQL computes the search document in the INSERT (tag names are known up front); SQLite
-        // indexes it in its FTS table afterwards.
+        let mut reminders: Vec<Reminder> = v
+            .reminders
+            .iter()
+            .map(|spec| planned_reminder(id, spec, v.due, &owner.tz))
+            .collect();
+        // The read path's order.
+        reminders.sort_by_key(|r| (r.fire_at.is_none(), r.fire_at, r.id));
+        PlannedTask {
+            id,
+            v,
+            rule_json,
+            series_id,
+            occurrence,
+            anchor,
+            completed_at,
+            reminders,
+        }
+    }
+
+    /// The created task as a read would return it, built from what is written instead of read back.
+    fn task(&self, owner: &Owner, mut tags: Vec<TagRef>, now: Timestamp) -> Task {
+        let v = &self.v;
+        tags.sort_by_key(|t| t.name.to_lowercase());
+        let created = from_ms(ms(now));
+        Task {
+            id: self.id,
+            title: v.title.clone(),
+            description: v.description.clone(),
+            status: v.status,
+            priority: crate::domain::task::Priority::from_rank(v.priority),
+            due: v.due.map(|d| d.view(&owner.tz)),
+            overdue: v.status != Status::Completed && v.due.is_some_and(|d| d.is_overdue(now)),
+            due_today: v.due.is_some_and(|d| d.is_due_today(now, &owner.tz)),
+            tags,
+            reminders: self.reminders.clone(),
+            recurrence: v.rule.as_ref().map(Rule::view),
+            series_id: self.series_id,
+            occurrence: self.occurrence.map(|o| o as u32),
+            rank: None,
+            completed_at: self.completed_at.map(from_ms),
+            created_at: created,
+            updated_at: created,
+        }
+    }
+}
+
+impl Store {
+    /// The CloudEvent of a task change, as written to the outbox.
+    pub(crate) fn task_event(
+        &self,
+        owner: &Owner,
+        kind: &str,
+        task: &Task,
+        changed: Vec<String>,
+        now: Timestamp,
+    ) -> StoreResult<CloudEvent> {
+        let data = crate::events::TaskEventData {
+            task: task.clone(),
+            user: owner.event_user(),
+            changed,
+        };
+        let data = serde_json::to_value(&data)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        Ok(CloudEvent::new(
+            self.event_source(),
+            kind,
+            task.id,
+            owner.id,
+            now,
+            data,
+        ))
+    }
+
+    pub async fn create_task(
+        &self,
+        owner: &Owner,
+        input: NewTask,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
+        let plan = PlannedTask::new(owner, validate_new(owner, input)?, now);
+        let task = match &self.pool {
+            Pool::Postgres(p) => match self
+                .create_task_in_one_statement(p, owner, &plan, now)
+                .await?
+            {
+                Some(task) => task,
+                None => self.create_task_in_transaction(owner, &plan, now).await?,
+            },
+            Pool::Sqlite(_) => self.create_task_in_transaction(owner, &plan, now).await?,
+        };
+        self.outbox_wake().notify_one();
+        Ok(task)
+    }
+
+    /// PostgreSQL, when the caller already has every tag the task names (the common case, found by one
+    /// lookup): the whole creation in one round trip instead of a transaction of six. `None` when a tag
+    /// must be created first, or was deleted since the lookup; the transaction then does it all.
+    async fn create_task_in_one_statement(
+        &self,
+        pool: &sqlx::PgPool,
+        owner: &Owner,
+        plan: &PlannedTask,
+        now: Timestamp,
+    ) -> StoreResult<Option<Task>> {
+        let tags: Vec<TagRef> = if plan.v.tags.is_empty() {
+            Vec::new()
+        } else {
+            let keys: Vec<String> = plan.v.tags.iter().map(|n| n.to_lowercase()).collect();
+            let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+                "SELECT id, name, color FROM tags WHERE user_id = $1 AND name_key = ANY($2)",
+            )
+            .bind(owner.id)
+            .bind(&keys)
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter()
+                .map(|(id, name, color)| TagRef { id, name, color })
+                .collect()
+        };
+        if tags.len() != plan.v.tags.len() {
+            return Ok(None);
+        }
+        let v = &plan.v;
+        let tag_names = tags
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let tag_ids: Vec<Uuid> = tags.iter().map(|t| t.id).collect();
+        let task = plan.task(owner, tags, now);
+        let event = self.task_event(owner, kind::TASK_CREATED, &task, vec![], now)?;
+        let payload = serde_json::to_string(&event)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        let rs = &plan.reminders;
+        let written = sqlx::query(&PG_CREATE_TASK)
+            .bind(plan.id)
+            .bind(owner.id)
+            .bind(&v.title)
+            .bind(&v.description)
+            .bind(v.status.as_str())
+            .bind(v.priority)
+            .bind(v.due.map(|d| d.at_ms()))
+            .bind(v.due.is_some_and(|d| d.all_day))
+            .bind(&plan.rule_json)
+            .bind(plan.series_id)
+            .bind(plan.occurrence)
+            .bind(&plan.anchor)
+            .bind(plan.completed_at)
+            .bind(ms(now))
+            .bind(tag_names)
+            .bind(tag_ids)
+            .bind(rs.iter().map(|r| r.id).collect::<Vec<_>>())
+            .bind(rs.iter().map(|r| r.at.map(ms)).collect::<Vec<_>>())
+            .bind(
+                rs.iter()
+                    .map(|r| r.minutes_before.map(|m| m as i32))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rs.iter().map(|r| r.fire_at.map(ms)).collect::<Vec<_>>())
+            .bind(event.id)
+            .bind(&event.partitionkey)
+            .bind(payload)
+            .bind(&TASK_EVENT_TOPICS[..])
+            .execute(pool)
+            .await;
+        match written {
+            Ok(_) => Ok(Some(task)),
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Either store: create missing tags, then write the task's rows one statement at a time.
+    async fn create_task_in_transaction(
+        &self,
+        owner: &Owner,
+        plan: &PlannedTask,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
+        let v = &plan.v;
+        let pg = self.is_postgres();
         let insert = if pg {
-            "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
-             series_id, occurrence, series_anchor, completed_at, created_at, updated_at, search) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, \
-             setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', $4), 'B') \
-             || setweight(to_tsvector('english', $15), 'C'))"
+            PG_INSERT_TASK
         } else {
             "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
              series_id, occurrence, series_anchor, completed_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
         };
-        let task = on_pool!(self, p => {
+        let id = plan.id;
+        Ok(on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let mut tags = ensure_tags!(tx, owner, &v.tags, now);
+            let tags = ensure_tags!(tx, owner, &v.tags, now);
             let mut q = sqlx::query(insert)
                 .bind(id)
                 .bind(owner.id)
@@ -385,11 +591,11 @@ impl Store {
                 .bind(v.priority)
                 .bind(v.due.map(|d| d.at_ms()))
                 .bind(v.due.is_some_and(|d| d.all_day))
-                .bind(&rule_json)
-                .bind(series_id)
-                .bind(occurrence)
-                .bind(&anchor)
-                .bind(completed_at)
+                .bind(&plan.rule_json)
+                .bind(plan.series_id)
+                .bind(plan.occurrence)
+                .bind(&plan.anchor)
+                .bind(plan.completed_at)
                 .bind(ms(now));
             if pg {
                 q = q.bind(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(" "));
@@ -399,42 +605,17 @@ impl Store {
                 sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(id).bind(tag.id).execute(&mut *tx).await?;
             }
-            let mut reminders = Vec::with_capacity(v.reminders.len());
-            for spec in &v.reminders {
-                reminders.push(insert_reminder!(tx, id, owner, spec, v.due, now));
+            for reminder in &plan.reminders {
+                write_reminder!(tx, reminder, owner, now);
             }
             if !pg {
                 refresh_search!(tx, pg, id);
             }
-            // Built from what was written, in the read path's order, instead of reading it back.
-            tags.sort_by_key(|t| t.name.to_lowercase());
-            reminders.sort_by_key(|r| (r.fire_at.is_none(), r.fire_at, r.id));
-            let created = crate::store::from_ms(ms(now));
-            let task = Task {
-                id,
-                title: v.title.clone(),
-                description: v.description.clone(),
-                status: v.status,
-                priority: crate::domain::task::Priority::from_rank(v.priority),
-                due: v.due.map(|d| d.view(&owner.tz)),
-                overdue: v.status != Status::Completed && v.due.is_some_and(|d| d.is_overdue(now)),
-                due_today: v.due.is_some_and(|d| d.is_due_today(now, &owner.tz)),
-                tags,
-                reminders,
-                recurrence: v.rule.as_ref().map(Rule::view),
-                series_id,
-                occurrence: occurrence.map(|o| o as u32),
-                rank: None,
-                completed_at: completed_at.map(crate::store::from_ms),
-                created_at: created,
-                updated_at: created,
-            };
+            let task = plan.task(owner, tags, now);
             emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);
             tx.commit().await?;
             task
-        });
-        self.outbox_wake().notify_one();
-        Ok(task)
+        }))
     }
 
     pub async fn get_task(&self, owner: &Owner, id: Uuid, now: Timestamp) -> StoreResult<Task> {
