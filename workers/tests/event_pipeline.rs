@@ -444,6 +444,61 @@ store_test!(
 });
 
 store_test!(
+    /// One relay pass publishes different users' events concurrently: Ada's publishes are held by the
+    /// sidecar until one of Bob's is accepted, which only a relay with both in flight gets past; every
+    /// event goes out in the one pass, each user's in order.
+    relay_publishes_users_concurrently, |store| {
+    let sidecar = FakeSidecar::start().await;
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let first = store.create_task(&ada, NewTask { title: "Ada 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    let second = store.create_task(&ada, NewTask { title: "Ada 2".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    store.create_task(&bob, NewTask { title: "Bob 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    sidecar.hold_key_until(&ada.id.to_string(), &bob.id.to_string());
+    let pass = relay::relay_once(&store, &dapr_publisher(&sidecar), &relay_settings()).await.unwrap();
+    assert_eq!((pass.published, pass.backoff), (6, None), "rejected: {}", sidecar.rejected_publishes());
+    let ada_subjects: Vec<(String, String)> = sidecar.published().iter()
+        .filter(|p| p.query["metadata.partitionKey"] == ada.id.to_string())
+        .map(|p| (p.topic.clone(), p.body["subject"].as_str().unwrap().to_owned()))
+        .collect();
+    let (t1, t2) = (first.id.to_string(), second.id.to_string());
+    assert_eq!(ada_subjects, [
+        ("todo-task-events".to_owned(), t1.clone()), ("todo-task-updates".to_owned(), t1),
+        ("todo-task-events".to_owned(), t2.clone()), ("todo-task-updates".to_owned(), t2),
+    ]);
+});
+
+store_test!(
+    /// A user whose publishes fail holds back only that user's events: the others' are published in the same
+    /// pass; the failed user's wait (none skipped ahead) and go out in order once publishing recovers.
+    relay_failure_holds_back_only_that_user, |store| {
+    let sidecar = FakeSidecar::start().await;
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let first = store.create_task(&ada, NewTask { title: "Ada 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    let second = store.create_task(&ada, NewTask { title: "Ada 2".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    let bobs = store.create_task(&bob, NewTask { title: "Bob 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    sidecar.set_failing_key(Some(&ada.id.to_string()));
+    let publisher = dapr_publisher(&sidecar);
+    let pass = relay::relay_once(&store, &publisher, &relay_settings()).await.unwrap();
+    assert_eq!(pass.published, 2);
+    assert!(pass.backoff.is_some());
+    let subjects = |key: &str| -> Vec<String> {
+        sidecar.published().iter().filter(|p| p.query["metadata.partitionKey"] == key)
+            .map(|p| p.body["subject"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(subjects(&bob.id.to_string()), [bobs.id.to_string(), bobs.id.to_string()]);
+    assert!(subjects(&ada.id.to_string()).is_empty());
+    assert_eq!(sidecar.rejected_publishes(), 1, "Ada's later events were not tried ahead of the failed one");
+    assert_eq!(store.outbox_backlog().await.unwrap().pending, 4);
+
+    sidecar.set_failing_key(None);
+    drain(&store, &publisher).await;
+    let (t1, t2) = (first.id.to_string(), second.id.to_string());
+    assert_eq!(subjects(&ada.id.to_string()), [t1.clone(), t1, t2.clone(), t2]);
+});
+
+store_test!(
     /// The worker's subscriber endpoints, driven the way Dapr drives them: CloudEvents POSTed to
     /// `/events/task-events` and `/events/reminders` answer `{"status":"SUCCESS"}`; a body that is not a
     /// CloudEvent answers DROP; a failing notification answers RETRY; the cron binding (`POST /reminder-cron`)

@@ -46,6 +46,11 @@ struct SidecarState {
     published: Mutex<Vec<Published>>,
     invoked: Mutex<Vec<Invoked>>,
     publish_down: AtomicBool,
+    /// Publishes with this partition key fail (one broker partition unavailable).
+    failing_key: Mutex<Option<String>>,
+    /// `(held, until)`: a publish with partition key `held` waits until one with key `until` is accepted.
+    hold: Mutex<Option<(String, String)>>,
+    accepted: tokio::sync::Notify,
     rejected_publishes: AtomicUsize,
     apps: Mutex<HashMap<String, Router>>,
     app_token: Mutex<Option<String>>,
@@ -87,6 +92,17 @@ impl FakeSidecar {
         self.state.publish_down.store(down, Ordering::SeqCst);
     }
 
+    /// Make publishes with `partition_key` fail (or none, with `None`).
+    pub fn set_failing_key(&self, partition_key: Option<&str>) {
+        *self.state.failing_key.lock().unwrap() = partition_key.map(str::to_owned);
+    }
+
+    /// Hold each publish with partition key `held` until a publish with key `until` has been accepted
+    /// (at most 5 s; then it fails). Only a publisher with both in flight at once gets both through.
+    pub fn hold_key_until(&self, held: &str, until: &str) {
+        *self.state.hold.lock().unwrap() = Some((held.to_owned(), until.to_owned()));
+    }
+
     /// Serve `app_id`'s methods with `router` (Dapr would call the app over its port).
     pub fn register_app(&self, app_id: &str, router: Router) {
         self.state
@@ -121,7 +137,44 @@ async fn publish(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if s.publish_down.load(Ordering::SeqCst) {
+    let key = query
+        .get("metadata.partitionKey")
+        .cloned()
+        .unwrap_or_default();
+    let held_until = match s.hold.lock().unwrap().clone() {
+        Some((held, until)) if held == key => Some(until),
+        _ => None,
+    };
+    if let Some(until) = held_until {
+        let released = async {
+            loop {
+                let accepted = s.accepted.notified();
+                let seen = s
+                    .published
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p.query.get("metadata.partitionKey") == Some(&until));
+                if seen {
+                    break;
+                }
+                accepted.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(5), released)
+            .await
+            .is_err()
+        {
+            s.rejected_publishes.fetch_add(1, Ordering::SeqCst);
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "held publish was never released",
+            )
+                .into_response();
+        }
+    }
+    let partition_down = s.failing_key.lock().unwrap().as_deref() == Some(key.as_str());
+    if s.publish_down.load(Ordering::SeqCst) || partition_down {
         s.rejected_publishes.fetch_add(1, Ordering::SeqCst);
         // Dapr's documented error shape for a failed publish.
         return (
@@ -147,6 +200,7 @@ async fn publish(
         body,
         received_at: Instant::now(),
     });
+    s.accepted.notify_waiters();
     StatusCode::NO_CONTENT.into_response()
 }
 
