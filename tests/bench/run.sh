@@ -28,8 +28,9 @@ if [ "${BENCH_RESEED:-1}" = 1 ]; then
   echo "== seeding $USERS users × $PER_USER tasks"
   time psql "$PG/$DB" -q -v users="$USERS" -v per_user="$PER_USER" -f tests/bench/seed.sql
 fi
-# Events left unpublished by an earlier run would be relayed during this one.
-psql "$PG/$DB" -qc "TRUNCATE outbox"
+# Events left unpublished by an earlier run would be relayed during this one; the seed's (or an earlier
+# run's) dirty pages would be written out by a checkpoint in the middle of a scenario.
+psql "$PG/$DB" -qc "TRUNCATE outbox" -c "CHECKPOINT"
 python3 tests/bench/tokens.py bench-secret "$USERS" > "$BENCH_TOKENS"
 
 ./target/release/examples/bench_sidecar $SIDECAR & sidecar_pid=$!

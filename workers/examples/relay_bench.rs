@@ -6,8 +6,8 @@
 //! 1. Commit → publish latency: tasks are written by 4 concurrent writers at a steady rate while the relay
 //!    runs (woken in-process after each commit) and publishes to a local test Dapr sidecar over HTTP; latency is from
 //!    the writer's commit returning to the sidecar accepting the event.
-//! 2. Throughput: a backlog is written with no relay running, then one relay drains it; events/s is
-//!    publishes (one per topic per event) per second of draining.
+//! 2. Throughput: a backlog is written with no relay running (by one user, then by 100), then one relay
+//!    drains it; events/s is publishes (one per topic per event) per second of draining.
 //! 3. Reminder firing delay in dev mode (SQLite, in-process bus, the 1 s dev timer): reminders set for
 //!    moments spread over a few seconds; delay is from the reminder's time to the notifier's topic
 //!    receiving `reminder.due`.
@@ -135,26 +135,34 @@ async fn latency(store: &Store) {
     summary("commit → publish latency (PostgreSQL)", " ms", latencies);
 }
 
-async fn throughput(store: &Store) {
+/// Drain a backlog written by `users` users: one user's events go out one at a time, different users'
+/// concurrently.
+async fn throughput(store: &Store, users: usize) {
     let sidecar = FakeSidecar::start().await;
-    let owner = store
-        .create_user(
-            "backlog@example.com",
-            "h",
-            None,
-            Some("UTC"),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let mut owners = Vec::with_capacity(users);
+    for u in 0..users {
+        owners.push(
+            store
+                .create_user(
+                    &format!("backlog{users}-{u}@example.com"),
+                    "h",
+                    None,
+                    Some("UTC"),
+                    Timestamp::now(),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let owners = Arc::new(owners);
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let (store, owner) = (store.clone(), owner.clone());
+        let (store, owners) = (store.clone(), owners.clone());
         writers.push(tokio::spawn(async move {
             for i in 0..BACKLOG_TASKS / WRITERS {
                 store
                     .create_task(
-                        &owner,
+                        &owners[(w + i * WRITERS) % owners.len()],
                         NewTask {
                             title: format!("b{w} {i}"),
                             ..Default::default()
@@ -186,7 +194,7 @@ async fn throughput(store: &Store) {
     stop_tx.send(true).unwrap();
     relay_task.await.unwrap();
     println!(
-        "throughput: drained {pending} outbox rows ({BACKLOG_TASKS} events × 2 topics) in {secs:.2}s = {:.0} publishes/s through one relay",
+        "throughput, {users} user(s): drained {pending} outbox rows ({BACKLOG_TASKS} events × 2 topics) in {secs:.2}s = {:.0} publishes/s through one relay",
         pending as f64 / secs
     );
 }
@@ -302,7 +310,8 @@ async fn main() {
             .unwrap_or(0)
     );
     latency(&db.store).await;
-    throughput(&db.store).await;
+    throughput(&db.store, 1).await;
+    throughput(&db.store, 100).await;
     db.cleanup().await;
     reminder_delay().await;
 }
