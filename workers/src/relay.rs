@@ -2,9 +2,9 @@
 //!
 //! It runs in every process that writes events and wakes on the store's in-process signal after each such
 //! commit, with a slow poll as a safety net (rows of a replica that stopped before relaying them, retries
-//! coming due). A database `NOTIFY` per commit would serialize the committing transactions. Rows are claimed with a
-//! lease, so several API replicas share the work without publishing a row twice at once, and a replica that
-//! dies leaves nothing stuck. Within a batch, each partition key's (user's) events are published one at a
+//! coming due). A database `NOTIFY` per commit would serialize the committing transactions. Rows are
+//! claimed with a lease, so several API replicas share the work without publishing a row twice at once,
+//! and a replica that dies leaves nothing stuck. Within a batch, each partition key's (user's) events are published one at a
 //! time and in order, and different keys concurrently: a broker's acknowledgement takes milliseconds, so one
 //! publish at a time would cap the relay below the API's write rate. On a publish failure that key stops
 //! (keeping its order) and everything left unpublished backs off together: a down sidecar or broker costs

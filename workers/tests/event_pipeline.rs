@@ -443,17 +443,50 @@ store_test!(
     assert_eq!(published[0].body["id"], published[1].body["id"], "one event, published to each topic");
 });
 
+/// Ada with two tasks and then Bob with one, each task's events waiting in the outbox.
+struct TwoUsers {
+    ada: Owner,
+    bob: Owner,
+    ada_first: todo_core::model::Task,
+    ada_second: todo_core::model::Task,
+    bobs: todo_core::model::Task,
+}
+
+async fn two_users_with_tasks(store: &Store) -> TwoUsers {
+    let ada = user(store, "ada@example.com", "UTC").await;
+    let bob = user(store, "bob@example.com", "UTC").await;
+    let task = |title: &str| NewTask {
+        title: title.into(),
+        ..Default::default()
+    };
+    let ada_first = store
+        .create_task(&ada, task("Ada 1"), Timestamp::now())
+        .await
+        .unwrap();
+    let ada_second = store
+        .create_task(&ada, task("Ada 2"), Timestamp::now())
+        .await
+        .unwrap();
+    let bobs = store
+        .create_task(&bob, task("Bob 1"), Timestamp::now())
+        .await
+        .unwrap();
+    TwoUsers {
+        ada,
+        bob,
+        ada_first,
+        ada_second,
+        bobs,
+    }
+}
+
 store_test!(
     /// One relay pass publishes different users' events concurrently: Ada's publishes are held by the
     /// sidecar until one of Bob's is accepted, which only a relay with both in flight gets past; every
     /// event goes out in the one pass, each user's in order.
     relay_publishes_users_concurrently, |store| {
     let sidecar = FakeSidecar::start().await;
-    let ada = user(&store, "ada@example.com", "UTC").await;
-    let bob = user(&store, "bob@example.com", "UTC").await;
-    let first = store.create_task(&ada, NewTask { title: "Ada 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
-    let second = store.create_task(&ada, NewTask { title: "Ada 2".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
-    store.create_task(&bob, NewTask { title: "Bob 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    let TwoUsers { ada, bob, ada_first: first, ada_second: second, .. } = two_users_with_tasks(&store).await;
     sidecar.hold_key_until(&ada.id.to_string(), &bob.id.to_string());
     let pass = relay::relay_once(&store, &dapr_publisher(&sidecar), &relay_settings()).await.unwrap();
     assert_eq!((pass.published, pass.backoff), (6, None), "rejected: {}", sidecar.rejected_publishes());
@@ -473,11 +506,7 @@ store_test!(
     /// pass; the failed user's wait (none skipped ahead) and go out in order once publishing recovers.
     relay_failure_holds_back_only_that_user, |store| {
     let sidecar = FakeSidecar::start().await;
-    let ada = user(&store, "ada@example.com", "UTC").await;
-    let bob = user(&store, "bob@example.com", "UTC").await;
-    let first = store.create_task(&ada, NewTask { title: "Ada 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
-    let second = store.create_task(&ada, NewTask { title: "Ada 2".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
-    let bobs = store.create_task(&bob, NewTask { title: "Bob 1".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    let TwoUsers { ada, bob, ada_first: first, ada_second: second, bobs } = two_users_with_tasks(&store).await;
     sidecar.set_failing_key(Some(&ada.id.to_string()));
     let publisher = dapr_publisher(&sidecar);
     let pass = relay::relay_once(&store, &publisher, &relay_settings()).await.unwrap();

@@ -235,6 +235,11 @@ pub(crate) fn from_ms(v: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(v).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
+/// A value that could not be turned into JSON for the database.
+pub(crate) fn encode_error(e: serde_json::Error) -> crate::error::StoreError {
+    crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e)))
+}
+
 /// Map a unique-constraint violation to a domain conflict; pass anything else through.
 pub(crate) fn conflict_on_unique(
     err: sqlx::Error,

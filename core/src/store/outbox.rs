@@ -4,7 +4,8 @@
 //! and consumers de-duplicate by event id.
 
 use crate::error::StoreResult;
-use crate::store::{Store, ms, on_pool, placeholders};
+use crate::events::CloudEvent;
+use crate::store::{Store, encode_error, ms, on_pool, placeholders};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -14,8 +15,7 @@ macro_rules! insert_event {
     ($tx:expr, $store:expr, $event:expr, $topics:expr, $now:expr) => {{
         let event: &$crate::events::CloudEvent = $event;
         let topics: &[&str] = $topics;
-        let payload = serde_json::to_string(event)
-            .map_err(|e| $crate::error::StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        let payload = $crate::store::outbox::event_payload(event)?;
         let rows: Vec<String> = (0..topics.len()).map(|i| format!("($1, $2, $3, $4, ${}, $4)", i + 5)).collect();
         let sql = format!(
             "INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) VALUES {}",
@@ -29,6 +29,11 @@ macro_rules! insert_event {
     }};
 }
 pub(crate) use insert_event;
+
+/// An event as its outbox row carries it.
+pub(crate) fn event_payload(event: &CloudEvent) -> StoreResult<String> {
+    serde_json::to_string(event).map_err(encode_error)
+}
 
 /// A claimed outbox row.
 #[derive(Debug, Clone, sqlx::FromRow)]

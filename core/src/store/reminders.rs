@@ -144,7 +144,7 @@ impl Store {
                 let data = ReminderDueData { reminder_id, fire_at: from_ms(fire_at), task, user: owner.event_user() };
                 let event = CloudEvent::new(
                     self.event_source(), kind::REMINDER_DUE, task_id, user_id, now,
-                    serde_json::to_value(&data).map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?,
+                    serde_json::to_value(&data).map_err(crate::store::encode_error)?,
                 );
                 crate::store::outbox::insert_event!(tx, self, &event, &[topic::REMINDERS], now);
                 fired.push(DueReminder { reminder_id, event_id: event.id, task_id, user_id });

@@ -8,12 +8,13 @@ use crate::domain::reminder::{MAX_REMINDERS_PER_TASK, ReminderSpec};
 use crate::domain::task::{
     MAX_TAGS_PER_TASK, Status, validate_description, validate_tag_name, validate_title,
 };
-use crate::error::{Invalid, StoreError, StoreResult};
+use crate::error::{Invalid, StoreResult};
 use crate::events::CloudEvent;
 use crate::events::{kind, topic};
 use crate::model::{NewTask, NextOccurrence, Reminder, TagRef, Task, TaskPage, TaskPatch};
+use crate::store::outbox::event_payload;
 use crate::store::rows::{TASK_COLUMNS, TaskRow, task_columns};
-use crate::store::{BeginWrite, Owner, Pool, Store, from_ms, ms, on_pool};
+use crate::store::{BeginWrite, Owner, Pool, Store, encode_error, from_ms, ms, on_pool};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use uuid::Uuid;
@@ -361,6 +362,36 @@ static PG_CREATE_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
     )
 });
 
+/// Bind a planned task's columns `$1`–`$14` (as `PG_INSERT_TASK` and the SQLite insert number them).
+macro_rules! bind_new_task {
+    ($q:expr, $plan:expr, $owner:expr, $now:expr) => {{
+        let plan: &PlannedTask = $plan;
+        let v = &plan.v;
+        $q.bind(plan.id)
+            .bind($owner.id)
+            .bind(&v.title)
+            .bind(&v.description)
+            .bind(v.status.as_str())
+            .bind(v.priority)
+            .bind(v.due.map(|d| d.at_ms()))
+            .bind(v.due.is_some_and(|d| d.all_day))
+            .bind(&plan.rule_json)
+            .bind(plan.series_id)
+            .bind(plan.occurrence)
+            .bind(&plan.anchor)
+            .bind(plan.completed_at)
+            .bind(ms($now))
+    }};
+}
+
+/// The tag part of a task's search document (`$15` of `PG_INSERT_TASK`).
+fn tag_document(tags: &[TagRef]) -> String {
+    tags.iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A validated new task with everything computed that its rows need, before any is written.
 struct PlannedTask {
     id: Uuid,
@@ -451,8 +482,7 @@ impl Store {
             user: owner.event_user(),
             changed,
         };
-        let data = serde_json::to_value(&data)
-            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        let data = serde_json::to_value(&data).map_err(encode_error)?;
         Ok(CloudEvent::new(
             self.event_source(),
             kind,
@@ -512,33 +542,13 @@ impl Store {
         if tags.len() != plan.v.tags.len() {
             return Ok(None);
         }
-        let v = &plan.v;
-        let tag_names = tags
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let tag_names = tag_document(&tags);
         let tag_ids: Vec<Uuid> = tags.iter().map(|t| t.id).collect();
         let task = plan.task(owner, tags, now);
         let event = self.task_event(owner, kind::TASK_CREATED, &task, vec![], now)?;
-        let payload = serde_json::to_string(&event)
-            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        let payload = event_payload(&event)?;
         let rs = &plan.reminders;
-        let written = sqlx::query(&PG_CREATE_TASK)
-            .bind(plan.id)
-            .bind(owner.id)
-            .bind(&v.title)
-            .bind(&v.description)
-            .bind(v.status.as_str())
-            .bind(v.priority)
-            .bind(v.due.map(|d| d.at_ms()))
-            .bind(v.due.is_some_and(|d| d.all_day))
-            .bind(&plan.rule_json)
-            .bind(plan.series_id)
-            .bind(plan.occurrence)
-            .bind(&plan.anchor)
-            .bind(plan.completed_at)
-            .bind(ms(now))
+        let written = bind_new_task!(sqlx::query(&PG_CREATE_TASK), plan, owner, now)
             .bind(tag_names)
             .bind(tag_ids)
             .bind(rs.iter().map(|r| r.id).collect::<Vec<_>>())
@@ -582,23 +592,9 @@ impl Store {
         Ok(on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let tags = ensure_tags!(tx, owner, &v.tags, now);
-            let mut q = sqlx::query(insert)
-                .bind(id)
-                .bind(owner.id)
-                .bind(&v.title)
-                .bind(&v.description)
-                .bind(v.status.as_str())
-                .bind(v.priority)
-                .bind(v.due.map(|d| d.at_ms()))
-                .bind(v.due.is_some_and(|d| d.all_day))
-                .bind(&plan.rule_json)
-                .bind(plan.series_id)
-                .bind(plan.occurrence)
-                .bind(&plan.anchor)
-                .bind(plan.completed_at)
-                .bind(ms(now));
+            let mut q = bind_new_task!(sqlx::query(insert), plan, owner, now);
             if pg {
-                q = q.bind(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(" "));
+                q = q.bind(tag_document(&tags));
             }
             q.execute(&mut *tx).await?;
             for tag in &tags {
