@@ -77,17 +77,17 @@ async fn start_broker(test: &str) -> Option<Broker> {
         child,
         address: format!("127.0.0.1:{port}"),
     };
-    // Wait for the listener (readiness, not a timing assumption): at most 30 s.
+    // Wait until the broker answers a metadata request (readiness, not a timing assumption): tansu
+    // accepts connections before it serves them and then resets the first requests. At most 30 s.
+    let admin = KafkaAdmin::default();
+    let brokers = vec![broker.address.clone()];
     for _ in 0..300 {
-        if tokio::net::TcpStream::connect(&broker.address)
-            .await
-            .is_ok()
-        {
+        if admin.describe(&brokers, &[], &[]).await.is_ok() {
             return Some(broker);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("tansu did not listen on {} within 30 s", broker.address);
+    panic!("tansu did not answer on {} within 30 s", broker.address);
 }
 
 fn plan(name: &str, retention_ms: &str) -> TopicPlan {
