@@ -258,11 +258,3 @@ pub(crate) fn conflict_on_unique(
         _ => err.into(),
     }
 }
-
-/// `$start, $start+1, …` placeholders for an IN list.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}

@@ -5,7 +5,7 @@
 
 use crate::error::StoreResult;
 use crate::events::CloudEvent;
-use crate::store::{Store, encode_error, ms, on_pool, placeholders};
+use crate::store::{Store, encode_error, ms, on_pool};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -87,15 +87,12 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "UPDATE outbox SET published_at = $1, claimed_until = NULL, last_error = NULL WHERE seq IN ({})",
-            placeholders(2, seqs.len())
+            "UPDATE outbox SET published_at = $1, claimed_until = NULL, last_error = NULL WHERE {}",
+            self.seq_in_list("$2")
         );
+        let seqs = self.seq_list(seqs);
         on_pool!(self, p => {
-            let mut q = sqlx::query(&sql).bind(ms(now));
-            for s in seqs {
-                q = q.bind(*s);
-            }
-            q.execute(p).await?;
+            sqlx::query(&sql).bind(ms(now)).bind(&seqs).execute(p).await?;
         });
         Ok(())
     }
@@ -116,17 +113,39 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1, next_attempt_at = $1 WHERE seq IN ({})",
-            placeholders(2, seqs.len())
+            "UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1, next_attempt_at = $1 WHERE {}",
+            self.seq_in_list("$2")
         );
+        let seqs = self.seq_list(seqs);
         on_pool!(self, p => {
-            let mut q = sqlx::query(&sql).bind(ms(retry_at));
-            for s in seqs {
-                q = q.bind(*s);
-            }
-            q.execute(p).await?;
+            sqlx::query(&sql).bind(ms(retry_at)).bind(&seqs).execute(p).await?;
         });
         Ok(())
+    }
+
+    /// `seq` is in the list bound at `param` (see `seq_list`). One list parameter instead of a placeholder
+    /// per row keeps the statement text fixed, so each connection prepares it once: with a placeholder per
+    /// row, every batch size was a new statement to parse, plan and later evict from the statement cache.
+    fn seq_in_list(&self, param: &str) -> String {
+        if self.is_postgres() {
+            format!("seq = ANY({param}::bigint[])")
+        } else {
+            format!("seq IN (SELECT value FROM json_each({param}))")
+        }
+    }
+
+    /// Sequence numbers as one text parameter: an array literal for PostgreSQL, a JSON array for SQLite.
+    fn seq_list(&self, seqs: &[i64]) -> String {
+        let items = seqs
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        if self.is_postgres() {
+            format!("{{{items}}}")
+        } else {
+            format!("[{items}]")
+        }
     }
 
     pub async fn outbox_backlog(&self) -> StoreResult<OutboxBacklog> {
