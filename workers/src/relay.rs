@@ -4,16 +4,16 @@
 //! commit, with a slow poll as a safety net (rows of a replica that stopped before relaying them, retries
 //! coming due). A database `NOTIFY` per commit would serialize the committing transactions. Rows are
 //! claimed with a lease, so several API replicas share the work without publishing a row twice at once,
-//! and a replica that dies leaves nothing stuck. Within a batch, each partition key's (user's) events are published one at a
-//! time and in order, and different keys concurrently: a broker's acknowledgement takes milliseconds, so one
-//! publish at a time would cap the relay below the API's write rate. On a publish failure that key stops
-//! (keeping its order) and everything left unpublished backs off together: a down sidecar or broker costs
-//! retries, not events.
+//! and a replica that dies leaves nothing stuck. Within a batch, each partition key's (user's) events are
+//! published in order, one round at a time, and different keys together: a round is one Dapr bulk request
+//! per topic (or, on a sidecar without that API, concurrent single publishes), since a broker's
+//! acknowledgement takes milliseconds and one publish at a time would cap the relay below the API's write
+//! rate. On a publish failure that key stops (keeping its order) and everything left unpublished backs off
+//! together: a down sidecar or broker costs retries, not events.
 
 use crate::publish::{PublishError, Publisher};
-use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 use todo_core::Store;
 use todo_core::store::OutboxRow;
@@ -22,7 +22,8 @@ use tokio::sync::watch;
 #[derive(Clone, Debug)]
 pub struct RelaySettings {
     pub batch_size: u32,
-    /// Partition keys published concurrently within a batch.
+    /// Single publishes in flight at once, where a round cannot go out in bulk (the in-process bus, a
+    /// sidecar without Dapr's bulk publish API).
     pub concurrency: usize,
     pub lease: Duration,
     /// Safety-net poll interval.
@@ -108,7 +109,9 @@ pub struct Pass {
     pub backoff: Option<Duration>,
 }
 
-/// One claim-publish-mark pass.
+/// One claim-publish-mark pass. The claimed rows go out in rounds: each round takes the next row of every
+/// partition key, so a round never holds two of one key's events and can go out in one (unordered) bulk
+/// request per topic; a key whose row failed sits out the rest of the pass.
 pub async fn relay_once(
     store: &Store,
     publisher: &Publisher,
@@ -119,21 +122,48 @@ pub async fn relay_once(
     let rows = store
         .claim_outbox(now, settings.batch_size, lease_ms)
         .await?;
-    let outcomes: Vec<KeyOutcome> = futures_util::stream::iter(by_partition_key(rows))
-        .map(|key_rows| publish_in_order(publisher, key_rows))
-        .buffer_unordered(settings.concurrency.max(1))
-        .collect()
-        .await;
-    let published: Vec<i64> = outcomes
-        .iter()
-        .flat_map(|o| o.published.iter().copied())
+    let mut queues: Vec<VecDeque<OutboxRow>> = by_partition_key(rows)
+        .into_iter()
+        .map(VecDeque::from)
         .collect();
+    let mut published: Vec<i64> = Vec::new();
+    let mut failures: Vec<Failure> = Vec::new();
+    while !queues.is_empty() {
+        let round: Vec<(OutboxRow, VecDeque<OutboxRow>)> = queues
+            .into_iter()
+            .filter_map(|mut queue| queue.pop_front().map(|row| (row, queue)))
+            .collect();
+        let rows: Vec<&OutboxRow> = round.iter().map(|(row, _)| row).collect();
+        let outcomes = publisher.publish_round(&rows, settings.concurrency).await;
+        queues = Vec::with_capacity(round.len());
+        for ((row, rest), outcome) in round.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    let delay =
+                        (Timestamp::now().as_millisecond() - row.created_at).max(0) as f64 / 1000.0;
+                    metrics::histogram!("outbox_publish_delay_seconds").record(delay);
+                    metrics::counter!("outbox_published_total", "topic" => row.topic.clone())
+                        .increment(1);
+                    published.push(row.seq);
+                    if !rest.is_empty() {
+                        queues.push(rest);
+                    }
+                }
+                Err(error) => {
+                    metrics::counter!("outbox_publish_errors_total", "topic" => row.topic.clone())
+                        .increment(1);
+                    failures.push(Failure {
+                        held: rest.into_iter().map(|r| r.seq).collect(),
+                        row,
+                        error,
+                    });
+                }
+            }
+        }
+    }
     store.mark_published(&published, Timestamp::now()).await?;
     let mut backoff_for: Option<Duration> = None;
-    for outcome in &outcomes {
-        let Some((row, error)) = &outcome.failed else {
-            continue;
-        };
+    for Failure { row, error, held } in &failures {
         let wait = backoff(row.attempts, settings.max_backoff);
         let retry_at = Timestamp::now()
             + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1));
@@ -141,7 +171,7 @@ pub async fn relay_once(
         store
             .mark_failed(row.seq, &error.to_string(), retry_at)
             .await?;
-        store.release_claims(&outcome.held, retry_at).await?;
+        store.release_claims(held, retry_at).await?;
         backoff_for = backoff_for.max(Some(wait));
     }
     Ok(Pass {
@@ -166,45 +196,9 @@ fn by_partition_key(rows: Vec<OutboxRow>) -> Vec<Vec<OutboxRow>> {
     groups
 }
 
-/// What publishing one partition key's rows did.
-struct KeyOutcome {
-    published: Vec<i64>,
-    /// The row whose publish failed, and why.
-    failed: Option<(OutboxRow, PublishError)>,
-    /// Rows after the failed one, left unpublished to keep the key's order.
+/// A partition key's row whose publish failed, and the key's rows after it, left unpublished to keep order.
+struct Failure {
+    row: OutboxRow,
+    error: PublishError,
     held: Vec<i64>,
-}
-
-async fn publish_in_order(publisher: &Publisher, rows: Vec<OutboxRow>) -> KeyOutcome {
-    let mut published = Vec::with_capacity(rows.len());
-    let mut rows = rows.into_iter();
-    while let Some(row) = rows.next() {
-        match publisher
-            .publish(&row.topic, &row.partition_key, &row.payload)
-            .await
-        {
-            Ok(()) => {
-                let delay =
-                    (Timestamp::now().as_millisecond() - row.created_at).max(0) as f64 / 1000.0;
-                metrics::histogram!("outbox_publish_delay_seconds").record(delay);
-                metrics::counter!("outbox_published_total", "topic" => row.topic.clone())
-                    .increment(1);
-                published.push(row.seq);
-            }
-            Err(e) => {
-                metrics::counter!("outbox_publish_errors_total", "topic" => row.topic.clone())
-                    .increment(1);
-                return KeyOutcome {
-                    published,
-                    held: rows.map(|r| r.seq).collect(),
-                    failed: Some((row, e)),
-                };
-            }
-        }
-    }
-    KeyOutcome {
-        published,
-        failed: None,
-        held: Vec::new(),
-    }
 }

@@ -416,9 +416,10 @@ fn parse_mail(raw: &str) -> Mail {
 // Dapr contract
 
 store_test!(
-    /// The relay publishes each task change through Dapr's publish API: `POST /v1.0/publish/pubsub/<prefix><topic>`
-    /// with `metadata.partitionKey` = user id, `Content-Type: application/cloudevents+json`, and the outbox's
-    /// CloudEvent as the body (specversion, id, type, source, subject = task id) — once per topic.
+    /// The relay publishes each task change through Dapr's bulk publish API, one request per topic:
+    /// `POST /v1.0-alpha1/publish/bulk/pubsub/<prefix><topic>` whose entries carry `metadata.partitionKey` =
+    /// user id, `contentType: application/cloudevents+json`, and the outbox's CloudEvent as the event
+    /// (specversion, id, type, source, subject = task id).
     relay_publishes_cloudevents_through_dapr, |store| {
     let sidecar = FakeSidecar::start().await;
     let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
@@ -429,19 +430,59 @@ store_test!(
     let topics: HashSet<&str> = published.iter().map(|p| p.topic.as_str()).collect();
     assert_eq!(topics, HashSet::from(["todo-task-events", "todo-task-updates"]), "{published:?}");
     assert_eq!(published.len(), 2);
-    for p in &published {
+    assert_cloudevent_contract(&published, &ada, &task);
+    assert!(published.iter().all(|p| p.bulk_request.is_some()), "{published:?}");
+    assert_ne!(published[0].bulk_request, published[1].bulk_request, "one request per topic");
+});
+
+store_test!(
+    /// Against a sidecar without the bulk API (it answers 404, as Dapr before 1.10 does), the relay publishes
+    /// each event on its own — `POST /v1.0/publish/pubsub/<prefix><topic>?metadata.partitionKey=<user id>`
+    /// with `Content-Type: application/cloudevents+json` — and keeps doing so.
+    relay_publishes_one_by_one_without_bulk_api, |store| {
+    let sidecar = FakeSidecar::start().await;
+    sidecar.set_bulk_off(true);
+    let publisher = dapr_publisher(&sidecar);
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let task = store.create_task(&ada, NewTask { title: "Buy milk".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    drain(&store, &publisher).await;
+    let published = sidecar.published();
+    assert_eq!(published.len(), 2, "{published:?}");
+    assert_cloudevent_contract(&published, &ada, &task);
+
+    sidecar.set_bulk_off(false);
+    store.create_task(&ada, NewTask { title: "Walk".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    drain(&store, &publisher).await;
+    let published = sidecar.published();
+    assert_eq!(published.len(), 4);
+    assert!(published.iter().all(|p| p.bulk_request.is_none()), "the publisher remembered the sidecar lacks bulk: {published:?}");
+});
+
+/// Each of `published` is one event of `task`'s creation, keyed by `owner`, as Dapr's contract wants it.
+fn assert_cloudevent_contract(
+    published: &[support::Published],
+    owner: &Owner,
+    task: &todo_core::model::Task,
+) {
+    for p in published {
         assert_eq!(p.pubsub, "pubsub");
-        assert_eq!(p.query, HashMap::from([("metadata.partitionKey".to_owned(), ada.id.to_string())]));
-        assert_eq!(p.content_type.as_deref(), Some("application/cloudevents+json"));
+        assert_eq!(p.partition_key, Some(owner.id.to_string()));
+        assert_eq!(
+            p.content_type.as_deref(),
+            Some("application/cloudevents+json")
+        );
         assert_eq!(p.body["specversion"], "1.0");
         assert_eq!(p.body["type"], "todo.task.created.v1");
         assert_eq!(p.body["source"], SOURCE);
         assert_eq!(p.body["subject"], task.id.to_string());
-        assert_eq!(p.body["data"]["task"]["title"], "Buy milk");
+        assert_eq!(p.body["data"]["task"]["title"], task.title);
         assert!(Uuid::parse_str(p.body["id"].as_str().unwrap()).is_ok());
     }
-    assert_eq!(published[0].body["id"], published[1].body["id"], "one event, published to each topic");
-});
+    assert_eq!(
+        published[0].body["id"], published[1].body["id"],
+        "one event, published to each topic"
+    );
+}
 
 /// Ada with two tasks and then Bob with one, each task's events waiting in the outbox.
 struct TwoUsers {
@@ -481,17 +522,18 @@ async fn two_users_with_tasks(store: &Store) -> TwoUsers {
 }
 
 store_test!(
-    /// One relay pass publishes different users' events concurrently: Ada's publishes are held by the
-    /// sidecar until one of Bob's is accepted, which only a relay with both in flight gets past; every
-    /// event goes out in the one pass, each user's in order.
+    /// Without bulk publishing, one relay pass publishes different users' events concurrently: Ada's
+    /// publishes are held by the sidecar until one of Bob's is accepted, which only a relay with both in
+    /// flight gets past; every event goes out in the one pass, each user's in order.
     relay_publishes_users_concurrently, |store| {
     let sidecar = FakeSidecar::start().await;
+    sidecar.set_bulk_off(true);
     let TwoUsers { ada, bob, ada_first: first, ada_second: second, .. } = two_users_with_tasks(&store).await;
     sidecar.hold_key_until(&ada.id.to_string(), &bob.id.to_string());
     let pass = relay::relay_once(&store, &dapr_publisher(&sidecar), &relay_settings()).await.unwrap();
     assert_eq!((pass.published, pass.backoff), (6, None), "rejected: {}", sidecar.rejected_publishes());
     let ada_subjects: Vec<(String, String)> = sidecar.published().iter()
-        .filter(|p| p.query["metadata.partitionKey"] == ada.id.to_string())
+        .filter(|p| p.partition_key == Some(ada.id.to_string()))
         .map(|p| (p.topic.clone(), p.body["subject"].as_str().unwrap().to_owned()))
         .collect();
     let (t1, t2) = (first.id.to_string(), second.id.to_string());
@@ -499,6 +541,40 @@ store_test!(
         ("todo-task-events".to_owned(), t1.clone()), ("todo-task-updates".to_owned(), t1),
         ("todo-task-events".to_owned(), t2.clone()), ("todo-task-updates".to_owned(), t2),
     ]);
+});
+
+store_test!(
+    /// In bulk, a pass goes out in rounds — each user's next event — one request per topic per round: Dapr
+    /// does not order a request's entries, so no request holds two events of one user, and each user's
+    /// events arrive in outbox order across requests.
+    relay_bulk_rounds_keep_each_users_order, |store| {
+    let sidecar = FakeSidecar::start().await;
+    let TwoUsers { ada, bob, ada_first: first, ada_second: second, bobs } = two_users_with_tasks(&store).await;
+    let pass = relay::relay_once(&store, &dapr_publisher(&sidecar), &relay_settings()).await.unwrap();
+    assert_eq!((pass.published, pass.backoff), (6, None));
+    let published = sidecar.published();
+    let mut requests: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+    for p in &published {
+        requests.entry(p.bulk_request.expect("published in bulk")).or_default()
+            .push((p.topic.clone(), p.partition_key.clone().unwrap()));
+    }
+    assert_eq!(requests.len(), 4, "Ada's two rounds with Bob, then two of her own: {requests:?}");
+    for entries in requests.values() {
+        let topics: HashSet<&str> = entries.iter().map(|(t, _)| t.as_str()).collect();
+        let keys: HashSet<&str> = entries.iter().map(|(_, k)| k.as_str()).collect();
+        assert_eq!((topics.len(), keys.len()), (1, entries.len()), "one topic, one event per user: {entries:?}");
+    }
+    let in_order = |key: String| -> Vec<(String, String)> {
+        let mut events: Vec<&support::Published> = published.iter().filter(|p| p.partition_key == Some(key.clone())).collect();
+        events.sort_by_key(|p| p.bulk_request);
+        events.iter().map(|p| (p.topic.clone(), p.body["subject"].as_str().unwrap().to_owned())).collect()
+    };
+    let (t1, t2, b1) = (first.id.to_string(), second.id.to_string(), bobs.id.to_string());
+    assert_eq!(in_order(ada.id.to_string()), [
+        ("todo-task-events".to_owned(), t1.clone()), ("todo-task-updates".to_owned(), t1),
+        ("todo-task-events".to_owned(), t2.clone()), ("todo-task-updates".to_owned(), t2),
+    ]);
+    assert_eq!(in_order(bob.id.to_string()), [("todo-task-events".to_owned(), b1.clone()), ("todo-task-updates".to_owned(), b1)]);
 });
 
 store_test!(
@@ -513,7 +589,7 @@ store_test!(
     assert_eq!(pass.published, 2);
     assert!(pass.backoff.is_some());
     let subjects = |key: &str| -> Vec<String> {
-        sidecar.published().iter().filter(|p| p.query["metadata.partitionKey"] == key)
+        sidecar.published().iter().filter(|p| p.partition_key.as_deref() == Some(key))
             .map(|p| p.body["subject"].as_str().unwrap().to_owned()).collect()
     };
     assert_eq!(subjects(&bob.id.to_string()), [bobs.id.to_string(), bobs.id.to_string()]);
@@ -569,7 +645,7 @@ store_test!(
     drain(&store, &publisher).await;
     let due = sidecar.published().into_iter().find(|p| p.topic == "todo-reminders").expect("reminder.due published");
     assert_eq!(due.body["type"], "todo.reminder.due.v1");
-    assert_eq!(due.query["metadata.partitionKey"], ada.id.to_string());
+    assert_eq!(due.partition_key, Some(ada.id.to_string()));
 
     let reply = deliver(&app, "/events/reminders", &due.body.to_string()).await;
     assert_eq!(reply, (StatusCode::OK, json!({"status": "SUCCESS"})));

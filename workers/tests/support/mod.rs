@@ -1,6 +1,7 @@
 //! A test Dapr sidecar: a real HTTP server speaking the parts of Dapr's HTTP API the platform uses, which
-//! records what it is sent. Publishing (`POST /v1.0/publish/{pubsub}/{topic}`) can be switched to fail
-//! like a sidecar whose broker is down; service invocation (`POST /v1.0/invoke/{app-id}/method/{method}`)
+//! records what it is sent. Publishing (`POST /v1.0/publish/{pubsub}/{topic}`, and in bulk
+//! `POST /v1.0-alpha1/publish/bulk/{pubsub}/{topic}`, which can be switched off like a Dapr before 1.10)
+//! can be switched to fail like a sidecar whose broker is down; service invocation (`POST /v1.0/invoke/{app-id}/method/{method}`)
 //! is forwarded to an in-process app router with the headers Dapr adds.
 //!
 //! Shared by the todo-worker tests, its relay benchmark and the todo-api tests (which include it by path).
@@ -21,14 +22,18 @@ use tower::ServiceExt;
 /// The app-id the sidecar reports as the caller of invoked methods (Dapr's `dapr-caller-app-id`).
 pub const CALLER_APP_ID: &str = "todo-worker";
 
-/// One accepted publish request, as the sidecar saw it.
+/// One accepted event, as the sidecar saw it (a bulk request records one per entry).
 #[derive(Debug, Clone)]
 pub struct Published {
     pub pubsub: String,
     pub topic: String,
-    pub query: HashMap<String, String>,
+    /// From the `metadata.partitionKey` query parameter, or a bulk entry's `metadata.partitionKey`.
+    pub partition_key: Option<String>,
+    /// The request's Content-Type header, or a bulk entry's `contentType`.
     pub content_type: Option<String>,
     pub body: serde_json::Value,
+    /// The bulk request it came in (numbered from 1), or `None` for a single publish.
+    pub bulk_request: Option<usize>,
     /// When the sidecar accepted it (for latency measurements).
     pub received_at: Instant,
 }
@@ -46,6 +51,8 @@ struct SidecarState {
     published: Mutex<Vec<Published>>,
     invoked: Mutex<Vec<Invoked>>,
     publish_down: AtomicBool,
+    bulk_off: AtomicBool,
+    bulk_requests: AtomicUsize,
     /// Publishes with this partition key fail (one broker partition unavailable).
     failing_key: Mutex<Option<String>>,
     /// `(held, until)`: a publish with partition key `held` waits until one with key `until` is accepted.
@@ -73,6 +80,10 @@ impl FakeSidecar {
         let state = Arc::new(SidecarState::default());
         let app = Router::new()
             .route("/v1.0/publish/{pubsub}/{topic}", post(publish))
+            .route(
+                "/v1.0-alpha1/publish/bulk/{pubsub}/{topic}",
+                post(publish_bulk),
+            )
             .route("/v1.0/invoke/{app_id}/method/{*method}", post(invoke))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -90,6 +101,11 @@ impl FakeSidecar {
     /// Make the publish endpoint answer 500 (broker unreachable) or accept again.
     pub fn set_publish_down(&self, down: bool) {
         self.state.publish_down.store(down, Ordering::SeqCst);
+    }
+
+    /// Answer the bulk publish endpoint with 404, as a Dapr without that API does.
+    pub fn set_bulk_off(&self, off: bool) {
+        self.state.bulk_off.store(off, Ordering::SeqCst);
     }
 
     /// Make publishes with `partition_key` fail (or none, with `None`).
@@ -154,7 +170,7 @@ async fn publish(
                     .lock()
                     .unwrap()
                     .iter()
-                    .any(|p| p.query.get("metadata.partitionKey") == Some(&until));
+                    .any(|p| p.partition_key.as_ref() == Some(&until));
                 if seen {
                     break;
                 }
@@ -173,8 +189,7 @@ async fn publish(
                 .into_response();
         }
     }
-    let partition_down = s.failing_key.lock().unwrap().as_deref() == Some(key.as_str());
-    if s.publish_down.load(Ordering::SeqCst) || partition_down {
+    if s.rejects(&key) {
         s.rejected_publishes.fetch_add(1, Ordering::SeqCst);
         // Dapr's documented error shape for a failed publish.
         return (
@@ -192,16 +207,84 @@ async fn publish(
     s.published.lock().unwrap().push(Published {
         pubsub,
         topic,
-        query,
+        partition_key: query.get("metadata.partitionKey").cloned(),
         content_type: headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body,
+        bulk_request: None,
         received_at: Instant::now(),
     });
     s.accepted.notify_waiters();
     StatusCode::NO_CONTENT.into_response()
+}
+
+impl SidecarState {
+    fn rejects(&self, partition_key: &str) -> bool {
+        self.publish_down.load(Ordering::SeqCst)
+            || self.failing_key.lock().unwrap().as_deref() == Some(partition_key)
+    }
+}
+
+/// Dapr's bulk publish: a JSON array of `{entryId, event, contentType, metadata}`; 204 when every entry was
+/// delivered, else 500 with the `failedEntries` (the others were delivered).
+async fn publish_bulk(
+    State(s): State<Arc<SidecarState>>,
+    Path((pubsub, topic)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if s.bulk_off.load(Ordering::SeqCst) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if headers.get("content-type").and_then(|v| v.to_str().ok()) != Some("application/json") {
+        return (
+            StatusCode::BAD_REQUEST,
+            "bulk body must be application/json",
+        )
+            .into_response();
+    }
+    let Ok(serde_json::Value::Array(entries)) = serde_json::from_slice(&body) else {
+        return (StatusCode::BAD_REQUEST, "bulk body is not a JSON array").into_response();
+    };
+    let request = s.bulk_requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut failed = Vec::new();
+    for entry in entries {
+        let (Some(entry_id), Some(event)) = (entry["entryId"].as_str(), entry.get("event")) else {
+            return (StatusCode::BAD_REQUEST, "entry without entryId or event").into_response();
+        };
+        let key = entry["metadata"]["partitionKey"]
+            .as_str()
+            .map(str::to_owned);
+        if s.rejects(key.as_deref().unwrap_or_default()) {
+            s.rejected_publishes.fetch_add(1, Ordering::SeqCst);
+            failed.push(serde_json::json!({"entryId": entry_id, "error": "broker unreachable"}));
+            continue;
+        }
+        s.published.lock().unwrap().push(Published {
+            pubsub: pubsub.clone(),
+            topic: topic.clone(),
+            partition_key: key,
+            content_type: entry["contentType"].as_str().map(str::to_owned),
+            body: event.clone(),
+            bulk_request: Some(request),
+            received_at: Instant::now(),
+        });
+    }
+    s.accepted.notify_waiters();
+    if failed.is_empty() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({
+                "failedEntries": failed,
+                "errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"
+            })),
+        )
+            .into_response()
+    }
 }
 
 async fn invoke(
