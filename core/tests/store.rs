@@ -495,7 +495,8 @@ store_test!(
 });
 
 store_test!(
-    /// Outbox claims are leased: a claimed row is invisible to a second relay until released or expired.
+    /// Outbox claims are leased: a claimed row is invisible to a second relay until released or expired, and a
+    /// published row leaves the outbox.
     outbox_claims, |store| {
     let ada = user(&store, "ada@example.com", "UTC").await;
     store.create_task(&ada, new("one"), now()).await.unwrap();
@@ -503,7 +504,7 @@ store_test!(
     let first = store.claim_outbox(t, 10, 60_000).await.unwrap();
     assert_eq!(first.len(), 2, "task-events and task-updates");
     assert!(store.claim_outbox(t, 10, 60_000).await.unwrap().is_empty(), "leased");
-    store.mark_published(&[first[0].seq], t).await.unwrap();
+    store.remove_published(&[first[0].seq]).await.unwrap();
     store.release_claims(&[first[1].seq], t).await.unwrap();
     let again = store.claim_outbox(t, 10, 60_000).await.unwrap();
     assert_eq!(again.iter().map(|r| r.seq).collect::<Vec<_>>(), [first[1].seq]);

@@ -1,4 +1,4 @@
-//! The outbox relay: publishes committed events and marks them sent.
+//! The outbox relay: publishes committed events and removes them from the outbox.
 //!
 //! It runs in every process that writes events and wakes on the store's in-process signal after each such
 //! commit, with a slow poll as a safety net (rows of a replica that stopped before relaying them, retries
@@ -103,13 +103,13 @@ pub async fn run(
 /// What one relay pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pass {
-    /// Events published and marked sent.
+    /// Events published (and removed from the outbox).
     pub published: usize,
     /// Set when a publish failed: how long until the unpublished rows are due again.
     pub backoff: Option<Duration>,
 }
 
-/// One claim-publish-mark pass. The claimed rows go out in rounds: each round takes the next row of every
+/// One claim-publish-remove pass. The claimed rows go out in rounds: each round takes the next row of every
 /// partition key, so a round never holds two of one key's events and can go out in one (unordered) bulk
 /// request per topic; a key whose row failed sits out the rest of the pass.
 pub async fn relay_once(
@@ -161,7 +161,7 @@ pub async fn relay_once(
             }
         }
     }
-    store.mark_published(&published, Timestamp::now()).await?;
+    store.remove_published(&published).await?;
     let mut backoff_for: Option<Duration> = None;
     for Failure { row, error, held } in &failures {
         let wait = backoff(row.attempts, settings.max_backoff);

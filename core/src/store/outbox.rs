@@ -1,7 +1,9 @@
 //! The transactional outbox. Changes write their events here in the same transaction; the relay (see
-//! `todo-worker`'s `relay` module) claims rows with a lease, publishes them, and marks them sent. A relay
+//! `todo-worker`'s `relay` module) claims rows with a lease, publishes them, and deletes them. A relay
 //! that dies mid-batch leaves rows whose lease expires and another relay picks them up — nothing is lost,
-//! and consumers de-duplicate by event id.
+//! and consumers de-duplicate by event id. The table holds only events still to publish: deleting a
+//! published row writes far less than marking it (no new row version carrying the payload, no new index
+//! entry), and nothing has to prune it later.
 
 use crate::error::StoreResult;
 use crate::events::CloudEvent;
@@ -72,7 +74,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM outbox \
-             WHERE published_at IS NULL AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
+             WHERE next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
              ORDER BY seq LIMIT $3{lock}) RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at"
         );
         let mut rows: Vec<OutboxRow> = on_pool!(self, p => {
@@ -82,17 +84,15 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn mark_published(&self, seqs: &[i64], now: Timestamp) -> StoreResult<()> {
+    /// Remove published rows.
+    pub async fn remove_published(&self, seqs: &[i64]) -> StoreResult<()> {
         if seqs.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "UPDATE outbox SET published_at = $1, claimed_until = NULL, last_error = NULL WHERE {}",
-            self.seq_in_list("$2")
-        );
+        let sql = format!("DELETE FROM outbox WHERE {}", self.seq_in_list("$1"));
         let seqs = self.seq_list(seqs);
         on_pool!(self, p => {
-            sqlx::query(&sql).bind(ms(now)).bind(&seqs).execute(p).await?;
+            sqlx::query(&sql).bind(&seqs).execute(p).await?;
         });
         Ok(())
     }
@@ -150,19 +150,11 @@ impl Store {
 
     pub async fn outbox_backlog(&self) -> StoreResult<OutboxBacklog> {
         let (pending, oldest): (i64, Option<i64>) = on_pool!(self, p => {
-            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE published_at IS NULL").fetch_one(p).await?
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox").fetch_one(p).await?
         });
         Ok(OutboxBacklog {
             pending,
             oldest_created_ms: oldest,
         })
-    }
-
-    /// Delete published rows older than `before` (housekeeping; the relay calls it now and then).
-    pub async fn prune_outbox(&self, before: Timestamp) -> StoreResult<u64> {
-        Ok(on_pool!(self, p => {
-            sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-                .bind(ms(before)).execute(p).await?.rows_affected()
-        }))
     }
 }
