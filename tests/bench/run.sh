@@ -37,7 +37,7 @@ python3 tests/bench/tokens.py bench-secret "$USERS" > "$BENCH_TOKENS"
 DATABASE_URL="$PG/$DB" TODO_HTTP_ADDR=127.0.0.1:$PORT TODO_JWT_SECRET=bench-secret TODO_MIGRATE=false \
   DAPR_HTTP_PORT=$SIDECAR TODO_EMBEDDED_WORKERS=false TODO_DB_MAX_CONNECTIONS=$POOL RUST_LOG=warn \
   ./target/release/todo-api serve & api_pid=$!
-trap 'kill $api_pid $sidecar_pid 2>/dev/null; rm -f "$BENCH_TOKENS"' EXIT
+trap 'kill $api_pid $sidecar_pid 2>/dev/null || true; rm -f "$BENCH_TOKENS"' EXIT
 until curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.2; done
 
 for scenario in search list create; do
