@@ -7,7 +7,8 @@
 //!    runs (woken in-process after each commit) and publishes to a local test Dapr sidecar over HTTP; latency is from
 //!    the writer's commit returning to the sidecar accepting the event.
 //! 2. Throughput: a backlog is written with no relay running (by one user, then by 100), then one relay
-//!    drains it; events/s is publishes (one per topic per event) per second of draining.
+//!    drains it; events/s is publishes (one per topic per event) per second of draining. Measured with the
+//!    sidecar's bulk publish API and without it (single publishes).
 //! 3. Reminder firing delay in dev mode (SQLite, in-process bus, the 1 s dev timer): reminders set for
 //!    moments spread over a few seconds; delay is from the reminder's time to the notifier's topic
 //!    receiving `reminder.due`.
@@ -137,14 +138,16 @@ async fn latency(store: &Store) {
 
 /// Drain a backlog written by `users` users: one user's events go out one at a time, different users'
 /// concurrently.
-async fn throughput(store: &Store, users: usize) {
+/// `bulk`: whether the sidecar offers Dapr's bulk publish API (without it, the relay publishes one by one).
+async fn throughput(store: &Store, users: usize, bulk: bool) {
     let sidecar = FakeSidecar::start().await;
+    sidecar.set_bulk_off(!bulk);
     let mut owners = Vec::with_capacity(users);
     for u in 0..users {
         owners.push(
             store
                 .create_user(
-                    &format!("backlog{users}-{u}@example.com"),
+                    &format!("backlog{users}-{bulk}-{u}@example.com"),
                     "h",
                     None,
                     Some("UTC"),
@@ -194,7 +197,12 @@ async fn throughput(store: &Store, users: usize) {
     stop_tx.send(true).unwrap();
     relay_task.await.unwrap();
     println!(
-        "throughput, {users} user(s): drained {pending} outbox rows ({BACKLOG_TASKS} events × 2 topics) in {secs:.2}s = {:.0} publishes/s through one relay",
+        "throughput, {users} user(s), {}: drained {pending} outbox rows ({BACKLOG_TASKS} events × 2 topics) in {secs:.2}s = {:.0} publishes/s through one relay",
+        if bulk {
+            "bulk publish"
+        } else {
+            "single publishes"
+        },
         pending as f64 / secs
     );
 }
@@ -310,8 +318,10 @@ async fn main() {
             .unwrap_or(0)
     );
     latency(&db.store).await;
-    throughput(&db.store, 1).await;
-    throughput(&db.store, 100).await;
+    for bulk in [true, false] {
+        throughput(&db.store, 1, bulk).await;
+        throughput(&db.store, 100, bulk).await;
+    }
     db.cleanup().await;
     reminder_delay().await;
 }
