@@ -47,8 +47,10 @@ for scenario in search list create; do
 done
 echo "server peak RSS: $(awk '/VmHWM/{printf "%.1f MiB", $2/1024}' /proc/$api_pid/status)"
 echo "events published through the relay: $(curl -s http://127.0.0.1:$SIDECAR/)"
-# The server stops first: its relay would otherwise publish pgbench's outbox rows during the ceilings.
-kill $api_pid $sidecar_pid; wait $api_pid $sidecar_pid 2>/dev/null || true
+# The server stops first (its relay would otherwise publish pgbench's outbox rows during the ceilings),
+# then the sidecar, so the relay's last publishes do not fail.
+kill $api_pid; wait $api_pid 2>/dev/null || true
+kill $sidecar_pid; wait $sidecar_pid 2>/dev/null || true
 
 echo "== pgbench ceilings of the same SQL ($POOL clients, prepared statements, the server's session settings, ${DURATION}s)"
 for script in search list create; do
