@@ -122,10 +122,7 @@ pub async fn relay_once(
     let rows = store
         .claim_outbox(now, settings.batch_size, lease_ms)
         .await?;
-    let mut queues: Vec<VecDeque<OutboxRow>> = by_partition_key(rows)
-        .into_iter()
-        .map(VecDeque::from)
-        .collect();
+    let mut queues = by_partition_key(rows);
     let mut published: Vec<i64> = Vec::new();
     let mut failures: Vec<Failure> = Vec::new();
     while !queues.is_empty() {
@@ -180,18 +177,18 @@ pub async fn relay_once(
     })
 }
 
-/// The batch split by partition key, each key's rows in outbox order.
-fn by_partition_key(rows: Vec<OutboxRow>) -> Vec<Vec<OutboxRow>> {
-    let mut groups: Vec<Vec<OutboxRow>> = Vec::new();
+/// The batch split by partition key, each key's rows queued in outbox order.
+fn by_partition_key(rows: Vec<OutboxRow>) -> Vec<VecDeque<OutboxRow>> {
+    let mut groups: Vec<VecDeque<OutboxRow>> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
     for row in rows {
         let i = *group_of
             .entry(row.partition_key.clone())
             .or_insert_with(|| {
-                groups.push(Vec::new());
+                groups.push(VecDeque::new());
                 groups.len() - 1
             });
-        groups[i].push(row);
+        groups[i].push_back(row);
     }
     groups
 }
