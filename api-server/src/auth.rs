@@ -120,8 +120,15 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
-/// The authenticated caller. Every handler that takes `Auth` is scoped to this user.
+/// The authenticated caller, with their profile as it is now. Every handler that takes `Auth` is scoped
+/// to this user.
 pub struct Auth(pub Owner);
+
+/// The authenticated caller, with their profile as read up to `todo_core::store::CALLER_TTL` ago
+/// (`Store::caller`), which saves a lookup per request. Only for handlers whose reads may see a profile
+/// change made through another replica that late (listing and search), or whose writes the store checks
+/// against the current profile (task creation).
+pub struct RecentAuth(pub Owner);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
@@ -130,24 +137,45 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be a Bearer token"))?;
-        let user = state.tokens.verify(token.trim())?;
-        match state.store.owner(user).await {
-            Ok(owner) => Ok(Auth(owner)),
-            Err(todo_core::StoreError::NotFound(_)) => {
-                Err(ApiError::unauthorized("account no longer exists"))
-            }
-            Err(e) => Err(e.into()),
-        }
+        let user = bearer_user(parts, state)?;
+        account(state.store.owner(user).await).map(Auth)
     }
+}
+
+impl FromRequestParts<AppState> for RecentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = bearer_user(parts, state)?;
+        account(state.store.caller(user).await).map(RecentAuth)
+    }
+}
+
+fn account(found: Result<Owner, todo_core::StoreError>) -> Result<Owner, ApiError> {
+    match found {
+        Ok(owner) => Ok(owner),
+        Err(todo_core::StoreError::NotFound(_)) => {
+            Err(ApiError::unauthorized("account no longer exists"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The user a request's bearer token names, once the token verifies.
+fn bearer_user(parts: &Parts, state: &AppState) -> Result<Uuid, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::unauthorized("Authorization must be a Bearer token"))?;
+    state.tokens.verify(token.trim())
 }
 
 #[cfg(test)]

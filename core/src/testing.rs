@@ -130,4 +130,28 @@ macro_rules! store_test {
             }
         }
     };
+    // The same, with the database's URL too: for a test that opens a second store on it (another replica).
+    ($(#[$meta:meta])* $name:ident, |$store:ident, $url:ident| $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($store: todo_core::Store, $url: String) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = todo_core::testing::TestDb::sqlite().await;
+                run(db.store.clone(), db.url.clone()).await;
+                db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = todo_core::testing::TestDb::postgres().await else { return };
+                run(db.store.clone(), db.url.clone()).await;
+                db.cleanup().await;
+            }
+        }
+    };
 }

@@ -512,3 +512,97 @@ store_test!(
     assert_eq!(expired.len(), 1, "an expired lease is claimable again");
     assert_eq!(store.outbox_backlog().await.unwrap().pending, 1);
 });
+
+/// Another replica of the store on the same database.
+async fn replica(url: &str) -> Store {
+    Store::connect(url, 2, "/todoplatform/test-replica")
+        .await
+        .unwrap()
+}
+
+/// The `data` of every task event in the outbox, oldest first (claiming the rows).
+async fn task_event_data(store: &Store) -> Vec<serde_json::Value> {
+    let rows = store
+        .claim_outbox(now() + SignedDuration::from_hours(1000), 10_000, 1)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .filter(|r| r.topic == "task-events")
+        .map(|r| serde_json::from_str::<serde_json::Value>(&r.payload).unwrap()["data"].clone())
+        .collect()
+}
+
+store_test!(
+    /// A profile remembered from a moment ago (`Store::caller`) saves reads a lookup, but a task created
+    /// with it after the zone changed through another replica is still due at 09:30 in the new zone, and
+    /// its event names the new zone: the write checks the profile and re-plans with the current one.
+    remembered_profile_never_writes_a_stale_zone, |here, url| {
+    let there = replica(&url).await;
+    let ada = user(&here, "ada@example.com", "Europe/Berlin").await;
+    // The tag exists, so on PostgreSQL the creation below takes the one-statement path.
+    here.create_tag(&ada, TagInput { name: "work".into(), color: None }, now()).await.unwrap();
+    let remembered = here.caller(ada.id).await.unwrap();
+    there
+        .update_profile(&ada, ProfilePatch { time_zone: Some("America/New_York".into()), display_name: Some("Ada L".into()) }, now())
+        .await
+        .unwrap();
+    assert_eq!(here.caller(ada.id).await.unwrap().time_zone, "Europe/Berlin", "reads may see the change late");
+
+    let task = here
+        .create_task(&remembered, NewTask { due: Some("2026-12-10T09:30".into()), tags: Some(vec!["work".into()]), ..new("Call") }, now())
+        .await
+        .unwrap();
+    let due = task.due.clone().unwrap();
+    assert_eq!((due.time_zone.as_str(), due.time.unwrap().to_string()), ("America/New_York", "09:30:00".into()));
+    assert_eq!(due.at.to_string(), "2026-12-10T14:30:00Z");
+    let fresh = here.owner(ada.id).await.unwrap();
+    assert_eq!(here.get_task(&fresh, task.id, now()).await.unwrap(), task, "what create returns is what a read returns");
+    let data = task_event_data(&here).await;
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["user"]["time_zone"], "America/New_York");
+    assert_eq!(data[0]["user"]["display_name"], "Ada L");
+    assert_eq!(data[0]["task"]["due"]["at"], "2026-12-10T14:30:00Z");
+    assert_eq!(here.caller(ada.id).await.unwrap().time_zone, "America/New_York", "a stale profile found by a write is forgotten");
+
+    here
+        .update_profile(&fresh, ProfilePatch { time_zone: Some("Asia/Tokyo".into()), display_name: None }, now())
+        .await
+        .unwrap();
+    assert_eq!(here.caller(ada.id).await.unwrap().time_zone, "Asia/Tokyo", "a change through this store is seen at once");
+    there.close().await;
+});
+
+store_test!(
+    /// Tags remembered from an earlier task creation are not trusted either: after another replica renames
+    /// and recolours the tag, a new task shows (and indexes) its current name and colour; after it deletes
+    /// the tag, a new task gets a new tag of that name instead of failing on the old one.
+    remembered_tags_never_write_a_stale_tag, |here, url| {
+    let there = replica(&url).await;
+    let ada = user(&here, "ada@example.com", "UTC").await;
+    let with_work = |title: &str| NewTask { tags: Some(vec!["work".into()]), ..new(title) };
+    let first = here.create_task(&ada, with_work("first"), now()).await.unwrap();
+    here.create_task(&ada, with_work("second"), now()).await.unwrap();
+    let work = first.tags[0].clone();
+
+    there
+        .update_tag(&ada, work.id, TagPatch { name: Some("WORK".into()), color: Some("#112233".into()) }, now())
+        .await
+        .unwrap();
+    let third = here.create_task(&ada, with_work("third"), now()).await.unwrap();
+    assert_eq!((third.tags[0].id, third.tags[0].name.as_str(), third.tags[0].color.as_str()), (work.id, "WORK", "#112233"));
+    assert_eq!(here.get_task(&ada, third.id, now()).await.unwrap(), third);
+    let data = task_event_data(&here).await;
+    assert_eq!(data.last().unwrap()["task"]["tags"][0]["color"], "#112233");
+    let found = list(&here, &ada, TaskQueryParams { q: Some("third".into()), ..Default::default() }).await;
+    assert_eq!(titles(&found), ["third"]);
+
+    there.delete_tag(&ada, work.id).await.unwrap();
+    let fourth = here.create_task(&ada, with_work("fourth"), now()).await.unwrap();
+    assert_ne!(fourth.tags[0].id, work.id, "a new tag, not the deleted one");
+    assert_eq!(fourth.tags[0].name, "work");
+    let tags = here.list_tags(&ada).await.unwrap();
+    assert_eq!(tags.iter().map(|t| t.id).collect::<Vec<_>>(), [fourth.tags[0].id]);
+    let tagged = list(&here, &ada, TaskQueryParams { tags: Some("work".into()), ..Default::default() }).await;
+    assert_eq!(titles(&tagged), ["fourth"]);
+    there.close().await;
+});

@@ -1,4 +1,4 @@
-use crate::auth::Auth;
+use crate::auth::{Auth, RecentAuth};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::CommonErrors;
@@ -16,7 +16,7 @@ use uuid::Uuid;
     responses((status = 200, body = TaskPage), CommonErrors), security(("bearer" = [])))]
 pub async fn list_tasks(
     State(s): State<AppState>,
-    Auth(owner): Auth,
+    RecentAuth(owner): RecentAuth,
     ApiQuery(params): ApiQuery<TaskQueryParams>,
 ) -> ApiResult<Json<TaskPage>> {
     let now = Timestamp::now();
@@ -29,7 +29,7 @@ pub async fn list_tasks(
     responses((status = 201, body = Task), (status = 409, body = ErrorBody), CommonErrors), security(("bearer" = [])))]
 pub async fn create_task(
     State(s): State<AppState>,
-    Auth(owner): Auth,
+    RecentAuth(owner): RecentAuth,
     ApiJson(input): ApiJson<NewTask>,
 ) -> ApiResult<(StatusCode, Json<Task>)> {
     Ok((

@@ -5,6 +5,7 @@
 //! Where the dialects really differ — full-text search, row locking — the SQL is chosen per backend and
 //! everything around it stays shared. One behavioural test suite (`tests/store.rs`) runs on both.
 
+mod callers;
 mod outbox;
 mod reminders;
 mod rows;
@@ -12,6 +13,7 @@ mod tags;
 mod tasks;
 mod users;
 
+pub use callers::CALLER_TTL;
 pub use outbox::{OutboxBacklog, OutboxRow};
 pub use reminders::DueReminder;
 pub use users::{Credentials, Owner};
@@ -80,6 +82,8 @@ pub struct Store {
     outbox_wake: Arc<Notify>,
     /// CloudEvents `source` of events this store writes.
     source: Arc<str>,
+    /// Recent callers' profiles and tags (`Store::caller`).
+    callers: Arc<callers::Callers>,
 }
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -163,6 +167,7 @@ impl Store {
             pool,
             outbox_wake: Arc::new(Notify::new()),
             source: source.into(),
+            callers: Arc::default(),
         })
     }
 

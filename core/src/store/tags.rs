@@ -125,6 +125,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.callers.forget(owner.id);
         self.get_tag(owner, id).await
     }
 
@@ -146,6 +147,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.callers.forget(owner.id);
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use crate::events::{kind, topic};
 use crate::model::{NewTask, NextOccurrence, Reminder, TagRef, Task, TaskPage, TaskPatch};
 use crate::store::outbox::event_payload;
 use crate::store::rows::{TASK_COLUMNS, TaskRow, task_columns};
+use crate::store::users::load_owner;
 use crate::store::{BeginWrite, Owner, Pool, Store, encode_error, from_ms, ms, on_pool};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -350,15 +351,28 @@ const PG_INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description
 
 /// A task creation in one PostgreSQL statement: the task, its tag links, its reminders and its outbox rows
 /// (data-modifying CTEs run to completion and the statement is atomic, so no transaction is opened).
+/// The task row is inserted only if the caller's profile (`$27` zone, `$28` display name) and each tag
+/// (`$16` ids, `$25` names, `$26` colours) are still as the statement was built with; every other row is
+/// written per inserted task, so a stale profile or tag writes nothing at all.
 static PG_CREATE_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let guarded = PG_INSERT_TASK.replacen(" VALUES (", " SELECT ", 1).replace(
+        "'C'))",
+        "'C') \
+         WHERE EXISTS (SELECT FROM users WHERE id = $2 AND time_zone = $27 AND display_name = $28) \
+         AND (SELECT count(*) FROM tags g \
+              JOIN unnest($16::uuid[], $25::text[], $26::text[]) AS e (id, name, color) \
+              ON g.id = e.id AND g.name = e.name AND g.color = e.color WHERE g.user_id = $2) \
+             = cardinality($16::uuid[]) \
+         RETURNING id",
+    );
     format!(
-        "WITH task AS ({PG_INSERT_TASK}), \
-         links AS (INSERT INTO task_tags (task_id, tag_id) SELECT $1, tag_id FROM unnest($16::uuid[]) AS tag_id), \
+        "WITH task AS ({guarded}), \
+         links AS (INSERT INTO task_tags (task_id, tag_id) SELECT task.id, tag_id FROM task, unnest($16::uuid[]) AS tag_id), \
          reminders AS (INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
-           SELECT r.id, $1, $2, r.at, r.minutes_before, r.fire_at, $14 \
-           FROM unnest($17::uuid[], $18::bigint[], $19::integer[], $20::bigint[]) AS r (id, at, minutes_before, fire_at)) \
+           SELECT r.id, task.id, $2, r.at, r.minutes_before, r.fire_at, $14 \
+           FROM task, unnest($17::uuid[], $18::bigint[], $19::integer[], $20::bigint[]) AS r (id, at, minutes_before, fire_at)) \
          INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) \
-         SELECT $21, $22, $23, $14, topic, $14 FROM unnest($24::text[]) AS topic"
+         SELECT $21, $22, $23, $14, topic, $14 FROM task, unnest($24::text[]) AS topic"
     )
 });
 
@@ -499,24 +513,37 @@ impl Store {
         input: NewTask,
         now: Timestamp,
     ) -> StoreResult<Task> {
-        let plan = PlannedTask::new(owner, validate_new(owner, input)?, now);
+        let plan = PlannedTask::new(owner, validate_new(owner, input.clone())?, now);
         let task = match &self.pool {
             Pool::Postgres(p) => match self
                 .create_task_in_one_statement(p, owner, &plan, now)
                 .await?
             {
                 Some(task) => task,
-                None => self.create_task_in_transaction(owner, &plan, now).await?,
+                None => {
+                    let since = self.callers.generation();
+                    let task = self
+                        .create_task_in_transaction(owner, input, plan, now)
+                        .await?;
+                    self.callers.remember_tags(owner.id, &task.tags, since);
+                    task
+                }
             },
-            Pool::Sqlite(_) => self.create_task_in_transaction(owner, &plan, now).await?,
+            Pool::Sqlite(_) => {
+                self.create_task_in_transaction(owner, input, plan, now)
+                    .await?
+            }
         };
         self.outbox_wake().notify_one();
         Ok(task)
     }
 
-    /// PostgreSQL, when the caller already has every tag the task names (the common case, found by one
-    /// lookup): the whole creation in one round trip instead of a transaction of six. `None` when a tag
-    /// must be created first, or was deleted since the lookup; the transaction then does it all.
+    /// PostgreSQL, when the caller already has every tag the task names (the common case): the whole
+    /// creation in one round trip instead of a transaction of six. The tags come from what this store
+    /// remembers of the caller (`callers`) or from one lookup. The statement writes nothing unless the
+    /// caller's profile and each tag are still as `owner` and the tags say, so a remembered profile or tag
+    /// that changed since never reaches a row, an event or the response. `None` when a tag must be
+    /// created first, or something changed: the transaction then does it all with what it reads.
     async fn create_task_in_one_statement(
         &self,
         pool: &sqlx::PgPool,
@@ -528,28 +555,39 @@ impl Store {
             Vec::new()
         } else {
             let keys: Vec<String> = plan.v.tags.iter().map(|n| n.to_lowercase()).collect();
-            let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
-                "SELECT id, name, color FROM tags WHERE user_id = $1 AND name_key = ANY($2)",
-            )
-            .bind(owner.id)
-            .bind(&keys)
-            .fetch_all(pool)
-            .await?;
-            rows.into_iter()
-                .map(|(id, name, color)| TagRef { id, name, color })
-                .collect()
+            match self.callers.tags(owner.id, &keys) {
+                Some(tags) => tags,
+                None => {
+                    let since = self.callers.generation();
+                    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+                        "SELECT id, name, color FROM tags WHERE user_id = $1 AND name_key = ANY($2)",
+                    )
+                    .bind(owner.id)
+                    .bind(&keys)
+                    .fetch_all(pool)
+                    .await?;
+                    let tags: Vec<TagRef> = rows
+                        .into_iter()
+                        .map(|(id, name, color)| TagRef { id, name, color })
+                        .collect();
+                    self.callers.remember_tags(owner.id, &tags, since);
+                    tags
+                }
+            }
         };
         if tags.len() != plan.v.tags.len() {
             return Ok(None);
         }
-        let tag_names = tag_document(&tags);
-        let tag_ids: Vec<Uuid> = tags.iter().map(|t| t.id).collect();
         let task = plan.task(owner, tags, now);
+        let tags = &task.tags;
+        let tag_ids: Vec<Uuid> = tags.iter().map(|t| t.id).collect();
+        let tag_names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+        let tag_colors: Vec<&str> = tags.iter().map(|t| t.color.as_str()).collect();
         let event = self.task_event(owner, kind::TASK_CREATED, &task, vec![], now)?;
         let payload = event_payload(&event)?;
         let rs = &plan.reminders;
         let written = bind_new_task!(sqlx::query(&PG_CREATE_TASK), plan, owner, now)
-            .bind(tag_names)
+            .bind(tag_document(tags))
             .bind(tag_ids)
             .bind(rs.iter().map(|r| r.id).collect::<Vec<_>>())
             .bind(rs.iter().map(|r| r.at.map(ms)).collect::<Vec<_>>())
@@ -563,23 +601,37 @@ impl Store {
             .bind(&event.partitionkey)
             .bind(payload)
             .bind(&TASK_EVENT_TOPICS[..])
+            .bind(tag_names)
+            .bind(tag_colors)
+            .bind(&owner.time_zone)
+            .bind(&owner.display_name)
             .execute(pool)
             .await;
         match written {
-            Ok(_) => Ok(Some(task)),
-            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Ok(None),
+            Ok(done) if done.rows_affected() > 0 => Ok(Some(task)),
+            // The profile or a tag changed (or a tag was deleted) since it was read.
+            Ok(_) => {
+                self.callers.forget(owner.id);
+                Ok(None)
+            }
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                self.callers.forget(owner.id);
+                Ok(None)
+            }
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Either store: create missing tags, then write the task's rows one statement at a time.
+    /// Either store: create missing tags, then write the task's rows one statement at a time. The
+    /// caller's profile is read inside the transaction; if it is no longer the one `plan` was made with,
+    /// the task is planned again with the current one.
     async fn create_task_in_transaction(
         &self,
         owner: &Owner,
-        plan: &PlannedTask,
+        input: NewTask,
+        plan: PlannedTask,
         now: Timestamp,
     ) -> StoreResult<Task> {
-        let v = &plan.v;
         let pg = self.is_postgres();
         let insert = if pg {
             PG_INSERT_TASK
@@ -588,24 +640,33 @@ impl Store {
              series_id, occurrence, series_anchor, completed_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
         };
-        let id = plan.id;
         Ok(on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
+            let current = load_owner!(&mut *tx, owner.id);
+            let (owner, plan) = if current.same_profile(owner) {
+                (current, plan)
+            } else {
+                self.callers.forget(owner.id);
+                let plan = PlannedTask::new(&current, validate_new(&current, input)?, now);
+                (current, plan)
+            };
+            let owner = &owner;
+            let v = &plan.v;
             let tags = ensure_tags!(tx, owner, &v.tags, now);
-            let mut q = bind_new_task!(sqlx::query(insert), plan, owner, now);
+            let mut q = bind_new_task!(sqlx::query(insert), &plan, owner, now);
             if pg {
                 q = q.bind(tag_document(&tags));
             }
             q.execute(&mut *tx).await?;
             for tag in &tags {
                 sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(id).bind(tag.id).execute(&mut *tx).await?;
+                    .bind(plan.id).bind(tag.id).execute(&mut *tx).await?;
             }
             for reminder in &plan.reminders {
                 write_reminder!(tx, reminder, owner, now);
             }
             if !pg {
-                refresh_search!(tx, pg, id);
+                refresh_search!(tx, pg, plan.id);
             }
             let task = plan.task(owner, tags, now);
             emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);

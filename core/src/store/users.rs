@@ -2,11 +2,12 @@
 
 use crate::domain::due::Due;
 use crate::domain::time_zone::{parse_time_zone, stored_time_zone};
-use crate::error::{Invalid, StoreError, StoreResult};
+use crate::error::{Invalid, StoreResult};
 use crate::model::{ProfilePatch, User};
 use crate::store::{BeginWrite, Store, conflict_on_unique, from_ms, ms, on_pool};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use std::time::Instant;
 use uuid::Uuid;
 
 /// The caller of a request: who they are and the zone their dates live in.
@@ -25,8 +26,25 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// Read a caller's profile with `$executor` (a pool or a transaction); `StoreError::NotFound` if the
+/// account is gone.
+macro_rules! load_owner {
+    ($executor:expr, $id:expr) => {{
+        let row: Option<$crate::store::users::UserRow> =
+            sqlx::query_as($crate::store::users::SELECT_OWNER)
+                .bind($id)
+                .fetch_optional($executor)
+                .await?;
+        $crate::store::Owner::from(row.ok_or($crate::error::StoreError::NotFound("user"))?)
+    }};
+}
+pub(crate) use load_owner;
+
+pub(crate) const SELECT_OWNER: &str =
+    "SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = $1";
+
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: Uuid,
     email: String,
     display_name: String,
@@ -48,6 +66,14 @@ impl From<UserRow> for Owner {
 }
 
 impl Owner {
+    /// Whether `other` is this profile as it is now (what tasks and their events are written with).
+    pub(crate) fn same_profile(&self, other: &Owner) -> bool {
+        self.id == other.id
+            && self.email == other.email
+            && self.display_name == other.display_name
+            && self.time_zone == other.time_zone
+    }
+
     pub fn to_user(&self) -> User {
         User {
             id: self.id,
@@ -125,13 +151,21 @@ impl Store {
     }
 
     pub async fn owner(&self, id: Uuid) -> StoreResult<Owner> {
-        let row: Option<UserRow> = on_pool!(self, p => {
-            sqlx::query_as("SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(p)
-                .await?
-        });
-        row.map(Owner::from).ok_or(StoreError::NotFound("user"))
+        Ok(on_pool!(self, p => load_owner!(p, id)))
+    }
+
+    /// The caller's profile, as read up to `CALLER_TTL` ago (see `callers`): for requests whose reads
+    /// tolerate a profile change made through another replica reaching them that late, and whose writes
+    /// re-check it. Everything else reads `owner`.
+    pub async fn caller(&self, id: Uuid) -> StoreResult<Owner> {
+        let now = Instant::now();
+        if let Some(owner) = self.callers.owner(id, now) {
+            return Ok(owner);
+        }
+        let since = self.callers.generation();
+        let owner = self.owner(id).await?;
+        self.callers.remember_owner(&owner, now, since);
+        Ok(owner)
     }
 
     /// Update the profile. A zone change re-anchors all-day due dates (they keep their calendar date) and
@@ -171,6 +205,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.callers.forget(owner.id);
         self.owner(owner.id).await
     }
 }
