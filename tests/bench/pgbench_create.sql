@@ -1,5 +1,6 @@
--- The statements todo-api runs for one task creation with a tag the user has: the caller lookup, the tag
--- lookup, then one statement writing the task with its search document, the tag link and both outbox rows.
+-- The statements todo-api runs for one task creation with a tag the user has. The caller lookup and the tag
+-- lookup run only when the store does not remember them (core/src/store/callers.rs; most requests under
+-- load). Then one statement writes the task with its search document, the tag link and both outbox rows.
 \set n random(1, 1000)
 SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = ('00000000-0000-7000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid;
 SELECT id, name, color FROM tags WHERE user_id = ('00000000-0000-7000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid AND name_key = ANY('{work}'::text[]) \gset tag_
