@@ -286,6 +286,111 @@ fn p() -> TaskQueryParams {
     TaskQueryParams::default()
 }
 
+/// Each task's tags, `(title, [(name, colour)])` by title, after checking that a read of the task, a list
+/// page and a search page all show the same ones.
+async fn tags_as_read(store: &Store, owner: &Owner) -> Vec<(String, Vec<(String, String)>)> {
+    let by_title = || TaskQueryParams {
+        sort: Some("title".into()),
+        ..p()
+    };
+    let listed = list(store, owner, by_title()).await;
+    let found = list(
+        store,
+        owner,
+        TaskQueryParams {
+            q: Some("chore".into()),
+            ..by_title()
+        },
+    )
+    .await;
+    assert_eq!(titles(&listed), titles(&found));
+    let mut out = Vec::new();
+    for (in_list, in_search) in listed.iter().zip(&found) {
+        let read = store.get_task(owner, in_list.id, now()).await.unwrap();
+        assert_eq!(
+            in_list.tags, read.tags,
+            "{}: a list page shows what a read shows",
+            read.title
+        );
+        assert_eq!(
+            in_search.tags, read.tags,
+            "{}: a search page shows what a read shows",
+            read.title
+        );
+        let tags = read
+            .tags
+            .iter()
+            .map(|g| (g.name.clone(), g.color.clone()))
+            .collect();
+        out.push((read.title, tags));
+    }
+    out
+}
+
+fn tagged(title: &str, tags: &[(&str, &str)]) -> (String, Vec<(String, String)>) {
+    (
+        title.to_owned(),
+        tags.iter()
+            .map(|(n, c)| ((*n).to_owned(), (*c).to_owned()))
+            .collect(),
+    )
+}
+
+store_test!(
+    /// A task row carries a copy of its tags for reads: after every way a tag or a task's tags change
+    /// (created with known and new tags, rename, recolour, attach, detach, replace, delete, next
+    /// occurrence), reads, list pages and search pages show the current names and colours, in name order.
+    tasks_show_current_tags, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let work = store.create_tag(&ada, TagInput { name: "Work".into(), color: Some("#112233".into()) }, now()).await.unwrap();
+    let with = |title: &str, tags: &[&str]| NewTask { tags: Some(tags.iter().map(|t| (*t).to_owned()).collect()), ..new(title) };
+    let a = store.create_task(&ada, with("Chore a", &["work", "Home"]), now()).await.unwrap();
+    let b = store.create_task(&ada, with("Chore b", &["WORK"]), now()).await.unwrap();
+    let c = store.create_task(&ada, with("Chore c", &[]), now()).await.unwrap();
+    let grey = "#808080";
+    assert_eq!(tags_as_read(&store, &ada).await, [
+        tagged("Chore a", &[("Home", grey), ("Work", "#112233")]),
+        tagged("Chore b", &[("Work", "#112233")]),
+        tagged("Chore c", &[]),
+    ]);
+
+    store.update_tag(&ada, work.id, TagPatch { name: Some("Office".into()), color: None }, now()).await.unwrap();
+    let home = store.list_tags(&ada).await.unwrap().into_iter().find(|g| g.name == "Home").unwrap();
+    store.update_tag(&ada, home.id, TagPatch { name: None, color: Some("#445566".into()) }, now()).await.unwrap();
+    assert_eq!(tags_as_read(&store, &ada).await, [
+        tagged("Chore a", &[("Home", "#445566"), ("Office", "#112233")]),
+        tagged("Chore b", &[("Office", "#112233")]),
+        tagged("Chore c", &[]),
+    ], "renamed and recoloured (and re-sorted by name)");
+
+    store.set_task_tag(&ada, c.id, home.id, true, now()).await.unwrap();
+    store.set_task_tag(&ada, a.id, home.id, false, now()).await.unwrap();
+    let patch = TaskPatch { tags: Some(vec!["errands".into(), "office".into()]), ..Default::default() };
+    store.update_task(&ada, b.id, patch, now()).await.unwrap();
+    assert_eq!(tags_as_read(&store, &ada).await, [
+        tagged("Chore a", &[("Office", "#112233")]),
+        tagged("Chore b", &[("errands", grey), ("Office", "#112233")]),
+        tagged("Chore c", &[("Home", "#445566")]),
+    ], "attached, detached, replaced");
+
+    store.delete_tag(&ada, work.id).await.unwrap();
+    assert_eq!(tags_as_read(&store, &ada).await, [
+        tagged("Chore a", &[]),
+        tagged("Chore b", &[("errands", grey)]),
+        tagged("Chore c", &[("Home", "#445566")]),
+    ], "a deleted tag is gone from every task");
+
+    let daily = RuleInput { rrule: Some("FREQ=DAILY".into()), ..Default::default() };
+    let recurring = NewTask { due: Some("2026-03-10".into()), recurrence: Some(daily), ..with("Chore d", &["Home"]) };
+    let d = store.create_task(&ada, recurring, now()).await.unwrap();
+    store.update_tag(&ada, home.id, TagPatch { name: Some("House".into()), color: None }, now()).await.unwrap();
+    store.complete_task(&ada, d.id, now()).await.unwrap();
+    let next = store.create_next_occurrence(&ada, d.id, now()).await.unwrap().next.unwrap();
+    assert_eq!(next.tags.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["House"]);
+    assert_eq!(tags_as_read(&store, &ada).await.last().unwrap(), &tagged("Chore d", &[("House", "#445566")]),
+        "the next occurrence carries the tags as they are now");
+});
+
 store_test!(
     /// Every filter alone and combined, judged in the user's zone.
     filters, |store| {

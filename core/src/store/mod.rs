@@ -263,3 +263,27 @@ pub(crate) fn conflict_on_unique(
         _ => err.into(),
     }
 }
+
+/// Run a write transaction again when PostgreSQL chose it to break a lock cycle (`deadlock_detected`):
+/// it was rolled back whole, and the other transaction has gone on. Two renames of tags that share a
+/// task, or a rename and an edit of one of its tasks, can form such a cycle (each holds one row the other
+/// refreshes). Gives up after a few attempts.
+pub(crate) async fn retry_deadlocked<T, F, Fut>(mut attempt: F) -> crate::error::StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = crate::error::StoreResult<T>>,
+{
+    const ATTEMPTS: usize = 4;
+    let mut left = ATTEMPTS;
+    loop {
+        left -= 1;
+        match attempt().await {
+            Err(crate::error::StoreError::Database(sqlx::Error::Database(e)))
+                if left > 0 && e.code().as_deref() == Some("40P01") =>
+            {
+                tracing::info!("a write lost a deadlock and runs again");
+            }
+            done => return done,
+        }
+    }
+}

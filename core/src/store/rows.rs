@@ -19,9 +19,10 @@ macro_rules! own_columns {
 
 pub(crate) const TASK_COLUMNS: &str = own_columns!();
 
-/// The columns a whole task is read with: its own, plus its tags (by name) and reminders (by fire time)
-/// aggregated into JSON arrays, so a task or a page of tasks is one statement. The aggregate functions
-/// differ by dialect; SQLite keeps ids as 16-byte blobs, so they travel as hex.
+/// The columns a whole task is read with: its own, the tags the row carries (`tags_json`, kept by
+/// [`refresh_derived`](crate::store::tasks::refresh_derived)) and its reminders (by fire time) aggregated
+/// into a JSON array, so a task or a page of tasks is one statement. The aggregate functions differ by
+/// dialect; SQLite keeps ids as 16-byte blobs, so they travel as hex.
 pub(crate) trait TaskSelect {
     const COLUMNS: &'static str;
 }
@@ -29,8 +30,7 @@ pub(crate) trait TaskSelect {
 impl TaskSelect for sqlx::Postgres {
     const COLUMNS: &'static str = concat!(
         own_columns!(),
-        ", (SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text \
-           FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id) AS tags_json, \
+        ", t.tags_json, \
          (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at) \
            ORDER BY r.fire_at IS NULL, r.fire_at, r.id)::text \
            FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
@@ -40,8 +40,7 @@ impl TaskSelect for sqlx::Postgres {
 impl TaskSelect for sqlx::Sqlite {
     const COLUMNS: &'static str = concat!(
         own_columns!(),
-        ", (SELECT json_group_array(json_array(hex(g.id), g.name, g.color) ORDER BY g.name_key) \
-           FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id) AS tags_json, \
+        ", t.tags_json, \
          (SELECT json_group_array(json_array(hex(r.id), r.at, r.minutes_before, r.fire_at, r.fired_at) \
            ORDER BY r.fire_at IS NULL, r.fire_at, r.id) \
            FROM reminders r WHERE r.task_id = t.id) AS reminders_json"

@@ -5,8 +5,10 @@ use crate::domain::task::{validate_color, validate_tag_name};
 use crate::error::{StoreError, StoreResult};
 use crate::events::kind;
 use crate::model::{Tag, TagInput, TagPatch, Task};
-use crate::store::tasks::{emit_task_event, load_task, refresh_search};
-use crate::store::{BeginWrite, Owner, Store, conflict_on_unique, from_ms, ms, on_pool};
+use crate::store::tasks::{emit_task_event, load_task, refresh_derived};
+use crate::store::{
+    BeginWrite, Owner, Store, conflict_on_unique, from_ms, ms, on_pool, retry_deadlocked,
+};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -87,7 +89,8 @@ impl Store {
         self.get_tag(owner, id).await
     }
 
-    /// Rename and/or recolour. A rename refreshes the search documents of the tagged tasks.
+    /// Rename and/or recolour. The tagged tasks' search documents and their copies of the tag are
+    /// refreshed in the same transaction.
     pub async fn update_tag(
         &self,
         owner: &Owner,
@@ -102,51 +105,77 @@ impl Store {
             .transpose()?;
         let color = patch.color.as_deref().map(validate_color).transpose()?;
         let pg = self.is_postgres();
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tags WHERE id = $1 AND user_id = $2")
-                .bind(id).bind(owner.id).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound("tag"));
-            }
-            if let Some(name) = &name {
-                sqlx::query("UPDATE tags SET name = $1, name_key = $2, updated_at = $3 WHERE id = $4")
-                    .bind(name).bind(name.to_lowercase()).bind(ms(now)).bind(id)
-                    .execute(&mut *tx).await
-                    .map_err(|e| conflict_on_unique(e, "tag_exists", "name", taken(name)))?;
-                let tasks: Vec<(Uuid,)> = sqlx::query_as("SELECT task_id FROM task_tags WHERE tag_id = $1").bind(id).fetch_all(&mut *tx).await?;
-                for (task_id,) in tasks {
-                    refresh_search!(tx, pg, task_id);
+        let (name, color) = (&name, &color);
+        retry_deadlocked(|| async move {
+            on_pool!(self, p => {
+                let mut tx = p.begin_write().await?;
+                // Locked before the tagged tasks are read, so a task tagged meanwhile is either among them
+                // or waits for this transaction (see `refresh_derived`).
+                let lookup = if pg {
+                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2 FOR NO KEY UPDATE"
+                } else {
+                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2"
+                };
+                let exists: Option<(Uuid,)> = sqlx::query_as(lookup)
+                    .bind(id).bind(owner.id).fetch_optional(&mut *tx).await?;
+                if exists.is_none() {
+                    return Err(StoreError::NotFound("tag"));
                 }
-            }
-            if let Some(color) = &color {
-                sqlx::query("UPDATE tags SET color = $1, updated_at = $2 WHERE id = $3")
-                    .bind(color).bind(ms(now)).bind(id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+                if let Some(name) = &name {
+                    sqlx::query("UPDATE tags SET name = $1, name_key = $2, updated_at = $3 WHERE id = $4")
+                        .bind(name).bind(name.to_lowercase()).bind(ms(now)).bind(id)
+                        .execute(&mut *tx).await
+                        .map_err(|e| conflict_on_unique(e, "tag_exists", "name", taken(name)))?;
+                }
+                if let Some(color) = &color {
+                    sqlx::query("UPDATE tags SET color = $1, updated_at = $2 WHERE id = $3")
+                        .bind(color).bind(ms(now)).bind(id).execute(&mut *tx).await?;
+                }
+                if name.is_some() || color.is_some() {
+                    let tasks: Vec<(Uuid,)> = sqlx::query_as("SELECT task_id FROM task_tags WHERE tag_id = $1 ORDER BY task_id")
+                        .bind(id).fetch_all(&mut *tx).await?;
+                    for (task_id,) in tasks {
+                        refresh_derived!(tx, pg, task_id);
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await?;
         self.callers.forget(owner.id);
         self.get_tag(owner, id).await
     }
 
-    /// Delete a tag: it is detached from its tasks (which stay) and their search documents refreshed.
+    /// Delete a tag: it is detached from its tasks (which stay), whose search documents and tags are
+    /// refreshed.
     pub async fn delete_tag(&self, owner: &Owner, id: Uuid) -> StoreResult<()> {
         let pg = self.is_postgres();
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let tasks: Vec<(Uuid,)> = sqlx::query_as(
-                "SELECT tt.task_id FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE g.id = $1 AND g.user_id = $2",
-            ).bind(id).bind(owner.id).fetch_all(&mut *tx).await?;
-            let deleted = sqlx::query("DELETE FROM tags WHERE id = $1 AND user_id = $2")
-                .bind(id).bind(owner.id).execute(&mut *tx).await?.rows_affected();
-            if deleted == 0 {
-                return Err(StoreError::NotFound("tag"));
-            }
-            for (task_id,) in tasks {
-                refresh_search!(tx, pg, task_id);
-            }
-            tx.commit().await?;
-        });
+        retry_deadlocked(|| async move {
+            on_pool!(self, p => {
+                let mut tx = p.begin_write().await?;
+                // Locked first: no task can be tagged with it between reading its tasks and deleting it.
+                let lookup = if pg {
+                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2 FOR UPDATE"
+                } else {
+                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2"
+                };
+                let exists: Option<(Uuid,)> = sqlx::query_as(lookup)
+                    .bind(id).bind(owner.id).fetch_optional(&mut *tx).await?;
+                if exists.is_none() {
+                    return Err(StoreError::NotFound("tag"));
+                }
+                let tasks: Vec<(Uuid,)> = sqlx::query_as("SELECT task_id FROM task_tags WHERE tag_id = $1 ORDER BY task_id")
+                    .bind(id).fetch_all(&mut *tx).await?;
+                sqlx::query("DELETE FROM tags WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                for (task_id,) in tasks {
+                    refresh_derived!(tx, pg, task_id);
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await?;
         self.callers.forget(owner.id);
         Ok(())
     }
@@ -161,35 +190,45 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Task> {
         let pg = self.is_postgres();
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let task: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tasks WHERE id = $1 AND user_id = $2")
-                .bind(task_id).bind(owner.id).fetch_optional(&mut *tx).await?;
-            if task.is_none() {
-                return Err(StoreError::NotFound("task"));
-            }
-            let tag: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tags WHERE id = $1 AND user_id = $2")
-                .bind(tag_id).bind(owner.id).fetch_optional(&mut *tx).await?;
-            if tag.is_none() {
-                return Err(StoreError::NotFound("tag"));
-            }
-            let sql = if attach {
-                "INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            } else {
-                "DELETE FROM task_tags WHERE task_id = $1 AND tag_id = $2"
-            };
-            let changed = sqlx::query(sql).bind(task_id).bind(tag_id).execute(&mut *tx).await?.rows_affected() > 0;
-            if changed {
-                sqlx::query("UPDATE tasks SET updated_at = $1 WHERE id = $2").bind(ms(now)).bind(task_id).execute(&mut *tx).await?;
-                refresh_search!(tx, pg, task_id);
-            }
-            let task = load_task!(&mut *tx, owner, task_id, now);
-            if changed {
-                emit_task_event!(tx, self, owner, kind::TASK_UPDATED, task, vec!["tags".to_owned()], now);
-            }
-            tx.commit().await?;
-            self.outbox_wake().notify_one();
-            Ok(task)
+        let task = retry_deadlocked(|| async move {
+            Ok(on_pool!(self, p => {
+                let mut tx = p.begin_write().await?;
+                let task: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tasks WHERE id = $1 AND user_id = $2")
+                    .bind(task_id).bind(owner.id).fetch_optional(&mut *tx).await?;
+                if task.is_none() {
+                    return Err(StoreError::NotFound("task"));
+                }
+                // Share-locked on PostgreSQL: a tag being deleted meanwhile is waited for and then not found.
+                let lookup = if pg {
+                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2 FOR SHARE"
+                } else {
+                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2"
+                };
+                let tag: Option<(Uuid,)> = sqlx::query_as(lookup)
+                    .bind(tag_id).bind(owner.id).fetch_optional(&mut *tx).await?;
+                if tag.is_none() {
+                    return Err(StoreError::NotFound("tag"));
+                }
+                let sql = if attach {
+                    "INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                } else {
+                    "DELETE FROM task_tags WHERE task_id = $1 AND tag_id = $2"
+                };
+                let changed = sqlx::query(sql).bind(task_id).bind(tag_id).execute(&mut *tx).await?.rows_affected() > 0;
+                if changed {
+                    sqlx::query("UPDATE tasks SET updated_at = $1 WHERE id = $2").bind(ms(now)).bind(task_id).execute(&mut *tx).await?;
+                    refresh_derived!(tx, pg, task_id);
+                }
+                let task = load_task!(&mut *tx, owner, task_id, now);
+                if changed {
+                    emit_task_event!(tx, self, owner, kind::TASK_UPDATED, task, vec!["tags".to_owned()], now);
+                }
+                tx.commit().await?;
+                task
+            }))
         })
+        .await?;
+        self.outbox_wake().notify_one();
+        Ok(task)
     }
 }

@@ -15,7 +15,9 @@ use crate::model::{NewTask, NextOccurrence, Reminder, TagRef, Task, TaskPage, Ta
 use crate::store::outbox::event_payload;
 use crate::store::rows::{TASK_COLUMNS, TaskRow, task_columns};
 use crate::store::users::load_owner;
-use crate::store::{BeginWrite, Owner, Pool, Store, encode_error, from_ms, ms, on_pool};
+use crate::store::{
+    BeginWrite, Owner, Pool, Store, encode_error, from_ms, ms, on_pool, retry_deadlocked,
+};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use uuid::Uuid;
@@ -155,14 +157,19 @@ macro_rules! emit_task_event {
 }
 pub(crate) use emit_task_event;
 
-/// Make sure tags named `names` exist for the owner and return them (one lookup per existing tag).
+/// Make sure tags named `names` exist for the owner and return them (one lookup per existing tag). On
+/// PostgreSQL each is share-locked, so it keeps the name and colour read here until the task is written.
 macro_rules! ensure_tags {
-    ($tx:expr, $owner:expr, $names:expr, $now:expr) => {{
+    ($tx:expr, $pg:expr, $owner:expr, $names:expr, $now:expr) => {{
         let names: &[String] = $names;
         let mut tags: Vec<$crate::model::TagRef> = Vec::with_capacity(names.len());
+        let find = if $pg {
+            "SELECT id, name, color FROM tags WHERE user_id = $1 AND name_key = $2 FOR SHARE"
+        } else {
+            "SELECT id, name, color FROM tags WHERE user_id = $1 AND name_key = $2"
+        };
         for name in names {
             let key = name.to_lowercase();
-            let find = "SELECT id, name, color FROM tags WHERE user_id = $1 AND name_key = $2";
             let mut found: Option<(uuid::Uuid, String, String)> = sqlx::query_as(find)
                 .bind($owner.id)
                 .bind(&key)
@@ -197,25 +204,49 @@ macro_rules! ensure_tags {
     }};
 }
 
-/// Recompute a task's search document (title A, description B, tag names C).
-macro_rules! refresh_search {
+/// Recompute what a task row derives from its title, description and tags: its search document (title
+/// A, description B, tag names C) and the tags it carries for reads (`tags_json`, see
+/// [`TaskSelect`](crate::store::rows::TaskSelect)). On PostgreSQL the task's tags are share-locked and
+/// read at their latest committed version, so a rename or recolour running at the same time either
+/// finishes first (and is what this reads) or waits for this transaction and then refreshes this task
+/// itself: neither copy is left holding an old name.
+macro_rules! refresh_derived {
     ($tx:expr, $pg:expr, $task_id:expr) => {{
-        let sql = if $pg {
-            "UPDATE tasks SET search = setweight(to_tsvector('english', title), 'A') \
-               || setweight(to_tsvector('english', description), 'B') \
-               || setweight(to_tsvector('english', COALESCE((SELECT string_agg(g.name, ' ') FROM task_tags tt \
-                    JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = tasks.id), '')), 'C') \
-             WHERE id = $1"
+        if $pg {
+            sqlx::query(
+                "WITH tagged AS (SELECT g.id, g.name, g.color, g.name_key FROM task_tags tt \
+                   JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = $1 FOR SHARE OF g) \
+                 UPDATE tasks SET search = setweight(to_tsvector('english', title), 'A') \
+                   || setweight(to_tsvector('english', description), 'B') \
+                   || setweight(to_tsvector('english', COALESCE((SELECT string_agg(name, ' ') FROM tagged), '')), 'C'), \
+                   tags_json = (SELECT json_agg(json_build_array(id, name, color) ORDER BY name_key)::text FROM tagged) \
+                 WHERE id = $1",
+            )
+            .bind($task_id)
+            .execute(&mut *$tx)
+            .await?;
         } else {
-            "INSERT OR REPLACE INTO task_fts (rowid, title, description, tags) \
-             SELECT t.seq, t.title, t.description, COALESCE((SELECT group_concat(g.name, ' ') FROM task_tags tt \
-                    JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id), '') \
-             FROM tasks t WHERE t.id = $1"
-        };
-        sqlx::query(sql).bind($task_id).execute(&mut *$tx).await?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO task_fts (rowid, title, description, tags) \
+                 SELECT t.seq, t.title, t.description, COALESCE((SELECT group_concat(g.name, ' ') FROM task_tags tt \
+                        JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id), '') \
+                 FROM tasks t WHERE t.id = $1",
+            )
+            .bind($task_id)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(
+                "UPDATE tasks SET tags_json = (SELECT NULLIF(json_group_array(json_array(hex(g.id), g.name, g.color) \
+                   ORDER BY g.name_key), '[]') FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = tasks.id) \
+                 WHERE id = $1",
+            )
+            .bind($task_id)
+            .execute(&mut *$tx)
+            .await?;
+        }
     }};
 }
-pub(crate) use refresh_search;
+pub(crate) use refresh_derived;
 
 /// Load one task of the owner inside a transaction (locking it on PostgreSQL).
 macro_rules! load_row_for_update {
@@ -353,20 +384,28 @@ const PG_INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description
 /// (data-modifying CTEs run to completion and the statement is atomic, so no transaction is opened).
 /// The task row is inserted only if the caller's profile (`$27` zone, `$28` display name) and each tag
 /// (`$16` ids, `$25` names, `$26` colours) are still as the statement was built with; every other row is
-/// written per inserted task, so a stale profile or tag writes nothing at all.
+/// written per inserted task, so a stale profile or tag writes nothing at all. The tags are share-locked
+/// and compared at their latest committed version: a rename committed while this waited for it fails the
+/// guard, and a rename that starts later waits for this task and then refreshes it (see
+/// `refresh_derived`). The row carries its tags as they were locked.
 static PG_CREATE_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let guarded = PG_INSERT_TASK.replacen(" VALUES (", " SELECT ", 1).replace(
-        "'C'))",
-        "'C') \
+    let guarded = PG_INSERT_TASK
+        .replacen(", search)", ", search, tags_json)", 1)
+        .replacen(" VALUES (", " SELECT ", 1)
+        .replace(
+            "'C'))",
+            "'C'), \
+         (SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text FROM tagged g) \
          WHERE EXISTS (SELECT FROM users WHERE id = $2 AND time_zone = $27 AND display_name = $28) \
-         AND (SELECT count(*) FROM tags g \
+         AND (SELECT count(*) FROM tagged g \
               JOIN unnest($16::uuid[], $25::text[], $26::text[]) AS e (id, name, color) \
-              ON g.id = e.id AND g.name = e.name AND g.color = e.color WHERE g.user_id = $2) \
+              ON g.id = e.id AND g.name = e.name AND g.color = e.color) \
              = cardinality($16::uuid[]) \
          RETURNING id",
-    );
+        );
     format!(
-        "WITH task AS ({guarded}), \
+        "WITH tagged AS (SELECT id, name, color, name_key FROM tags WHERE id = ANY($16::uuid[]) AND user_id = $2 FOR SHARE), \
+         task AS ({guarded}), \
          links AS (INSERT INTO task_tags (task_id, tag_id) SELECT task.id, tag_id FROM task, unnest($16::uuid[]) AS tag_id), \
          reminders AS (INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
            SELECT r.id, task.id, $2, r.at, r.minutes_before, r.fire_at, $14 \
@@ -652,7 +691,7 @@ impl Store {
             };
             let owner = &owner;
             let v = &plan.v;
-            let tags = ensure_tags!(tx, owner, &v.tags, now);
+            let tags = ensure_tags!(tx, pg, owner, &v.tags, now);
             let mut q = bind_new_task!(sqlx::query(insert), &plan, owner, now);
             if pg {
                 q = q.bind(tag_document(&tags));
@@ -665,8 +704,9 @@ impl Store {
             for reminder in &plan.reminders {
                 write_reminder!(tx, reminder, owner, now);
             }
-            if !pg {
-                refresh_search!(tx, pg, plan.id);
+            // PostgreSQL indexed the tag names with the row; the row's copy of its tags is written here.
+            if !pg || !tags.is_empty() {
+                refresh_derived!(tx, pg, plan.id);
             }
             let task = plan.task(owner, tags, now);
             emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);
@@ -705,96 +745,101 @@ impl Store {
             None => None,
         };
         let tags = patch.tags.as_deref().map(validate_tag_names).transpose()?;
-        let task = on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let row = load_row_for_update!(tx, pg, owner, id);
-            let old_status = row.status();
-            let mut changed: Vec<String> = Vec::new();
-            let mut mark = |field: &str, did: bool| if did { changed.push(field.to_owned()) };
-            mark("title", title.as_ref().is_some_and(|t| *t != row.title));
-            mark("description", description.as_ref().is_some_and(|d| *d != row.description));
-            mark("priority", patch.priority.is_some_and(|p| p.rank() != row.priority));
-            mark("status", patch.status.is_some_and(|s| s != old_status));
-            let due = match new_due { Some(d) => d, None => row.due() };
-            mark("due", due.map(|d| (d.at_ms(), d.all_day)) != row.due().map(|d| (d.at_ms(), d.all_day)));
-            // Clearing the due date ends the recurrence too: a series needs dates.
-            let rule = match (&new_rule, due) {
-                (_, None) => None,
-                (Some(r), _) => r.clone(),
-                (None, _) => row.rule(),
-            };
-            if matches!(new_rule, Some(Some(_))) && due.is_none() {
-                return Err(Invalid::new("due_required", "recurrence", "a recurring task needs a due date").into());
-            }
-            mark("recurrence", rule != row.rule());
-            let status = patch.status.unwrap_or(old_status);
-            let completed_at = match (old_status, status) {
-                (Status::Completed, Status::Completed) => row.completed_at,
-                (_, Status::Completed) => Some(ms(now)),
-                _ => None,
-            };
-            let (series_id, occurrence, anchor) = match (&rule, due) {
-                (Some(_), Some(d)) if row.series_id.is_none() || new_rule.as_ref().is_some_and(Option::is_some) => {
-                    (Some(row.series_id.unwrap_or(id)), Some(row.occurrence.unwrap_or(1)), Some(d.local_datetime(&owner.tz).to_string()))
+        let (title, description, new_rule, tags) = (&title, &description, &new_rule, &tags);
+        let (new_priority, new_status) = (patch.priority, patch.status);
+        let task = retry_deadlocked(|| async move {
+            Ok(on_pool!(self, p => {
+                let mut tx = p.begin_write().await?;
+                let row = load_row_for_update!(tx, pg, owner, id);
+                let old_status = row.status();
+                let mut changed: Vec<String> = Vec::new();
+                let mut mark = |field: &str, did: bool| if did { changed.push(field.to_owned()) };
+                mark("title", title.as_ref().is_some_and(|t| *t != row.title));
+                mark("description", description.as_ref().is_some_and(|d| *d != row.description));
+                mark("priority", new_priority.is_some_and(|p| p.rank() != row.priority));
+                mark("status", new_status.is_some_and(|s| s != old_status));
+                let due = match new_due { Some(d) => d, None => row.due() };
+                mark("due", due.map(|d| (d.at_ms(), d.all_day)) != row.due().map(|d| (d.at_ms(), d.all_day)));
+                // Clearing the due date ends the recurrence too: a series needs dates.
+                let rule = match (&new_rule, due) {
+                    (_, None) => None,
+                    (Some(r), _) => r.clone(),
+                    (None, _) => row.rule(),
+                };
+                if matches!(new_rule, Some(Some(_))) && due.is_none() {
+                    return Err(Invalid::new("due_required", "recurrence", "a recurring task needs a due date").into());
                 }
-                (Some(_), Some(_)) => (row.series_id, row.occurrence, row.series_anchor.clone()),
-                _ => (row.series_id, row.occurrence, None),
-            };
-            sqlx::query(
-                "UPDATE tasks SET title = $1, description = $2, status = $3, priority = $4, due_at = $5, due_all_day = $6, \
-                 recurrence = $7, series_id = $8, occurrence = $9, series_anchor = $10, completed_at = $11, updated_at = $12 \
-                 WHERE id = $13",
-            )
-            .bind(title.as_ref().unwrap_or(&row.title))
-            .bind(description.as_ref().unwrap_or(&row.description))
-            .bind(status.as_str())
-            .bind(patch.priority.map(|p| p.rank()).unwrap_or(row.priority))
-            .bind(due.map(|d| d.at_ms()))
-            .bind(due.is_some_and(|d| d.all_day))
-            .bind(rule.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()))
-            .bind(series_id)
-            .bind(occurrence)
-            .bind(anchor)
-            .bind(completed_at)
-            .bind(ms(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            if let Some(names) = &tags {
-                let before: Vec<(String,)> = sqlx::query_as(
-                    "SELECT g.name_key FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = $1 ORDER BY g.name_key",
-                ).bind(id).fetch_all(&mut *tx).await?;
-                sqlx::query("DELETE FROM task_tags WHERE task_id = $1").bind(id).execute(&mut *tx).await?;
-                let tags = ensure_tags!(tx, owner, names, now);
-                for tag_id in tags.iter().map(|t| t.id) {
-                    sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(id).bind(tag_id).execute(&mut *tx).await?;
+                mark("recurrence", rule != row.rule());
+                let status = new_status.unwrap_or(old_status);
+                let completed_at = match (old_status, status) {
+                    (Status::Completed, Status::Completed) => row.completed_at,
+                    (_, Status::Completed) => Some(ms(now)),
+                    _ => None,
+                };
+                let (series_id, occurrence, anchor) = match (&rule, due) {
+                    (Some(_), Some(d)) if row.series_id.is_none() || new_rule.as_ref().is_some_and(Option::is_some) => {
+                        (Some(row.series_id.unwrap_or(id)), Some(row.occurrence.unwrap_or(1)), Some(d.local_datetime(&owner.tz).to_string()))
+                    }
+                    (Some(_), Some(_)) => (row.series_id, row.occurrence, row.series_anchor.clone()),
+                    _ => (row.series_id, row.occurrence, None),
+                };
+                sqlx::query(
+                    "UPDATE tasks SET title = $1, description = $2, status = $3, priority = $4, due_at = $5, due_all_day = $6, \
+                     recurrence = $7, series_id = $8, occurrence = $9, series_anchor = $10, completed_at = $11, updated_at = $12 \
+                     WHERE id = $13",
+                )
+                .bind(title.as_ref().unwrap_or(&row.title))
+                .bind(description.as_ref().unwrap_or(&row.description))
+                .bind(status.as_str())
+                .bind(new_priority.map(|p| p.rank()).unwrap_or(row.priority))
+                .bind(due.map(|d| d.at_ms()))
+                .bind(due.is_some_and(|d| d.all_day))
+                .bind(rule.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()))
+                .bind(series_id)
+                .bind(occurrence)
+                .bind(anchor)
+                .bind(completed_at)
+                .bind(ms(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(names) = &tags {
+                    let before: Vec<(String,)> = sqlx::query_as(
+                        "SELECT g.name_key FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = $1 ORDER BY g.name_key",
+                    ).bind(id).fetch_all(&mut *tx).await?;
+                    sqlx::query("DELETE FROM task_tags WHERE task_id = $1").bind(id).execute(&mut *tx).await?;
+                    let tags = ensure_tags!(tx, pg, owner, names, now);
+                    for tag_id in tags.iter().map(|t| t.id) {
+                        sqlx::query("INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                            .bind(id).bind(tag_id).execute(&mut *tx).await?;
+                    }
+                    let mut after: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+                    after.sort();
+                    if before.into_iter().map(|(n,)| n).collect::<Vec<_>>() != after {
+                        changed.push("tags".into());
+                    }
                 }
-                let mut after: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-                after.sort();
-                if before.into_iter().map(|(n,)| n).collect::<Vec<_>>() != after {
-                    changed.push("tags".into());
+                if changed.iter().any(|c| c == "due") {
+                    refire_reminders!(tx, id, due, &owner.tz);
                 }
-            }
-            if changed.iter().any(|c| c == "due") {
-                refire_reminders!(tx, id, due, &owner.tz);
-            }
-            if changed.iter().any(|c| c == "title" || c == "description" || c == "tags") {
-                refresh_search!(tx, pg, id);
-            }
-            let task = load_task!(&mut *tx, owner, id, now);
-            let event_kind = match (old_status, status) {
-                (Status::Completed, Status::Completed) => kind::TASK_UPDATED,
-                (_, Status::Completed) => kind::TASK_COMPLETED,
-                (Status::Completed, _) => kind::TASK_REOPENED,
-                _ => kind::TASK_UPDATED,
-            };
-            if !changed.is_empty() {
-                emit_task_event!(tx, self, owner, event_kind, task, changed, now);
-            }
-            tx.commit().await?;
-            task
-        });
+                if changed.iter().any(|c| c == "title" || c == "description" || c == "tags") {
+                    refresh_derived!(tx, pg, id);
+                }
+                let task = load_task!(&mut *tx, owner, id, now);
+                let event_kind = match (old_status, status) {
+                    (Status::Completed, Status::Completed) => kind::TASK_UPDATED,
+                    (_, Status::Completed) => kind::TASK_COMPLETED,
+                    (Status::Completed, _) => kind::TASK_REOPENED,
+                    _ => kind::TASK_UPDATED,
+                };
+                if !changed.is_empty() {
+                    emit_task_event!(tx, self, owner, event_kind, task, changed, now);
+                }
+                tx.commit().await?;
+                task
+            }))
+        })
+        .await?;
         self.outbox_wake().notify_one();
         Ok(task)
     }
@@ -868,71 +913,74 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<NextOccurrence> {
         let pg = self.is_postgres();
-        let result = on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let row = load_row_for_update!(tx, pg, owner, completed_id);
-            let (Some(rule), Some(due), Some(series_id)) = (row.rule(), row.due(), row.series_id) else {
-                return Ok(NextOccurrence { next: None, created: false });
-            };
-            let tz = &owner.tz;
-            let anchor: DateTime = row.series_anchor.as_deref().and_then(|a| a.parse().ok()).unwrap_or(due.local_datetime(tz));
-            let current = due.local_datetime(tz);
-            let completed = crate::store::from_ms(row.completed_at.unwrap_or(ms(now))).to_zoned(tz.clone()).datetime();
-            let occurrence = u32::try_from(row.occurrence.unwrap_or(1)).unwrap_or(1);
-            let Some(next) = rule.next(anchor, current, completed, occurrence) else {
-                return Ok(NextOccurrence { next: None, created: false });
-            };
-            let next_due = if due.all_day { Due::all_day(next.local.date(), tz) } else { Due::local(next.local, tz) };
-            let next_occurrence = i32::try_from(next.occurrence).unwrap_or(i32::MAX);
-            let new_id = Uuid::now_v7();
-            let inserted = sqlx::query(
-                "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
-                 series_id, occurrence, series_anchor, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
-            )
-            .bind(new_id)
-            .bind(owner.id)
-            .bind(&row.title)
-            .bind(&row.description)
-            .bind(row.priority)
-            .bind(next_due.at_ms())
-            .bind(next_due.all_day)
-            .bind(&row.recurrence)
-            .bind(series_id)
-            .bind(next_occurrence)
-            .bind(next.anchor.to_string())
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if !inserted {
-                let (existing,): (Uuid,) = sqlx::query_as("SELECT id FROM tasks WHERE series_id = $1 AND occurrence = $2")
-                    .bind(series_id).bind(next_occurrence).fetch_one(&mut *tx).await?;
-                let task = load_task!(&mut *tx, owner, existing, now);
-                tx.commit().await?;
-                return Ok(NextOccurrence { next: Some(task), created: false });
-            }
-            sqlx::query("INSERT INTO task_tags (task_id, tag_id) SELECT $1, tag_id FROM task_tags WHERE task_id = $2")
-                .bind(new_id).bind(completed_id).execute(&mut *tx).await?;
-            // Reminders come along: relative ones as they are, absolute ones shifted by as much as the due date moved.
-            let shift = next_due.at_ms() - due.at_ms();
-            let reminders: Vec<(Option<i64>, Option<i32>)> =
-                sqlx::query_as("SELECT at, minutes_before FROM reminders WHERE task_id = $1")
-                    .bind(completed_id).fetch_all(&mut *tx).await?;
-            for (at, minutes) in reminders {
-                let spec = match (at, minutes) {
-                    (Some(at), _) => ReminderSpec::Absolute(crate::store::from_ms(at + shift)),
-                    (None, m) => ReminderSpec::Relative { minutes_before: m.unwrap_or(0).max(0) as u32 },
+        let result = retry_deadlocked(|| async move {
+            Ok(on_pool!(self, p => {
+                let mut tx = p.begin_write().await?;
+                let row = load_row_for_update!(tx, pg, owner, completed_id);
+                let (Some(rule), Some(due), Some(series_id)) = (row.rule(), row.due(), row.series_id) else {
+                    return Ok(NextOccurrence { next: None, created: false });
                 };
-                insert_reminder!(tx, new_id, owner, &spec, Some(next_due), now);
-            }
-            refresh_search!(tx, pg, new_id);
-            let task = load_task!(&mut *tx, owner, new_id, now);
-            emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);
-            tx.commit().await?;
-            NextOccurrence { next: Some(task), created: true }
-        });
+                let tz = &owner.tz;
+                let anchor: DateTime = row.series_anchor.as_deref().and_then(|a| a.parse().ok()).unwrap_or(due.local_datetime(tz));
+                let current = due.local_datetime(tz);
+                let completed = crate::store::from_ms(row.completed_at.unwrap_or(ms(now))).to_zoned(tz.clone()).datetime();
+                let occurrence = u32::try_from(row.occurrence.unwrap_or(1)).unwrap_or(1);
+                let Some(next) = rule.next(anchor, current, completed, occurrence) else {
+                    return Ok(NextOccurrence { next: None, created: false });
+                };
+                let next_due = if due.all_day { Due::all_day(next.local.date(), tz) } else { Due::local(next.local, tz) };
+                let next_occurrence = i32::try_from(next.occurrence).unwrap_or(i32::MAX);
+                let new_id = Uuid::now_v7();
+                let inserted = sqlx::query(
+                    "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
+                     series_id, occurrence, series_anchor, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
+                )
+                .bind(new_id)
+                .bind(owner.id)
+                .bind(&row.title)
+                .bind(&row.description)
+                .bind(row.priority)
+                .bind(next_due.at_ms())
+                .bind(next_due.all_day)
+                .bind(&row.recurrence)
+                .bind(series_id)
+                .bind(next_occurrence)
+                .bind(next.anchor.to_string())
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !inserted {
+                    let (existing,): (Uuid,) = sqlx::query_as("SELECT id FROM tasks WHERE series_id = $1 AND occurrence = $2")
+                        .bind(series_id).bind(next_occurrence).fetch_one(&mut *tx).await?;
+                    let task = load_task!(&mut *tx, owner, existing, now);
+                    tx.commit().await?;
+                    return Ok(NextOccurrence { next: Some(task), created: false });
+                }
+                sqlx::query("INSERT INTO task_tags (task_id, tag_id) SELECT $1, tag_id FROM task_tags WHERE task_id = $2")
+                    .bind(new_id).bind(completed_id).execute(&mut *tx).await?;
+                // Reminders come along: relative ones as they are, absolute ones shifted by as much as the due date moved.
+                let shift = next_due.at_ms() - due.at_ms();
+                let reminders: Vec<(Option<i64>, Option<i32>)> =
+                    sqlx::query_as("SELECT at, minutes_before FROM reminders WHERE task_id = $1")
+                        .bind(completed_id).fetch_all(&mut *tx).await?;
+                for (at, minutes) in reminders {
+                    let spec = match (at, minutes) {
+                        (Some(at), _) => ReminderSpec::Absolute(crate::store::from_ms(at + shift)),
+                        (None, m) => ReminderSpec::Relative { minutes_before: m.unwrap_or(0).max(0) as u32 },
+                    };
+                    insert_reminder!(tx, new_id, owner, &spec, Some(next_due), now);
+                }
+                refresh_derived!(tx, pg, new_id);
+                let task = load_task!(&mut *tx, owner, new_id, now);
+                emit_task_event!(tx, self, owner, kind::TASK_CREATED, task, vec![], now);
+                tx.commit().await?;
+                NextOccurrence { next: Some(task), created: true }
+            }))
+        })
+        .await?;
         self.outbox_wake().notify_one();
         Ok(result)
     }
@@ -1001,7 +1049,7 @@ impl Store {
         // reads the rows anyway, so it takes them in one pass.
         let one_pass = query.search.is_some() || query.sort == SortKey::Title;
         let phase_one = if one_pass {
-            format!("t.user_id, {TASK_COLUMNS}")
+            format!("t.user_id, {TASK_COLUMNS}, t.tags_json")
         } else {
             "t.id".to_owned()
         };

@@ -1,0 +1,222 @@
+//! PostgreSQL only: a task row carries a copy of its tags (names and colours), so a change to a tag that
+//! commits while another transaction is tagging a task must not leave that task showing the old name.
+//! Each test holds a tag change open on a raw connection, starts the store's write, waits until
+//! PostgreSQL reports it waiting on a lock (or until it finished without waiting, which fails the test),
+//! then commits the tag change.
+
+use jiff::Timestamp;
+use sqlx::{Connection, PgConnection};
+use std::time::{Duration, Instant};
+use todo_core::Store;
+use todo_core::model::{NewTask, TagInput, TagPatch, Task};
+use todo_core::store::Owner;
+use todo_core::testing::TestDb;
+
+fn now() -> Timestamp {
+    "2026-03-10T12:00:00Z".parse().unwrap()
+}
+
+async fn setup() -> Option<(TestDb, Owner)> {
+    let db = TestDb::postgres().await?;
+    let ada = db
+        .store
+        .create_user(
+            "ada@example.com",
+            "argon2-hash",
+            Some("Ada"),
+            Some("UTC"),
+            now(),
+        )
+        .await
+        .unwrap();
+    Some((db, ada))
+}
+
+fn with_tags(title: &str, tags: &[&str]) -> NewTask {
+    NewTask {
+        title: title.into(),
+        tags: Some(tags.iter().map(|t| (*t).to_owned()).collect()),
+        ..Default::default()
+    }
+}
+
+/// Wait until another session of this database waits for a lock, or `write` has finished (returning
+/// false: it did not wait). Bounded, so a write that never gets there fails instead of hanging.
+async fn waits_for_lock<T>(watch: &mut PgConnection, write: &tokio::task::JoinHandle<T>) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE NOT l.granted AND a.datname = current_database()",
+        )
+        .fetch_one(&mut *watch)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            return true;
+        }
+        if write.is_finished() {
+            return false;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the write neither waited nor finished"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn read(store: &Store, owner: &Owner, id: uuid::Uuid) -> Task {
+    store.get_task(owner, id, now()).await.unwrap()
+}
+
+/// A tag recoloured (not yet committed) while a task is being tagged with it: the tagging waits for the
+/// recolour and the task then shows the new colour. (A rename changes the tag's unique key, which the
+/// tag link's foreign key check waits for anyway; a recolour is only caught by the store's own lock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tagging_during_a_recolour_shows_the_new_colour() {
+    let Some((db, ada)) = setup().await else {
+        return;
+    };
+    let store = db.store.clone();
+    let tag = store
+        .create_tag(
+            &ada,
+            TagInput {
+                name: "work".into(),
+                color: None,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    let task = store
+        .create_task(&ada, with_tags("Report", &[]), now())
+        .await
+        .unwrap();
+
+    let mut recolourer = PgConnection::connect(&db.url).await.unwrap();
+    let mut watch = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut recolourer).await.unwrap();
+    sqlx::query("UPDATE tags SET color = '#112233' WHERE id = $1")
+        .bind(tag.id)
+        .execute(&mut recolourer)
+        .await
+        .unwrap();
+    let attach = tokio::spawn({
+        let (store, ada) = (store.clone(), ada.clone());
+        async move { store.set_task_tag(&ada, task.id, tag.id, true, now()).await }
+    });
+    let waited = waits_for_lock(&mut watch, &attach).await;
+    // The store's recolour would now refresh the tagged tasks it sees: none, the tagging is not committed.
+    sqlx::query("COMMIT")
+        .execute(&mut recolourer)
+        .await
+        .unwrap();
+    let attached = attach.await.unwrap().unwrap();
+    assert!(waited, "the tagging waited for the recolour");
+    assert_eq!(attached.tags[0].color, "#112233");
+    assert_eq!(read(&store, &ada, task.id).await.tags, attached.tags);
+    db.cleanup().await;
+}
+
+/// A task created in one statement with a remembered tag while that tag's rename is uncommitted: the
+/// creation waits, finds the tag no longer named as asked, and tags the task with a new tag of the asked
+/// name (as after a committed rename); the renamed tag is not shown under its old name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_with_a_tag_during_its_rename_uses_the_asked_name() {
+    let Some((db, ada)) = setup().await else {
+        return;
+    };
+    let store = db.store.clone();
+    // The first creation looks the tag up and the store remembers it for the next one.
+    let first = store
+        .create_task(&ada, with_tags("First", &["work"]), now())
+        .await
+        .unwrap();
+    let renamed = first.tags[0].clone();
+
+    let mut renamer = PgConnection::connect(&db.url).await.unwrap();
+    let mut watch = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut renamer).await.unwrap();
+    sqlx::query("UPDATE tags SET name = 'office', name_key = 'office' WHERE id = $1")
+        .bind(renamed.id)
+        .execute(&mut renamer)
+        .await
+        .unwrap();
+    let create = tokio::spawn({
+        let (store, ada) = (store.clone(), ada.clone());
+        async move {
+            store
+                .create_task(&ada, with_tags("Second", &["work"]), now())
+                .await
+        }
+    });
+    let waited = waits_for_lock(&mut watch, &create).await;
+    sqlx::query("COMMIT").execute(&mut renamer).await.unwrap();
+    let second = create.await.unwrap().unwrap();
+    assert!(waited, "the creation waited for the rename");
+    assert_eq!(second.tags[0].name, "work");
+    assert_ne!(second.tags[0].id, renamed.id, "a new tag named work");
+    assert_eq!(read(&store, &ada, second.id).await.tags, second.tags);
+    db.cleanup().await;
+}
+
+/// A rename that has to refresh a task another transaction holds, while that transaction waits for the
+/// tag: PostgreSQL breaks the cycle by failing the rename, which the store runs again once the other
+/// transaction is done. The rename succeeds and the task shows the new name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_that_loses_a_deadlock_runs_again() {
+    let Some((db, ada)) = setup().await else {
+        return;
+    };
+    let store = db.store.clone();
+    let task = store
+        .create_task(&ada, with_tags("Report", &["work"]), now())
+        .await
+        .unwrap();
+    let tag = task.tags[0].clone();
+
+    let mut editor = PgConnection::connect(&db.url).await.unwrap();
+    let mut watch = PgConnection::connect(&db.url).await.unwrap();
+    // The editor checks for deadlocks much later than the store's sessions (1 s), so the rename is the
+    // transaction PostgreSQL fails.
+    sqlx::query("SET deadlock_timeout = '60s'")
+        .execute(&mut editor)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut editor).await.unwrap();
+    sqlx::query("SELECT id FROM tasks WHERE id = $1 FOR UPDATE")
+        .bind(task.id)
+        .execute(&mut editor)
+        .await
+        .unwrap();
+    let rename = tokio::spawn({
+        let (store, ada) = (store.clone(), ada.clone());
+        async move {
+            let patch = TagPatch {
+                name: Some("office".into()),
+                color: None,
+            };
+            store.update_tag(&ada, tag.id, patch, now()).await
+        }
+    });
+    assert!(
+        waits_for_lock(&mut watch, &rename).await,
+        "the rename waits for the task"
+    );
+    // The editor now wants the tag the rename holds: a cycle. It gets the tag once the rename is failed.
+    sqlx::query("SELECT id FROM tags WHERE id = $1 FOR SHARE")
+        .bind(tag.id)
+        .execute(&mut editor)
+        .await
+        .unwrap();
+    sqlx::query("COMMIT").execute(&mut editor).await.unwrap();
+    let renamed = rename
+        .await
+        .unwrap()
+        .expect("the rename ran again and succeeded");
+    assert_eq!(renamed.name, "office");
+    assert_eq!(read(&store, &ada, task.id).await.tags[0].name, "office");
+    db.cleanup().await;
+}
