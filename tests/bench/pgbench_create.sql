@@ -1,13 +1,16 @@
 -- The statements todo-api runs for one task creation with a tag the user has. The caller lookup and the tag
 -- lookup run only when the store does not remember them (core/src/store/callers.rs; most requests under
--- load). Then one statement writes the task with its search document, the tag link and both outbox rows.
+-- load). Then one statement share-locks the tag and writes the task with its search document and its tags, the tag
+-- link and both outbox rows.
 \set n random(1, 1000)
 SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = ('00000000-0000-7000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid;
 SELECT id, name, color FROM tags WHERE user_id = ('00000000-0000-7000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid AND name_key = ANY('{work}'::text[]) \gset tag_
-WITH task AS (
-  INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, series_id, occurrence, series_anchor, completed_at, created_at, updated_at, search)
-  VALUES (gen_random_uuid(), ('00000000-0000-7000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid, 'Invoice garden 42', '', 'open', 3, 1796000000000, false, NULL, NULL, NULL, NULL, NULL, 1796000000000, 1796000000000,
-          setweight(to_tsvector('english', 'Invoice garden 42'), 'A') || setweight(to_tsvector('english', ''), 'B') || setweight(to_tsvector('english', 'work'), 'C'))
+WITH tagged AS (SELECT id, name, color, name_key FROM tags WHERE id = ANY(ARRAY[:tag_id::uuid]) FOR SHARE),
+task AS (
+  INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, series_id, occurrence, series_anchor, completed_at, created_at, updated_at, search, tags_json)
+  SELECT gen_random_uuid(), ('00000000-0000-7000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid, 'Invoice garden 42', '', 'open', 3, 1796000000000, false, NULL, NULL, NULL, NULL, NULL, 1796000000000, 1796000000000,
+          setweight(to_tsvector('english', 'Invoice garden 42'), 'A') || setweight(to_tsvector('english', ''), 'B') || setweight(to_tsvector('english', 'work'), 'C'),
+         (SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text FROM tagged g)
   RETURNING id),
 links AS (INSERT INTO task_tags (task_id, tag_id) SELECT task.id, tag_id FROM task, unnest(ARRAY[:tag_id::uuid]) AS tag_id),
 reminders AS (INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at)

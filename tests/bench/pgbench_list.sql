@@ -1,9 +1,9 @@
 -- The statement todo-api runs for one filtered, sorted list request (open, high/urgent, by due date; the
 -- caller lookup is skipped while the store remembers the caller): the page's ids from the covering index,
--- then those rows with their tags and reminders.
+-- then those rows (each carries its tags) with their reminders.
 \set n random(1, 1000)
 SELECT t.id, t.title, t.description, t.status, t.priority, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, t.created_at, t.updated_at,
-       (SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id) AS tags_json,
+       t.tags_json,
        (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at) ORDER BY r.fire_at IS NULL, r.fire_at, r.id)::text FROM reminders r WHERE r.task_id = t.id) AS reminders_json,
        k.rank, k.sort_int
   FROM (SELECT * FROM (SELECT t.id, NULL AS rank, COALESCE(t.due_at, 9223372036854775807) AS sort_int FROM tasks t

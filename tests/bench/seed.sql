@@ -49,8 +49,10 @@ INSERT INTO task_tags (task_id, tag_id)
 SELECT t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id
 WHERE abs(hashtext(t.id::text || g.name)) % 100 < 15;
 
-UPDATE tasks t SET search = t.search || setweight(to_tsvector('english', x.names), 'C')
-FROM (SELECT tt.task_id, string_agg(g.name, ' ') AS names FROM task_tags tt JOIN tags g ON g.id = tt.tag_id GROUP BY tt.task_id) x
+UPDATE tasks t SET search = t.search || setweight(to_tsvector('english', x.names), 'C'), tags_json = x.tags_json
+FROM (SELECT tt.task_id, string_agg(g.name, ' ') AS names,
+             json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text AS tags_json
+      FROM task_tags tt JOIN tags g ON g.id = tt.tag_id GROUP BY tt.task_id) x
 WHERE x.task_id = t.id;
 
 SELECT gin_clean_pending_list('tasks_search_by_owner') \gset
