@@ -40,6 +40,24 @@ fn with_tags(title: &str, tags: &[&str]) -> NewTask {
     }
 }
 
+/// A raw session inside a transaction that has run `sql` (binding `id`), holding its row locks until the
+/// test commits, and a second session to watch for waiting locks with.
+async fn hold_open(db: &TestDb, sql: &str, id: uuid::Uuid) -> (PgConnection, PgConnection) {
+    let mut holder = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let watch = PgConnection::connect(&db.url).await.unwrap();
+    (holder, watch)
+}
+
+async fn commit(holder: &mut PgConnection) {
+    sqlx::query("COMMIT").execute(holder).await.unwrap();
+}
+
 /// Wait until another session of this database waits for a lock, or `write` has finished (returning
 /// false: it did not wait). Bounded, so a write that never gets there fails instead of hanging.
 async fn waits_for_lock<T>(watch: &mut PgConnection, write: &tokio::task::JoinHandle<T>) -> bool {
@@ -95,24 +113,19 @@ async fn tagging_during_a_recolour_shows_the_new_colour() {
         .await
         .unwrap();
 
-    let mut recolourer = PgConnection::connect(&db.url).await.unwrap();
-    let mut watch = PgConnection::connect(&db.url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut recolourer).await.unwrap();
-    sqlx::query("UPDATE tags SET color = '#112233' WHERE id = $1")
-        .bind(tag.id)
-        .execute(&mut recolourer)
-        .await
-        .unwrap();
+    let (mut recolourer, mut watch) = hold_open(
+        &db,
+        "UPDATE tags SET color = '#112233' WHERE id = $1",
+        tag.id,
+    )
+    .await;
     let attach = tokio::spawn({
         let (store, ada) = (store.clone(), ada.clone());
         async move { store.set_task_tag(&ada, task.id, tag.id, true, now()).await }
     });
     let waited = waits_for_lock(&mut watch, &attach).await;
     // The store's recolour would now refresh the tagged tasks it sees: none, the tagging is not committed.
-    sqlx::query("COMMIT")
-        .execute(&mut recolourer)
-        .await
-        .unwrap();
+    commit(&mut recolourer).await;
     let attached = attach.await.unwrap().unwrap();
     assert!(waited, "the tagging waited for the recolour");
     assert_eq!(attached.tags[0].color, "#112233");
@@ -136,14 +149,8 @@ async fn creating_with_a_tag_during_its_rename_uses_the_asked_name() {
         .unwrap();
     let renamed = first.tags[0].clone();
 
-    let mut renamer = PgConnection::connect(&db.url).await.unwrap();
-    let mut watch = PgConnection::connect(&db.url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut renamer).await.unwrap();
-    sqlx::query("UPDATE tags SET name = 'office', name_key = 'office' WHERE id = $1")
-        .bind(renamed.id)
-        .execute(&mut renamer)
-        .await
-        .unwrap();
+    let rename = "UPDATE tags SET name = 'office', name_key = 'office' WHERE id = $1";
+    let (mut renamer, mut watch) = hold_open(&db, rename, renamed.id).await;
     let create = tokio::spawn({
         let (store, ada) = (store.clone(), ada.clone());
         async move {
@@ -153,7 +160,7 @@ async fn creating_with_a_tag_during_its_rename_uses_the_asked_name() {
         }
     });
     let waited = waits_for_lock(&mut watch, &create).await;
-    sqlx::query("COMMIT").execute(&mut renamer).await.unwrap();
+    commit(&mut renamer).await;
     let second = create.await.unwrap().unwrap();
     assert!(waited, "the creation waited for the rename");
     assert_eq!(second.tags[0].name, "work");
@@ -177,17 +184,15 @@ async fn a_rename_that_loses_a_deadlock_runs_again() {
         .unwrap();
     let tag = task.tags[0].clone();
 
-    let mut editor = PgConnection::connect(&db.url).await.unwrap();
-    let mut watch = PgConnection::connect(&db.url).await.unwrap();
+    let (mut editor, mut watch) = hold_open(
+        &db,
+        "SELECT id FROM tasks WHERE id = $1 FOR UPDATE",
+        task.id,
+    )
+    .await;
     // The editor checks for deadlocks much later than the store's sessions (1 s), so the rename is the
     // transaction PostgreSQL fails.
     sqlx::query("SET deadlock_timeout = '60s'")
-        .execute(&mut editor)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN").execute(&mut editor).await.unwrap();
-    sqlx::query("SELECT id FROM tasks WHERE id = $1 FOR UPDATE")
-        .bind(task.id)
         .execute(&mut editor)
         .await
         .unwrap();
@@ -211,7 +216,7 @@ async fn a_rename_that_loses_a_deadlock_runs_again() {
         .execute(&mut editor)
         .await
         .unwrap();
-    sqlx::query("COMMIT").execute(&mut editor).await.unwrap();
+    commit(&mut editor).await;
     let renamed = rename
         .await
         .unwrap()

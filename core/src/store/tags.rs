@@ -44,6 +44,28 @@ fn taken(name: &str) -> impl FnOnce() -> String + '_ {
     move || format!("you already have a tag named {name:?}")
 }
 
+/// The tasks a tag is on, whose search documents and tags change with it.
+const TAGGED_TASKS: &str = "SELECT task_id FROM task_tags WHERE tag_id = $1 ORDER BY task_id";
+
+/// Find the owner's tag `id` (else `NotFound`), on PostgreSQL taking the row lock `$lock` (e.g. `FOR SHARE`).
+macro_rules! find_own_tag {
+    ($tx:expr, $pg:expr, $owner:expr, $id:expr, $lock:literal) => {{
+        let sql = if $pg {
+            concat!("SELECT id FROM tags WHERE id = $1 AND user_id = $2 ", $lock)
+        } else {
+            "SELECT id FROM tags WHERE id = $1 AND user_id = $2"
+        };
+        let found: Option<(Uuid,)> = sqlx::query_as(sql)
+            .bind($id)
+            .bind($owner.id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound("tag"));
+        }
+    }};
+}
+
 impl Store {
     pub async fn list_tags(&self, owner: &Owner) -> StoreResult<Vec<Tag>> {
         let sql = format!("{TAG_SELECT} WHERE g.user_id = $1 ORDER BY g.name_key");
@@ -111,16 +133,7 @@ impl Store {
                 let mut tx = p.begin_write().await?;
                 // Locked before the tagged tasks are read, so a task tagged meanwhile is either among them
                 // or waits for this transaction (see `refresh_derived`).
-                let lookup = if pg {
-                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2 FOR NO KEY UPDATE"
-                } else {
-                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2"
-                };
-                let exists: Option<(Uuid,)> = sqlx::query_as(lookup)
-                    .bind(id).bind(owner.id).fetch_optional(&mut *tx).await?;
-                if exists.is_none() {
-                    return Err(StoreError::NotFound("tag"));
-                }
+                find_own_tag!(tx, pg, owner, id, "FOR NO KEY UPDATE");
                 if let Some(name) = &name {
                     sqlx::query("UPDATE tags SET name = $1, name_key = $2, updated_at = $3 WHERE id = $4")
                         .bind(name).bind(name.to_lowercase()).bind(ms(now)).bind(id)
@@ -132,7 +145,7 @@ impl Store {
                         .bind(color).bind(ms(now)).bind(id).execute(&mut *tx).await?;
                 }
                 if name.is_some() || color.is_some() {
-                    let tasks: Vec<(Uuid,)> = sqlx::query_as("SELECT task_id FROM task_tags WHERE tag_id = $1 ORDER BY task_id")
+                    let tasks: Vec<(Uuid,)> = sqlx::query_as(TAGGED_TASKS)
                         .bind(id).fetch_all(&mut *tx).await?;
                     for (task_id,) in tasks {
                         refresh_derived!(tx, pg, task_id);
@@ -155,17 +168,8 @@ impl Store {
             on_pool!(self, p => {
                 let mut tx = p.begin_write().await?;
                 // Locked first: no task can be tagged with it between reading its tasks and deleting it.
-                let lookup = if pg {
-                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2 FOR UPDATE"
-                } else {
-                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2"
-                };
-                let exists: Option<(Uuid,)> = sqlx::query_as(lookup)
-                    .bind(id).bind(owner.id).fetch_optional(&mut *tx).await?;
-                if exists.is_none() {
-                    return Err(StoreError::NotFound("tag"));
-                }
-                let tasks: Vec<(Uuid,)> = sqlx::query_as("SELECT task_id FROM task_tags WHERE tag_id = $1 ORDER BY task_id")
+                find_own_tag!(tx, pg, owner, id, "FOR UPDATE");
+                let tasks: Vec<(Uuid,)> = sqlx::query_as(TAGGED_TASKS)
                     .bind(id).fetch_all(&mut *tx).await?;
                 sqlx::query("DELETE FROM tags WHERE id = $1").bind(id).execute(&mut *tx).await?;
                 for (task_id,) in tasks {
@@ -199,16 +203,7 @@ impl Store {
                     return Err(StoreError::NotFound("task"));
                 }
                 // Share-locked on PostgreSQL: a tag being deleted meanwhile is waited for and then not found.
-                let lookup = if pg {
-                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2 FOR SHARE"
-                } else {
-                    "SELECT id FROM tags WHERE id = $1 AND user_id = $2"
-                };
-                let tag: Option<(Uuid,)> = sqlx::query_as(lookup)
-                    .bind(tag_id).bind(owner.id).fetch_optional(&mut *tx).await?;
-                if tag.is_none() {
-                    return Err(StoreError::NotFound("tag"));
-                }
+                find_own_tag!(tx, pg, owner, tag_id, "FOR SHARE");
                 let sql = if attach {
                     "INSERT INTO task_tags (task_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
                 } else {

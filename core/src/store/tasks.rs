@@ -204,6 +204,15 @@ macro_rules! ensure_tags {
     }};
 }
 
+/// The tags a task row carries on PostgreSQL, `[[id, name, colour], …]` in name order, aggregated from a
+/// `tagged` CTE of tag rows; the reads parse it back (see [`TaskSelect`](crate::store::rows::TaskSelect)).
+macro_rules! pg_tags_json_of_tagged {
+    () => {
+        "(SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text FROM tagged g)"
+    };
+}
+pub(crate) use pg_tags_json_of_tagged;
+
 /// Recompute what a task row derives from its title, description and tags: its search document (title
 /// A, description B, tag names C) and the tags it carries for reads (`tags_json`, see
 /// [`TaskSelect`](crate::store::rows::TaskSelect)). On PostgreSQL the task's tags are share-locked and
@@ -213,15 +222,16 @@ macro_rules! ensure_tags {
 macro_rules! refresh_derived {
     ($tx:expr, $pg:expr, $task_id:expr) => {{
         if $pg {
-            sqlx::query(
+            sqlx::query(concat!(
                 "WITH tagged AS (SELECT g.id, g.name, g.color, g.name_key FROM task_tags tt \
                    JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = $1 FOR SHARE OF g) \
                  UPDATE tasks SET search = setweight(to_tsvector('english', title), 'A') \
                    || setweight(to_tsvector('english', description), 'B') \
                    || setweight(to_tsvector('english', COALESCE((SELECT string_agg(name, ' ') FROM tagged), '')), 'C'), \
-                   tags_json = (SELECT json_agg(json_build_array(id, name, color) ORDER BY name_key)::text FROM tagged) \
-                 WHERE id = $1",
-            )
+                   tags_json = ",
+                $crate::store::tasks::pg_tags_json_of_tagged!(),
+                " WHERE id = $1"
+            ))
             .bind($task_id)
             .execute(&mut *$tx)
             .await?;
@@ -394,14 +404,17 @@ static PG_CREATE_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
         .replacen(" VALUES (", " SELECT ", 1)
         .replace(
             "'C'))",
-            "'C'), \
-         (SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text FROM tagged g) \
+            concat!(
+                "'C'), ",
+                pg_tags_json_of_tagged!(),
+                " \
          WHERE EXISTS (SELECT FROM users WHERE id = $2 AND time_zone = $27 AND display_name = $28) \
          AND (SELECT count(*) FROM tagged g \
               JOIN unnest($16::uuid[], $25::text[], $26::text[]) AS e (id, name, color) \
               ON g.id = e.id AND g.name = e.name AND g.color = e.color) \
              = cardinality($16::uuid[]) \
-         RETURNING id",
+         RETURNING id"
+            ),
         );
     format!(
         "WITH tagged AS (SELECT id, name, color, name_key FROM tags WHERE id = ANY($16::uuid[]) AND user_id = $2 FOR SHARE), \
