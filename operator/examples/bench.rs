@@ -21,7 +21,7 @@ use todo_operator::build::TopicPlan;
 use todo_operator::controller::{self, Context};
 use todo_operator::crd::{TodoPlatform, TopicState, TopicStatus};
 use todo_operator::metrics::Metrics;
-use todo_operator::topics::{TopicAdmin, TopicError};
+use todo_operator::topics::{KafkaCluster, TopicAdmin, TopicError};
 
 const PLATFORMS: usize = 100;
 const CONCURRENCY: usize = 4;
@@ -33,7 +33,7 @@ struct ReadyTopics;
 impl TopicAdmin for ReadyTopics {
     fn ensure<'a>(
         &'a self,
-        _: &'a [String],
+        _: &'a KafkaCluster,
         plans: &'a [TopicPlan],
     ) -> BoxFuture<'a, Result<Vec<TopicStatus>, TopicError>> {
         let statuses = plans
@@ -50,7 +50,7 @@ impl TopicAdmin for ReadyTopics {
 
     fn delete<'a>(
         &'a self,
-        _: &'a [String],
+        _: &'a KafkaCluster,
         _: &'a [String],
     ) -> BoxFuture<'a, Result<(), TopicError>> {
         Box::pin(async { Ok(()) })

@@ -38,7 +38,7 @@ use crate::crd::{
 use crate::metrics::Metrics;
 use crate::names::{APPLIED_HASH_ANNOTATION, Names};
 use crate::status::{self, Capabilities, MigrationState, Observed, TopicOutcome};
-use crate::topics::TopicAdmin;
+use crate::topics::{self, TopicAdmin};
 
 /// Finalizer guarding external state (topics) of platforms whose deletion policy is Delete.
 pub const FINALIZER: &str = "todoplatform.dev/topics";
@@ -277,14 +277,24 @@ fn generated_value(existing: &Existing, name: &str, key: &str) -> Option<String>
         .and_then(|bytes| String::from_utf8(bytes.0).ok())
 }
 
-/// Dereference: generated values and referenced Secrets' versions. Returns the build inputs and
-/// the referenced Secrets that do not exist.
+/// The Secrets whose data the Kafka admin provisioner needs (SASL credentials, CA bundle).
+fn kafka_credential_secrets(spec: &TodoPlatformSpec) -> Vec<String> {
+    if spec.eventing.topics.provisioner == TopicProvisioner::KafkaAdmin {
+        topics::credential_secrets(spec.eventing.external.as_ref())
+    } else {
+        Vec::new()
+    }
+}
+
+/// Dereference: generated values and referenced Secrets' versions. Returns the build inputs,
+/// the referenced Secrets that do not exist, and the Kafka credential Secrets (read in full; every
+/// other Secret is read as metadata only).
 async fn dereference(
     ctx: &Context,
     platform: &TodoPlatform,
     names: &Names,
     existing: &Existing,
-) -> Result<(BuildInputs, Vec<String>), kube::Error> {
+) -> Result<(BuildInputs, Vec<String>, BTreeMap<String, Secret>), kube::Error> {
     let generated = GeneratedSecrets {
         jwt_secret: generated_value(existing, &names.jwt_secret(), "secret")
             .unwrap_or_else(random_secret),
@@ -296,10 +306,21 @@ async fn dereference(
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &names.namespace);
     let mut versions = BTreeMap::new();
     let mut missing = Vec::new();
+    let with_data = kafka_credential_secrets(&platform.spec);
+    let mut kafka_secrets = BTreeMap::new();
     for name in referenced_secrets(&platform.spec) {
-        match secrets.get_metadata_opt(&name).await? {
-            Some(secret) => {
-                versions.insert(name, secret.metadata.resource_version.unwrap_or_default());
+        let metadata = if with_data.contains(&name) {
+            secrets.get_opt(&name).await?.map(|secret| {
+                let metadata = secret.metadata.clone();
+                kafka_secrets.insert(name.clone(), secret);
+                metadata
+            })
+        } else {
+            secrets.get_metadata_opt(&name).await?.map(|s| s.metadata)
+        };
+        match metadata {
+            Some(metadata) => {
+                versions.insert(name, metadata.resource_version.unwrap_or_default());
             }
             None => missing.push(name),
         }
@@ -311,6 +332,7 @@ async fn dereference(
             referenced_secret_versions: versions,
         },
         missing,
+        kafka_secrets,
     ))
 }
 
@@ -418,6 +440,12 @@ async fn reconcile_platform(platform: Arc<TodoPlatform>, ctx: &Context) -> Resul
 }
 
 /// Deletion with policy Delete: remove the platform's topics, then let the finalizer go.
+///
+/// When the brokers refuse us (credentials, certificate) the topics are kept and the finalizer
+/// still goes, with a Warning Event naming the topics and the cause: retrying cannot fix that
+/// while the platform is being deleted (a namespace deletion removes the credentials Secret
+/// alongside it), and waiting would hold the namespace in Terminating. An unreachable broker is
+/// retried with backoff, as any failed reconcile.
 async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
     if wants_topic_cleanup(&platform.spec) {
         // Topic names and brokers depend on the spec alone, so offline inputs suffice here.
@@ -429,14 +457,48 @@ async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, E
                 .iter()
                 .map(|t| t.name.clone())
                 .collect();
-            ctx.topics.delete(&desired.topics.brokers, &names).await?;
-            ctx.publish(
-                &platform,
-                EventType::Normal,
-                "TopicsDeleted",
-                format!("deleted topics {}", names.join(", ")),
-            )
-            .await;
+            let namespace = platform.namespace().ok_or(Error::MissingNamespace)?;
+            let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+            let mut credentials = BTreeMap::new();
+            for name in kafka_credential_secrets(&platform.spec) {
+                if let Some(secret) = secrets.get_opt(&name).await? {
+                    credentials.insert(name, secret);
+                }
+            }
+            let cluster = topics::cluster_access(
+                desired.topics.brokers.clone(),
+                platform.spec.eventing.external.as_ref(),
+                &credentials,
+            );
+            let deleted = match cluster {
+                Ok(cluster) => ctx.topics.delete(&cluster, &names).await,
+                Err(error) => Err(error),
+            };
+            match deleted {
+                Ok(()) => {
+                    ctx.publish(
+                        &platform,
+                        EventType::Normal,
+                        "TopicsDeleted",
+                        format!("deleted topics {}", names.join(", ")),
+                    )
+                    .await;
+                }
+                Err(error) if error.needs_intervention() => {
+                    tracing::warn!(%error, topics = ?names, "keeping topics: the brokers refused the deletion");
+                    ctx.publish(
+                        &platform,
+                        EventType::Warning,
+                        "TopicsNotDeleted",
+                        format!(
+                            "kept topics {} (delete them by hand): {error}",
+                            names.join(", ")
+                        ),
+                    )
+                    .await;
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
     }
     Ok(Action::await_change())
@@ -447,7 +509,8 @@ async fn apply(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Err
     let names = Names::new(&platform.name_any(), &namespace);
     let capabilities = ctx.capabilities().await?;
     let existing = list_children(&ctx.client, &names, capabilities).await?;
-    let (inputs, missing_secrets) = dereference(ctx, &platform, &names, &existing).await?;
+    let (inputs, missing_secrets, kafka_secrets) =
+        dereference(ctx, &platform, &names, &existing).await?;
     let desired = match build::build(&platform, &inputs) {
         Ok(desired) => desired,
         Err(error) => return report_invalid_spec(&platform, ctx, error.to_string()).await,
@@ -549,16 +612,26 @@ async fn apply(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Err
                 })
                 .collect(),
         ),
-        TopicProvisioner::KafkaAdmin => match ctx
-            .topics
-            .ensure(&topic_plan.brokers, &topic_plan.topics)
-            .await
-        {
-            Ok(statuses) => TopicOutcome::Provisioned(statuses),
-            Err(error) => TopicOutcome::Failed(error.to_string()),
-        },
+        TopicProvisioner::KafkaAdmin => {
+            let ensured = match topics::cluster_access(
+                topic_plan.brokers.clone(),
+                platform.spec.eventing.external.as_ref(),
+                &kafka_secrets,
+            ) {
+                Ok(cluster) => ctx.topics.ensure(&cluster, &topic_plan.topics).await,
+                Err(error) => Err(error),
+            };
+            match ensured {
+                Ok(statuses) => TopicOutcome::Provisioned(statuses),
+                Err(error) => TopicOutcome::Failed {
+                    reason: error.reason(),
+                    message: error.to_string(),
+                },
+            }
+        }
     };
-    let topics_failed = matches!(topics, TopicOutcome::Failed(_));
+    let topics_failed = matches!(topics, TopicOutcome::Failed { .. });
+    let topic_retry = topic_retry_delay(ctx, &platform, topics_failed);
     let observed = Observed {
         capabilities,
         missing_secrets,
@@ -579,11 +652,26 @@ async fn apply(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Err
     write_status(&platform, ctx, new_status).await?;
     Ok(if ready {
         Action::requeue(Duration::from_secs(600))
-    } else if topics_failed {
-        Action::requeue(Duration::from_secs(30))
+    } else if let Some(delay) = topic_retry {
+        Action::requeue(delay)
     } else {
         Action::requeue(Duration::from_secs(120))
     })
+}
+
+/// Failed topic provisioning is reported in status (the reconcile itself succeeds), so it is
+/// retried with the reconcile backoff counted separately: a wrong password or an unreachable
+/// broker is asked again after 5 s, 10 s, ... up to 5 minutes, not hammered at a fixed rate.
+fn topic_retry_delay(ctx: &Context, platform: &TodoPlatform, failed: bool) -> Option<Duration> {
+    let key = format!("{}/topics", platform.uid().unwrap_or_default());
+    let mut failures = ctx.failures.lock().expect("failure map lock");
+    if !failed {
+        failures.remove(&key);
+        return None;
+    }
+    let attempts = failures.entry(key).or_insert(0);
+    *attempts = attempts.saturating_add(1);
+    Some(backoff(*attempts, rand::random::<f64>()))
 }
 
 fn now() -> Time {

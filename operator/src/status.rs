@@ -28,7 +28,12 @@ pub enum TopicOutcome {
     /// Per-topic results (admin protocol or Redpanda Topic resources).
     Provisioned(Vec<TopicStatus>),
     /// The brokers could not be reached or refused the request.
-    Failed(String),
+    Failed {
+        /// Condition reason (`BrokersUnavailable`, `AuthenticationFailed`, `TlsFailed`, ...).
+        reason: &'static str,
+        /// What failed, naming the broker.
+        message: String,
+    },
     /// Redpanda Topic provisioning chosen but the Redpanda operator's CRD is missing.
     RedpandaOperatorMissing,
 }
@@ -162,7 +167,7 @@ fn verdicts(observed: &Observed) -> Vec<Verdict> {
                 verdict("TopicsReady", false, "ProvisioningFailed", failed.join("; "))
             }
         }
-        TopicOutcome::Failed(message) => verdict("TopicsReady", false, "BrokersUnavailable", message.clone()),
+        TopicOutcome::Failed { reason, message } => verdict("TopicsReady", false, reason, message.clone()),
         TopicOutcome::RedpandaOperatorMissing => verdict(
             "TopicsReady",
             false,

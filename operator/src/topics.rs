@@ -1,18 +1,26 @@
-//! Topic provisioning over the Kafka admin protocol (works with Kafka, Redpanda and tansu).
+//! Topic provisioning over the Kafka admin protocol (works with Kafka and Redpanda).
 //!
 //! Per reconcile: one Metadata call finds which topics exist and their partition counts, one
 //! DescribeConfigs reads their configs, then only the differences are sent: CreateTopics for
 //! missing topics, CreatePartitions to grow (never shrink), IncrementalAlterConfigs for drifted
 //! configs. Topics are deleted only through the finalizer, when the CR's deletion policy says so.
 //!
-//! The client speaks plaintext. For brokers that need TLS or SASL, choose the RedpandaTopic
-//! provisioner (the Redpanda operator holds the credentials) or provision topics externally.
+//! Connections speak plaintext, TLS (`eventing.external.tls`: a CA bundle from a Secret, or the
+//! system roots) and SASL (`eventing.external.sasl`: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, with
+//! `username`/`password` from a Secret), authenticated once per connection with SaslHandshake +
+//! SaslAuthenticate (KIP-152) before any admin request.
+
+mod sasl;
+mod tls;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::Secret;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -24,14 +32,16 @@ use kafka_protocol::messages::{
     ApiKey, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
     CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeConfigsRequest,
     DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
-    MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, TopicName,
+    MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::ClientConfig;
 
 use crate::build::TopicPlan;
-use crate::crd::{TopicState, TopicStatus};
+use crate::crd::{ExternalKafkaSpec, SaslMechanism, TopicState, TopicStatus};
 
 /// Why talking to the brokers failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +54,36 @@ pub enum TopicError {
         /// The last connection error.
         source: std::io::Error,
     },
+    /// The TLS handshake failed: untrusted or mismatching certificate, or no TLS listener.
+    #[error("TLS handshake with broker {broker} failed: {message}")]
+    Tls {
+        /// The broker address.
+        broker: String,
+        /// What rustls reported.
+        message: String,
+    },
+    /// The broker refused the SASL credentials or mechanism.
+    #[error("SASL {mechanism} authentication to broker {broker} failed: {message}")]
+    Authentication {
+        /// The broker address.
+        broker: String,
+        /// The mechanism tried.
+        mechanism: &'static str,
+        /// What the broker (or the SCRAM exchange) reported.
+        message: String,
+    },
+    /// The TLS or SASL settings cannot be used: a referenced Secret or key is missing or holds
+    /// something unusable.
+    #[error("Kafka connection settings: {0}")]
+    Credentials(String),
     /// The connection broke mid-request.
-    #[error("broker connection failed: {0}")]
-    Io(#[from] std::io::Error),
+    #[error("connection to broker {broker} failed: {source}")]
+    Io {
+        /// The broker address.
+        broker: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A request or response could not be encoded or decoded.
     #[error("Kafka protocol error: {0}")]
     Protocol(String),
@@ -55,20 +92,176 @@ pub enum TopicError {
     Timeout(Duration),
 }
 
+impl TopicError {
+    /// The condition reason this failure is reported under (TopicsReady=False).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Unreachable { .. } | Self::Io { .. } | Self::Timeout(_) => "BrokersUnavailable",
+            Self::Tls { .. } => "TlsFailed",
+            Self::Authentication { .. } => "AuthenticationFailed",
+            Self::Credentials(_) => "CredentialsInvalid",
+            Self::Protocol(_) => "ProvisioningFailed",
+        }
+    }
+
+    /// True when retrying cannot help until someone changes a Secret, the CR or the broker's
+    /// security settings (rejected credentials or certificates), as opposed to an outage.
+    pub fn needs_intervention(&self) -> bool {
+        matches!(
+            self,
+            Self::Tls { .. } | Self::Authentication { .. } | Self::Credentials(_)
+        )
+    }
+}
+
+/// How to reach and authenticate to the brokers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KafkaCluster {
+    /// Bootstrap brokers, `host:port`.
+    pub brokers: Vec<String>,
+    /// TLS, when the listener needs it.
+    pub tls: Option<KafkaTls>,
+    /// SASL credentials, when the listener needs them.
+    pub sasl: Option<SaslCredentials>,
+}
+
+impl KafkaCluster {
+    /// Plaintext, unauthenticated brokers.
+    pub fn plaintext(brokers: Vec<String>) -> Self {
+        Self {
+            brokers,
+            tls: None,
+            sasl: None,
+        }
+    }
+}
+
+/// Which certificates a broker may present.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KafkaTls {
+    /// PEM CA bundle; the system roots when `None`.
+    pub ca_pem: Option<String>,
+}
+
+/// SASL mechanism and credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SaslCredentials {
+    /// The mechanism.
+    pub mechanism: SaslMechanism,
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+// Written by hand so the password never reaches a log line or an error message.
+impl std::fmt::Debug for SaslCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaslCredentials")
+            .field("mechanism", &self.mechanism)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+fn mechanism_name(mechanism: SaslMechanism) -> &'static str {
+    match mechanism {
+        SaslMechanism::Plain => "PLAIN",
+        SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+        SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+    }
+}
+
+/// The Secrets whose data [`cluster_access`] needs: the SASL credentials and the CA bundle.
+pub fn credential_secrets(external: Option<&ExternalKafkaSpec>) -> Vec<String> {
+    let Some(external) = external else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = external
+        .sasl
+        .iter()
+        .map(|s| s.secret_name.clone())
+        .chain(
+            external
+                .tls
+                .iter()
+                .filter_map(|t| t.ca_secret_ref.as_ref().map(|r| r.name.clone())),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn secret_value(
+    secrets: &BTreeMap<String, Secret>,
+    name: &str,
+    key: &str,
+) -> Result<String, TopicError> {
+    let secret = secrets
+        .get(name)
+        .ok_or_else(|| TopicError::Credentials(format!("Secret {name} not found")))?;
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(key))
+        .ok_or_else(|| TopicError::Credentials(format!("Secret {name} has no key {key}")))?;
+    String::from_utf8(bytes.0.clone())
+        .map_err(|_| TopicError::Credentials(format!("Secret {name} key {key} is not UTF-8")))
+}
+
+/// The brokers with the TLS and SASL settings of `external`, credentials read from `secrets`
+/// (by name; fetched by the controller's dereference step, see [`credential_secrets`]).
+pub fn cluster_access(
+    brokers: Vec<String>,
+    external: Option<&ExternalKafkaSpec>,
+    secrets: &BTreeMap<String, Secret>,
+) -> Result<KafkaCluster, TopicError> {
+    let mut cluster = KafkaCluster::plaintext(brokers);
+    let Some(external) = external else {
+        return Ok(cluster);
+    };
+    if let Some(spec) = &external.tls {
+        let ca_pem = match &spec.ca_secret_ref {
+            Some(reference) => {
+                let pem = secret_value(secrets, &reference.name, &reference.key)?;
+                tls::parse_ca_bundle(&pem).map_err(|e| {
+                    TopicError::Credentials(format!(
+                        "Secret {} key {}: {e}",
+                        reference.name, reference.key
+                    ))
+                })?;
+                Some(pem)
+            }
+            None => None,
+        };
+        cluster.tls = Some(KafkaTls { ca_pem });
+    }
+    if let Some(spec) = &external.sasl {
+        cluster.sasl = Some(SaslCredentials {
+            mechanism: spec.mechanism,
+            username: secret_value(secrets, &spec.secret_name, "username")?,
+            password: secret_value(secrets, &spec.secret_name, "password")?,
+        });
+    }
+    Ok(cluster)
+}
+
 /// Topic administration as the controller needs it; the Kafka implementation is
 /// [`KafkaAdmin`], tests substitute a recording fake.
 pub trait TopicAdmin: Send + Sync {
     /// Make every planned topic exist with at least its partitions and exactly its configs.
     fn ensure<'a>(
         &'a self,
-        brokers: &'a [String],
+        cluster: &'a KafkaCluster,
         plans: &'a [TopicPlan],
     ) -> BoxFuture<'a, Result<Vec<TopicStatus>, TopicError>>;
 
     /// Delete the named topics (missing ones are fine).
     fn delete<'a>(
         &'a self,
-        brokers: &'a [String],
+        cluster: &'a KafkaCluster,
         names: &'a [String],
     ) -> BoxFuture<'a, Result<(), TopicError>>;
 }
@@ -135,18 +328,22 @@ const TOPIC_ALREADY_EXISTS: i16 = 36;
 /// Kafka error code for "unknown topic" (already deleted; fine).
 const UNKNOWN_TOPIC: i16 = 3;
 
-// Versions still served by Kafka 4 (KIP-896 baselines), Redpanda and tansu.
+// Versions still served by Kafka 4 (KIP-896 baselines) and Redpanda.
 const METADATA_VERSION: i16 = 4;
 const CREATE_TOPICS_VERSION: i16 = 2;
 const DESCRIBE_CONFIGS_VERSION: i16 = 1;
 const ALTER_CONFIGS_VERSION: i16 = 0;
 const CREATE_PARTITIONS_VERSION: i16 = 1;
 const DELETE_TOPICS_VERSION: i16 = 1;
+/// v1: the SASL messages travel in SaslAuthenticate requests (v0's raw tokens are gone in Kafka 4).
+const SASL_HANDSHAKE_VERSION: i16 = 1;
+const SASL_AUTHENTICATE_VERSION: i16 = 1;
 
 /// The Kafka admin-protocol provisioner.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct KafkaAdmin {
     timeout: Duration,
+    writes: AtomicU64,
 }
 
 impl Default for KafkaAdmin {
@@ -158,20 +355,40 @@ impl Default for KafkaAdmin {
 impl KafkaAdmin {
     /// A provisioner whose every request must be answered within `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        Self { timeout }
+        Self {
+            timeout,
+            writes: AtomicU64::new(0),
+        }
     }
 
-    async fn connect(&self, brokers: &[String]) -> Result<Connection, TopicError> {
+    /// How many changing requests (CreateTopics, CreatePartitions, IncrementalAlterConfigs,
+    /// DeleteTopics) this provisioner has sent: reconciling an unchanged platform adds none.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    fn count_write(&self) {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connect to the first broker of `brokers` that accepts, then secure and authenticate the
+    /// connection as `cluster` says. TLS and SASL failures end the attempt at once: the brokers
+    /// of a cluster share certificates and users, so the next one would fail alike.
+    async fn connect(
+        &self,
+        cluster: &KafkaCluster,
+        brokers: &[String],
+    ) -> Result<Connection, TopicError> {
+        let tls = match &cluster.tls {
+            Some(settings) => Some(
+                tls::client_config(settings.ca_pem.as_deref()).map_err(TopicError::Credentials)?,
+            ),
+            None => None,
+        };
         let mut last_error = std::io::Error::other("no brokers configured");
         for broker in brokers {
             match tokio::time::timeout(self.timeout, TcpStream::connect(broker)).await {
-                Ok(Ok(stream)) => {
-                    return Ok(Connection {
-                        stream,
-                        correlation_id: 0,
-                        timeout: self.timeout,
-                    });
-                }
+                Ok(Ok(tcp)) => return self.open(broker, tcp, tls, cluster.sasl.as_ref()).await,
                 Ok(Err(error)) => last_error = error,
                 Err(_) => {
                     last_error = std::io::Error::other(format!("connect to {broker} timed out"))
@@ -184,14 +401,47 @@ impl KafkaAdmin {
         })
     }
 
+    async fn open(
+        &self,
+        broker: &str,
+        tcp: TcpStream,
+        tls: Option<Arc<ClientConfig>>,
+        sasl: Option<&SaslCredentials>,
+    ) -> Result<Connection, TopicError> {
+        let stream: Box<dyn Transport> = match tls {
+            Some(config) => {
+                let handshake = tls::handshake(config, broker, tcp);
+                let stream = tokio::time::timeout(self.timeout, handshake)
+                    .await
+                    .map_err(|_| TopicError::Timeout(self.timeout))?
+                    .map_err(|message| TopicError::Tls {
+                        broker: broker.to_owned(),
+                        message,
+                    })?;
+                Box::new(stream)
+            }
+            None => Box::new(tcp),
+        };
+        let mut connection = Connection {
+            stream,
+            broker: broker.to_owned(),
+            correlation_id: 0,
+            timeout: self.timeout,
+        };
+        if let Some(credentials) = sasl {
+            connection.authenticate(credentials).await?;
+        }
+        Ok(connection)
+    }
+
     /// Connect to the bootstrap brokers, then to the controller (CreateTopics, CreatePartitions
     /// and DeleteTopics must go to it).
     async fn controller(
         &self,
-        brokers: &[String],
+        cluster: &KafkaCluster,
         names: &[String],
     ) -> Result<(Connection, MetadataResponse), TopicError> {
-        let mut connection = self.connect(brokers).await?;
+        let mut connection = self.connect(cluster, &cluster.brokers).await?;
         let metadata = connection.metadata(names).await?;
         let controller = metadata
             .brokers
@@ -199,8 +449,8 @@ impl KafkaAdmin {
             .find(|b| b.node_id == metadata.controller_id)
             .map(|b| format!("{}:{}", b.host.as_str(), b.port));
         match controller {
-            Some(address) if !brokers.contains(&address) && metadata.brokers.len() > 1 => {
-                let connection = self.connect(&[address]).await?;
+            Some(address) if !cluster.brokers.contains(&address) && metadata.brokers.len() > 1 => {
+                let connection = self.connect(cluster, &[address]).await?;
                 Ok((connection, metadata))
             }
             _ => Ok((connection, metadata)),
@@ -211,11 +461,11 @@ impl KafkaAdmin {
     /// Missing topics are absent from the map.
     pub async fn describe(
         &self,
-        brokers: &[String],
+        cluster: &KafkaCluster,
         names: &[String],
         config_keys: &[String],
     ) -> Result<BTreeMap<String, ExistingTopic>, TopicError> {
-        let mut connection = self.connect(brokers).await?;
+        let mut connection = self.connect(cluster, &cluster.brokers).await?;
         let metadata = connection.metadata(names).await?;
         Self::existing(&mut connection, &metadata, config_keys).await
     }
@@ -252,11 +502,11 @@ impl KafkaAdmin {
 
     async fn ensure_topics(
         &self,
-        brokers: &[String],
+        cluster: &KafkaCluster,
         plans: &[TopicPlan],
     ) -> Result<Vec<TopicStatus>, TopicError> {
         let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
-        let (mut connection, metadata) = self.controller(brokers, &names).await?;
+        let (mut connection, metadata) = self.controller(cluster, &names).await?;
         let managed_keys: Vec<String> = plans
             .iter()
             .flat_map(|p| p.configs.keys().cloned())
@@ -267,12 +517,15 @@ impl KafkaAdmin {
         let changes = diff(plans, &existing);
         let mut failures: BTreeMap<String, String> = BTreeMap::new();
         if !changes.create.is_empty() {
+            self.count_write();
             failures.extend(connection.create_topics(&changes.create).await?);
         }
         if !changes.grow.is_empty() {
+            self.count_write();
             failures.extend(connection.create_partitions(&changes.grow).await?);
         }
         if !changes.reconfigure.is_empty() {
+            self.count_write();
             failures.extend(connection.alter_configs(&changes.reconfigure).await?);
         }
         for plan in &changes.create {
@@ -305,8 +558,13 @@ impl KafkaAdmin {
             .collect())
     }
 
-    async fn delete_topics(&self, brokers: &[String], names: &[String]) -> Result<(), TopicError> {
-        let (mut connection, _) = self.controller(brokers, names).await?;
+    async fn delete_topics(
+        &self,
+        cluster: &KafkaCluster,
+        names: &[String],
+    ) -> Result<(), TopicError> {
+        let (mut connection, _) = self.controller(cluster, names).await?;
+        self.count_write();
         let failures = connection.delete_topics(names).await?;
         match failures.into_iter().next() {
             Some((topic, message)) => {
@@ -320,18 +578,18 @@ impl KafkaAdmin {
 impl TopicAdmin for KafkaAdmin {
     fn ensure<'a>(
         &'a self,
-        brokers: &'a [String],
+        cluster: &'a KafkaCluster,
         plans: &'a [TopicPlan],
     ) -> BoxFuture<'a, Result<Vec<TopicStatus>, TopicError>> {
-        Box::pin(self.ensure_topics(brokers, plans))
+        Box::pin(self.ensure_topics(cluster, plans))
     }
 
     fn delete<'a>(
         &'a self,
-        brokers: &'a [String],
+        cluster: &'a KafkaCluster,
         names: &'a [String],
     ) -> BoxFuture<'a, Result<(), TopicError>> {
-        Box::pin(self.delete_topics(brokers, names))
+        Box::pin(self.delete_topics(cluster, names))
     }
 }
 
@@ -350,9 +608,14 @@ fn error_text(code: i16, message: Option<&StrBytes>) -> String {
     }
 }
 
+/// A byte stream to a broker: plain TCP or TLS over it.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
 /// One broker connection with request framing.
 struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn Transport>,
+    broker: String,
     correlation_id: i32,
     timeout: Duration,
 }
@@ -391,7 +654,11 @@ impl Connection {
         };
         let response = tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| TopicError::Timeout(self.timeout))??;
+            .map_err(|_| TopicError::Timeout(self.timeout))?
+            .map_err(|source| TopicError::Io {
+                broker: self.broker.clone(),
+                source,
+            })?;
         let mut buf = bytes::Bytes::from(response);
         let header = ResponseHeader::decode(&mut buf, Resp::header_version(version))
             .map_err(protocol_error)?;
@@ -410,6 +677,83 @@ impl Connection {
             );
         }
         Ok(decoded)
+    }
+
+    fn auth_error(&self, mechanism: &'static str, message: impl Into<String>) -> TopicError {
+        TopicError::Authentication {
+            broker: self.broker.clone(),
+            mechanism,
+            message: message.into(),
+        }
+    }
+
+    /// SaslHandshake names the mechanism; then each SASL message goes out in a SaslAuthenticate
+    /// request and the broker's answer comes back in its response (KIP-152).
+    async fn authenticate(&mut self, credentials: &SaslCredentials) -> Result<(), TopicError> {
+        let mechanism = mechanism_name(credentials.mechanism);
+        let request =
+            SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism));
+        let handshake: SaslHandshakeResponse = self
+            .call(ApiKey::SaslHandshake, SASL_HANDSHAKE_VERSION, &request)
+            .await?;
+        if handshake.error_code != 0 {
+            let enabled: Vec<&str> = handshake.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(self.auth_error(
+                mechanism,
+                format!(
+                    "the broker does not enable it (error {}; enabled: {})",
+                    handshake.error_code,
+                    enabled.join(", ")
+                ),
+            ));
+        }
+        let hash = match credentials.mechanism {
+            SaslMechanism::Plain => {
+                let message = sasl::plain_message(&credentials.username, &credentials.password);
+                self.sasl_step(mechanism, message).await?;
+                return Ok(());
+            }
+            SaslMechanism::ScramSha256 => sasl::ScramHash::Sha256,
+            SaslMechanism::ScramSha512 => sasl::ScramHash::Sha512,
+        };
+        let scram = sasl::Scram::new(hash, &credentials.username, &credentials.password);
+        let server_first = self
+            .sasl_step(mechanism, scram.client_first().into_bytes())
+            .await?;
+        let server_first = String::from_utf8(server_first)
+            .map_err(|_| self.auth_error(mechanism, "server-first-message is not UTF-8"))?;
+        let last = scram
+            .client_final(&server_first)
+            .map_err(|message| self.auth_error(mechanism, message))?;
+        let server_final = self
+            .sasl_step(mechanism, last.message.clone().into_bytes())
+            .await?;
+        let server_final = String::from_utf8(server_final)
+            .map_err(|_| self.auth_error(mechanism, "server-final-message is not UTF-8"))?;
+        last.verify(&server_final)
+            .map_err(|message| self.auth_error(mechanism, message))
+    }
+
+    async fn sasl_step(
+        &mut self,
+        mechanism: &'static str,
+        message: Vec<u8>,
+    ) -> Result<Vec<u8>, TopicError> {
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(message.into());
+        let response: SaslAuthenticateResponse = self
+            .call(
+                ApiKey::SaslAuthenticate,
+                SASL_AUTHENTICATE_VERSION,
+                &request,
+            )
+            .await?;
+        if response.error_code != 0 {
+            return Err(self.auth_error(
+                mechanism,
+                error_text(response.error_code, response.error_message.as_ref()),
+            ));
+        }
+        Ok(response.auth_bytes.to_vec())
     }
 
     async fn metadata(&mut self, names: &[String]) -> Result<MetadataResponse, TopicError> {
@@ -440,9 +784,13 @@ impl Connection {
                     DescribeConfigsResource::default()
                         .with_resource_type(TOPIC_RESOURCE)
                         .with_resource_name(StrBytes::from_string(name.clone()))
-                        // All configs, filtered below: tansu drops the connection when asked
-                        // for named keys.
-                        .with_configuration_keys(None)
+                        // Only the managed keys (a topic has ~40 configs); the answer is
+                        // still filtered below, since a broker may add synonyms.
+                        .with_configuration_keys(Some(
+                            keys.iter()
+                                .map(|k| StrBytes::from_string(k.clone()))
+                                .collect(),
+                        ))
                 })
                 .collect(),
         );
@@ -615,7 +963,118 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::ByteString;
+
     use super::*;
+    use crate::crd::{KafkaSaslSpec, KafkaTlsSpec, SecretKeyRef};
+
+    fn external(tls: bool, sasl: bool) -> ExternalKafkaSpec {
+        ExternalKafkaSpec {
+            brokers: vec!["kafka:9093".into()],
+            tls: tls.then(|| KafkaTlsSpec {
+                ca_secret_ref: Some(SecretKeyRef {
+                    name: "kafka-ca".into(),
+                    key: "ca.crt".into(),
+                }),
+            }),
+            sasl: sasl.then(|| KafkaSaslSpec {
+                mechanism: SaslMechanism::ScramSha512,
+                secret_name: "kafka-user".into(),
+            }),
+        }
+    }
+
+    fn secret(name: &str, data: &[(&str, &str)]) -> (String, Secret) {
+        let mut secret = Secret::default();
+        secret.metadata.name = Some(name.into());
+        secret.data = Some(
+            data.iter()
+                .map(|(k, v)| ((*k).to_owned(), ByteString(v.as_bytes().to_vec())))
+                .collect(),
+        );
+        (name.to_owned(), secret)
+    }
+
+    // PEM framing around bytes that are no real certificate: the bundle check reads PEM only,
+    // and nothing here verifies a chain with it.
+    const CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBeTCCAR+gAwIBAgIUT0u9wKx6rE6pQyW5mXJ3J5xq0n8wCgYIKoZIzj0EAwIw
+EjEQMA4GA1UEAwwHdGVzdCBjYTAeFw0yNjAxMDEwMDAwMDBaFw0zNjAxMDEwMDAw
+MDBaMBIxEDAOBgNVBAMMB3Rlc3QgY2EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC
+AAQ2Zbq5mPp3N0b6pZb4Kx1Ykq2vYw3b0wJ4v7F5N0r3wq9s6e0jW3fQbY8gq5M2
+Yk0v2mJz9n6c0bX3Kq1m8o3Wo1MwUTAdBgNVHQ4EFgQUq1bV5m0yJ0u3p4wq0bY8
+gq5M2YkwHwYDVR0jBBgwFoAUq1bV5m0yJ0u3p4wq0bY8gq5M2YkwDwYDVR0TAQH/
+BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEA0g7n6cX1wq2x9Ykq2vYw3b0wJ4v7
+F5N0r3wq9s6e0jUCIHtU0b6pZb4Kx1Ykq2vYw3b0wJ4v7F5N0r3wq9s6e0jW
+-----END CERTIFICATE-----
+";
+
+    /// Credentials and CA come from the Secrets the spec names; the brokers from the plan.
+    #[test]
+    fn cluster_access_reads_the_referenced_secrets() {
+        let secrets = BTreeMap::from([
+            secret("kafka-ca", &[("ca.crt", CA)]),
+            secret("kafka-user", &[("username", "todo"), ("password", "pw")]),
+        ]);
+        let spec = external(true, true);
+        assert_eq!(
+            credential_secrets(Some(&spec)),
+            ["kafka-ca".to_owned(), "kafka-user".to_owned()]
+        );
+        let cluster = cluster_access(vec!["b:9093".into()], Some(&spec), &secrets).unwrap();
+        assert_eq!(cluster.brokers, ["b:9093"]);
+        assert_eq!(cluster.tls.unwrap().ca_pem.as_deref(), Some(CA));
+        let sasl = cluster.sasl.unwrap();
+        assert_eq!(
+            (
+                sasl.mechanism,
+                sasl.username.as_str(),
+                sasl.password.as_str()
+            ),
+            (SaslMechanism::ScramSha512, "todo", "pw")
+        );
+        assert!(
+            !format!("{sasl:?}").contains("pw"),
+            "Debug leaks the password"
+        );
+        assert_eq!(
+            cluster_access(vec![], None, &BTreeMap::new()).unwrap(),
+            KafkaCluster::plaintext(vec![])
+        );
+    }
+
+    /// A missing Secret or key, or a CA key that holds no certificate, is CredentialsInvalid
+    /// naming the Secret and key.
+    #[test]
+    fn cluster_access_names_what_is_missing() {
+        let spec = external(true, true);
+        let cases = [
+            (
+                BTreeMap::from([secret("kafka-ca", &[("ca.crt", CA)])]),
+                "Secret kafka-user not found",
+            ),
+            (
+                BTreeMap::from([
+                    secret("kafka-ca", &[("ca.crt", CA)]),
+                    secret("kafka-user", &[("username", "todo")]),
+                ]),
+                "Secret kafka-user has no key password",
+            ),
+            (
+                BTreeMap::from([
+                    secret("kafka-ca", &[("ca.crt", "garbage")]),
+                    secret("kafka-user", &[("username", "u"), ("password", "p")]),
+                ]),
+                "Secret kafka-ca key ca.crt: the CA bundle holds no PEM certificate",
+            ),
+        ];
+        for (secrets, expected) in cases {
+            let error = cluster_access(vec![], Some(&spec), &secrets).unwrap_err();
+            assert_eq!(error.reason(), "CredentialsInvalid");
+            assert!(error.needs_intervention());
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+    }
 
     fn plan(name: &str, partitions: i32, retention: &str) -> TopicPlan {
         TopicPlan {
@@ -645,7 +1104,7 @@ mod tests {
         assert!(changes.grow.is_empty() && changes.reconfigure.is_empty());
     }
 
-    /// Partitions grow to the plan (the path tansu cannot serve, so it is covered here).
+    /// Partitions grow to the plan.
     #[test]
     fn diff_grows_partitions() {
         let changes = diff(

@@ -18,7 +18,7 @@ use todo_operator::controller::{self, Context};
 use todo_operator::crd::{TodoPlatform, TopicState, TopicStatus};
 use todo_operator::metrics::Metrics;
 use todo_operator::render::offline_inputs;
-use todo_operator::topics::{TopicAdmin, TopicError};
+use todo_operator::topics::{KafkaCluster, TopicAdmin, TopicError};
 
 const NAMESPACE: &str = "team";
 const PLATFORM: &str = "/apis/todoplatform.dev/v1alpha1/namespaces/team/todoplatforms/todo";
@@ -33,7 +33,7 @@ struct RecordingTopics {
 impl TopicAdmin for RecordingTopics {
     fn ensure<'a>(
         &'a self,
-        _brokers: &'a [String],
+        _cluster: &'a KafkaCluster,
         plans: &'a [TopicPlan],
     ) -> BoxFuture<'a, Result<Vec<TopicStatus>, TopicError>> {
         self.ensured
@@ -54,7 +54,7 @@ impl TopicAdmin for RecordingTopics {
 
     fn delete<'a>(
         &'a self,
-        _brokers: &'a [String],
+        _cluster: &'a KafkaCluster,
         names: &'a [String],
     ) -> BoxFuture<'a, Result<(), TopicError>> {
         self.deleted.lock().unwrap().push(names.to_vec());

@@ -70,7 +70,10 @@ fn only_flipped_conditions_get_a_new_transition_time() {
     let mut p = platform();
     p.status = Some(status::compute(&p, &observed(), at(1_000)));
     let mut changed = observed();
-    changed.topics = TopicOutcome::Failed("connection refused".into());
+    changed.topics = TopicOutcome::Failed {
+        reason: "BrokersUnavailable",
+        message: "connection refused".into(),
+    };
     let next = status::compute(&p, &changed, at(2_000));
     assert_eq!(
         condition(&next, "TopicsReady").last_transition_time,

@@ -1,99 +1,22 @@
-//! The Kafka admin-protocol provisioner against a real broker: tansu (crates.io, in-memory
-//! storage) started on 127.0.0.1 by this harness. Partition growth is not served by tansu and is
-//! covered by `topics::diff` unit tests.
+//! The Kafka admin-protocol provisioner against a real Apache Kafka (single-node KRaft, started
+//! once for this binary by `kafka_broker`), on both of its listeners: PLAINTEXT, and SASL_SSL
+//! with each SASL mechanism the CRD offers over TLS with a test CA. Each test uses its own topic
+//! names, so they share the broker and run in parallel.
 
 mod common;
+mod kafka_broker;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use todo_operator::build::TopicPlan;
-use todo_operator::crd::TopicState;
-use todo_operator::topics::{KafkaAdmin, TopicAdmin, TopicError};
+use todo_operator::crd::{SaslMechanism, TopicState};
+use todo_operator::topics::{ExistingTopic, KafkaAdmin, KafkaCluster, TopicAdmin, TopicError};
 
-/// A tansu broker on a free local port, killed when dropped.
-struct Broker {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tansu_binary(test: &str) -> Option<PathBuf> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let candidates = std::env::var_os("TANSU")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([PathBuf::from("tansu")])
-        .chain(cargo_home.map(|home| home.join("bin/tansu")));
-    for candidate in candidates {
-        if Command::new(&candidate)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            eprintln!("{test}: using tansu at {}", candidate.display());
-            return Some(candidate);
-        }
-    }
-    common::unavailable(
-        test,
-        "tansu not found ($TANSU, PATH, ~/.cargo/bin); `cargo install tansu --locked --features dynostore`",
-    )
-}
-
-async fn start_broker(test: &str) -> Option<Broker> {
-    let tansu = tansu_binary(test)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new(tansu)
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-            "--storage-engine",
-            "memory://tansu/",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tansu starts");
-    let broker = Broker {
-        child,
-        address: format!("127.0.0.1:{port}"),
-    };
-    // Wait until the broker answers a metadata request (readiness, not a timing assumption): tansu
-    // accepts connections before it serves them and then resets the first requests. At most 30 s.
-    let admin = KafkaAdmin::default();
-    let brokers = vec![broker.address.clone()];
-    for _ in 0..300 {
-        if admin.describe(&brokers, &[], &[]).await.is_ok() {
-            return Some(broker);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("tansu did not answer on {} within 30 s", broker.address);
-}
-
-fn plan(name: &str, retention_ms: &str) -> TopicPlan {
+fn plan(name: &str, partitions: i32, retention_ms: &str) -> TopicPlan {
     TopicPlan {
         name: name.into(),
-        partitions: 3,
+        partitions,
         replication_factor: 1,
         configs: BTreeMap::from([
             ("cleanup.policy".to_owned(), "delete".to_owned()),
@@ -106,122 +29,323 @@ fn keys() -> Vec<String> {
     vec!["cleanup.policy".into(), "retention.ms".into()]
 }
 
+/// Each listener, labelled for topic names and messages: PLAINTEXT, then SASL_SSL with every
+/// mechanism.
+fn listeners(broker: &kafka_broker::Broker) -> Vec<(&'static str, KafkaCluster)> {
+    vec![
+        ("plaintext", broker.plaintext()),
+        ("plain", broker.sasl_ssl(SaslMechanism::Plain)),
+        ("scram256", broker.sasl_ssl(SaslMechanism::ScramSha256)),
+        ("scram512", broker.sasl_ssl(SaslMechanism::ScramSha512)),
+    ]
+}
+
+fn retention(existing: &BTreeMap<String, ExistingTopic>, topic: &str) -> Option<String> {
+    existing.get(topic)?.configs.get("retention.ms").cloned()
+}
+
+/// What the broker reports for `names` once `settled` holds, or after 15 s (the caller's
+/// assertions then say what is wrong). A broker's metadata follows the controller's log, so a
+/// read right after a write may not show it yet, as the next reconcile would.
+async fn eventually(
+    admin: &KafkaAdmin,
+    cluster: &KafkaCluster,
+    names: &[String],
+    settled: impl Fn(&BTreeMap<String, ExistingTopic>) -> bool,
+) -> BTreeMap<String, ExistingTopic> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let existing = admin
+            .describe(cluster, names, &keys())
+            .await
+            .expect("describe");
+        if settled(&existing) || Instant::now() > deadline {
+            return existing;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Missing topics are created with their partitions and configs; a second run finds them as
-/// desired and changes nothing.
+/// desired and sends no write at all.
 #[tokio::test]
 async fn creates_missing_topics_with_configs_idempotently() {
-    let Some(broker) = start_broker("creates_missing_topics_with_configs_idempotently").await
+    let Some(broker) =
+        kafka_broker::shared("creates_missing_topics_with_configs_idempotently").await
     else {
         return;
     };
-    let admin = KafkaAdmin::default();
-    let brokers = vec![broker.address.clone()];
-    let plans = vec![
-        plan("ns.todo.task-events", "604800000"),
-        plan("ns.todo.task-events-dlq", "2419200000"),
-    ];
+    for (label, cluster) in listeners(broker) {
+        let admin = KafkaAdmin::default();
+        let plans = vec![
+            plan(&format!("{label}.create.task-events"), 3, "604800000"),
+            plan(&format!("{label}.create.task-events-dlq"), 3, "2419200000"),
+        ];
+        let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
 
-    let statuses = admin
-        .ensure(&brokers, &plans)
-        .await
-        .expect("ensure succeeds");
-    assert!(
-        statuses
-            .iter()
-            .all(|s| s.state == TopicState::Ready && s.partitions == Some(3)),
-        "{statuses:?}"
-    );
-    let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
-    let existing = admin
-        .describe(&brokers, &names, &keys())
-        .await
-        .expect("describe");
-    assert_eq!(existing.len(), 2);
-    assert_eq!(existing["ns.todo.task-events"].partitions, 3);
-    assert_eq!(
-        existing["ns.todo.task-events"]
-            .configs
-            .get("retention.ms")
-            .map(String::as_str),
-        Some("604800000")
-    );
-    assert_eq!(
-        existing["ns.todo.task-events-dlq"]
-            .configs
-            .get("retention.ms")
-            .map(String::as_str),
-        Some("2419200000")
-    );
+        let statuses = admin
+            .ensure(&cluster, &plans)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: ensure: {e}"));
+        assert!(
+            statuses
+                .iter()
+                .all(|s| s.state == TopicState::Ready && s.partitions == Some(3)),
+            "{label}: {statuses:?}"
+        );
+        assert_eq!(admin.writes(), 1, "{label}: one CreateTopics for both");
+        let existing = eventually(&admin, &cluster, &names, |e| e.len() == 2).await;
+        assert_eq!(existing.len(), 2, "{label}: {existing:?}");
+        assert_eq!(existing[&names[0]].partitions, 3);
+        assert_eq!(
+            retention(&existing, &names[0]).as_deref(),
+            Some("604800000")
+        );
+        assert_eq!(
+            retention(&existing, &names[1]).as_deref(),
+            Some("2419200000")
+        );
+        assert_eq!(
+            existing[&names[0]]
+                .configs
+                .get("cleanup.policy")
+                .map(String::as_str),
+            Some("delete")
+        );
 
-    let again = admin
-        .ensure(&brokers, &plans)
-        .await
-        .expect("second ensure succeeds");
-    assert_eq!(again, statuses);
-    assert!(
-        todo_operator::topics::diff(
-            &plans,
-            &admin.describe(&brokers, &names, &keys()).await.unwrap()
-        )
-        .is_empty()
-    );
+        let again = admin.ensure(&cluster, &plans).await.expect("second ensure");
+        assert_eq!(again, statuses, "{label}");
+        assert_eq!(admin.writes(), 1, "{label}: the second run wrote");
+    }
 }
 
-/// A config changed behind the operator's back is set back to the plan.
+/// A plan with more partitions grows the topic through CreatePartitions; a plan with fewer
+/// never shrinks it.
 #[tokio::test]
-async fn resets_drifted_configs() {
-    let Some(broker) = start_broker("resets_drifted_configs").await else {
+async fn grows_partitions_never_shrinks() {
+    let Some(broker) = kafka_broker::shared("grows_partitions_never_shrinks").await else {
         return;
     };
-    let admin = KafkaAdmin::default();
-    let brokers = vec![broker.address.clone()];
-    admin
-        .ensure(&brokers, &[plan("ns.todo.reminders", "1000")])
-        .await
-        .expect("create");
-    admin
-        .ensure(&brokers, &[plan("ns.todo.reminders", "2000")])
-        .await
-        .expect("reconfigure");
-    let existing = admin
-        .describe(&brokers, &["ns.todo.reminders".into()], &keys())
-        .await
-        .unwrap();
-    assert_eq!(
-        existing["ns.todo.reminders"]
-            .configs
-            .get("retention.ms")
-            .map(String::as_str),
-        Some("2000")
-    );
+    for (label, cluster) in listeners(broker) {
+        let admin = KafkaAdmin::default();
+        let topic = format!("{label}.grow.reminders");
+        let names = [topic.clone()];
+        admin
+            .ensure(&cluster, &[plan(&topic, 2, "1000")])
+            .await
+            .expect("create");
+        eventually(&admin, &cluster, &names, |e| e.contains_key(&topic)).await;
+        let grown = admin
+            .ensure(&cluster, &[plan(&topic, 6, "1000")])
+            .await
+            .unwrap_or_else(|e| panic!("{label}: grow: {e}"));
+        assert_eq!(grown[0].state, TopicState::Ready, "{label}: {grown:?}");
+        assert_eq!(grown[0].partitions, Some(6));
+        let existing = eventually(&admin, &cluster, &names, |e| {
+            e.get(&topic).is_some_and(|t| t.partitions == 6)
+        })
+        .await;
+        assert_eq!(existing[&topic].partitions, 6, "{label}");
+
+        let writes = admin.writes();
+        let kept = admin
+            .ensure(&cluster, &[plan(&topic, 3, "1000")])
+            .await
+            .expect("smaller plan");
+        assert_eq!(kept[0].partitions, Some(6), "{label}: reported as it is");
+        assert_eq!(admin.writes(), writes, "{label}: nothing to shrink");
+    }
+}
+
+/// A config changed behind the operator's back is set back to the plan with
+/// IncrementalAlterConfigs, touching only the drifted key.
+#[tokio::test]
+async fn resets_drifted_configs() {
+    let Some(broker) = kafka_broker::shared("resets_drifted_configs").await else {
+        return;
+    };
+    for (label, cluster) in listeners(broker) {
+        let admin = KafkaAdmin::default();
+        let topic = format!("{label}.drift.task-updates");
+        let names = [topic.clone()];
+        admin
+            .ensure(&cluster, &[plan(&topic, 1, "1000")])
+            .await
+            .expect("create");
+        eventually(&admin, &cluster, &names, |e| e.contains_key(&topic)).await;
+        // Someone else changes retention.
+        admin
+            .ensure(&cluster, &[plan(&topic, 1, "5000")])
+            .await
+            .expect("drift");
+        eventually(&admin, &cluster, &names, |e| {
+            retention(e, &topic).as_deref() == Some("5000")
+        })
+        .await;
+        let writes = admin.writes();
+        let statuses = admin
+            .ensure(&cluster, &[plan(&topic, 1, "1000")])
+            .await
+            .unwrap_or_else(|e| panic!("{label}: reconfigure: {e}"));
+        assert_eq!(
+            statuses[0].state,
+            TopicState::Ready,
+            "{label}: {statuses:?}"
+        );
+        assert_eq!(
+            admin.writes(),
+            writes + 1,
+            "{label}: one IncrementalAlterConfigs"
+        );
+        let existing = eventually(&admin, &cluster, &names, |e| {
+            retention(e, &topic).as_deref() == Some("1000")
+        })
+        .await;
+        assert_eq!(
+            retention(&existing, &topic).as_deref(),
+            Some("1000"),
+            "{label}"
+        );
+        assert_eq!(
+            existing[&topic]
+                .configs
+                .get("cleanup.policy")
+                .map(String::as_str),
+            Some("delete"),
+            "{label}: the other key is untouched"
+        );
+    }
 }
 
 /// Deletion removes the topics; deleting already-deleted topics is not an error.
 #[tokio::test]
 async fn deletes_topics() {
-    let Some(broker) = start_broker("deletes_topics").await else {
+    let Some(broker) = kafka_broker::shared("deletes_topics").await else {
+        return;
+    };
+    for (label, cluster) in listeners(broker) {
+        let admin = KafkaAdmin::default();
+        let names = vec![
+            format!("{label}.delete.audit"),
+            format!("{label}.delete.audit-dlq"),
+        ];
+        let plans: Vec<TopicPlan> = names.iter().map(|n| plan(n, 1, "1000")).collect();
+        admin.ensure(&cluster, &plans).await.expect("create");
+        eventually(&admin, &cluster, &names, |e| e.len() == 2).await;
+        admin
+            .delete(&cluster, &names)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: delete: {e}"));
+        let left = eventually(&admin, &cluster, &names, BTreeMap::is_empty).await;
+        assert!(left.is_empty(), "{label}: {left:?}");
+        admin
+            .delete(&cluster, &names)
+            .await
+            .expect("deleting missing topics is fine");
+    }
+}
+
+/// A wrong password, for each mechanism, is an authentication failure naming the broker and the
+/// mechanism, reported as AuthenticationFailed and never retried as an outage.
+#[tokio::test]
+async fn wrong_password_is_an_authentication_failure() {
+    let Some(broker) = kafka_broker::shared("wrong_password_is_an_authentication_failure").await
+    else {
         return;
     };
     let admin = KafkaAdmin::default();
-    let brokers = vec![broker.address.clone()];
-    let names = vec![
-        "ns.todo.task-updates".to_owned(),
-        "ns.todo.task-updates-dlq".to_owned(),
-    ];
-    let plans: Vec<TopicPlan> = names.iter().map(|n| plan(n, "1000")).collect();
-    admin.ensure(&brokers, &plans).await.expect("create");
-    admin.delete(&brokers, &names).await.expect("delete");
-    assert!(
-        admin
-            .describe(&brokers, &names, &keys())
+    for (mechanism, user) in [
+        (SaslMechanism::Plain, "plain-user"),
+        (SaslMechanism::ScramSha256, "scram256-user"),
+        (SaslMechanism::ScramSha512, "scram512-user"),
+        // An unknown user fails the same way (SCRAM must not tell them apart).
+        (SaslMechanism::ScramSha512, "nobody"),
+    ] {
+        let cluster = broker.sasl_ssl_as(
+            mechanism,
+            user,
+            "wrong-password",
+            Some(broker.ca_pem().to_owned()),
+        );
+        let error = admin
+            .ensure(&cluster, &[plan("never.created", 1, "1000")])
             .await
-            .unwrap()
-            .is_empty()
+            .unwrap_err();
+        assert!(
+            matches!(error, TopicError::Authentication { .. }),
+            "{mechanism:?}: {error}"
+        );
+        assert_eq!(error.reason(), "AuthenticationFailed");
+        assert!(error.needs_intervention());
+        let message = error.to_string();
+        assert!(message.contains(broker.sasl_ssl_address()), "{message}");
+        assert!(!message.contains("wrong-password"), "{message}");
+    }
+    assert_eq!(admin.writes(), 0);
+}
+
+/// A broker certificate from a CA we do not trust fails the TLS handshake, reported as
+/// TlsFailed naming the broker; so does TLS against a plaintext listener.
+#[tokio::test]
+async fn untrusted_certificate_is_a_tls_failure() {
+    let Some(broker) = kafka_broker::shared("untrusted_certificate_is_a_tls_failure").await else {
+        return;
+    };
+    let admin = KafkaAdmin::default();
+    let wrong_ca = broker.sasl_ssl_as(
+        SaslMechanism::ScramSha512,
+        "scram512-user",
+        "scram512-secret",
+        Some(broker.other_ca_pem().to_owned()),
     );
-    admin
-        .delete(&brokers, &names)
+    // The system roots do not include the test CA either.
+    let system_roots = broker.sasl_ssl_as(
+        SaslMechanism::ScramSha512,
+        "scram512-user",
+        "scram512-secret",
+        None,
+    );
+    for cluster in [wrong_ca, system_roots] {
+        let error = admin
+            .ensure(&cluster, &[plan("never.created", 1, "1000")])
+            .await
+            .unwrap_err();
+        assert!(matches!(error, TopicError::Tls { .. }), "{error}");
+        assert_eq!(error.reason(), "TlsFailed");
+        let message = error.to_string();
+        assert!(message.contains(broker.sasl_ssl_address()), "{message}");
+        assert!(message.contains("certificate"), "{message}");
+    }
+
+    let mut tls_to_plaintext = broker.plaintext();
+    tls_to_plaintext.tls = Some(todo_operator::topics::KafkaTls {
+        ca_pem: Some(broker.ca_pem().to_owned()),
+    });
+    let error = admin
+        .describe(&tls_to_plaintext, &[], &[])
         .await
-        .expect("deleting missing topics is fine");
+        .unwrap_err();
+    assert_eq!(error.reason(), "TlsFailed", "{error}");
+}
+
+/// Without SASL, the SASL_SSL listener lets nothing through: the client fails with an error,
+/// not a hang.
+#[tokio::test]
+async fn sasl_listener_refuses_unauthenticated_requests() {
+    let Some(broker) = kafka_broker::shared("sasl_listener_refuses_unauthenticated_requests").await
+    else {
+        return;
+    };
+    let mut cluster = broker.sasl_ssl(SaslMechanism::ScramSha512);
+    cluster.sasl = None;
+    let error = KafkaAdmin::new(Duration::from_secs(5))
+        .describe(&cluster, &[], &[])
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains(broker.sasl_ssl_address()),
+        "{error}"
+    );
 }
 
 /// Unreachable brokers are a typed error naming them (reported as TopicsReady=False).
@@ -232,11 +356,13 @@ async fn unreachable_brokers_are_reported() {
         .local_addr()
         .unwrap()
         .port();
-    let brokers = vec![format!("127.0.0.1:{port}")];
+    let cluster = KafkaCluster::plaintext(vec![format!("127.0.0.1:{port}")]);
     let error = KafkaAdmin::new(Duration::from_secs(2))
-        .ensure(&brokers, &[plan("t", "1")])
+        .ensure(&cluster, &[plan("t", 1, "1")])
         .await
         .unwrap_err();
     assert!(matches!(error, TopicError::Unreachable { .. }), "{error}");
-    assert!(error.to_string().contains(&brokers[0]));
+    assert_eq!(error.reason(), "BrokersUnavailable");
+    assert!(!error.needs_intervention());
+    assert!(error.to_string().contains(&cluster.brokers[0]));
 }
