@@ -5,6 +5,7 @@
 
 mod common;
 mod kafka_broker;
+mod support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -365,4 +366,170 @@ async fn unreachable_brokers_are_reported() {
     assert_eq!(error.reason(), "BrokersUnavailable");
     assert!(!error.needs_intervention());
     assert!(error.to_string().contains(&cluster.brokers[0]));
+}
+
+mod controller_with_kafka {
+    //! The reconciler (against the in-memory API server) provisioning topics on the real broker
+    //! through its SASL_SSL listener, with the credentials and CA read from Secrets.
+
+    use std::sync::Arc;
+
+    use base64::Engine;
+    use kube::core::DeserializeGuard;
+    use serde_json::{Value, json};
+    use todo_operator::controller::{self, Context};
+    use todo_operator::crd::TodoPlatform;
+    use todo_operator::metrics::Metrics;
+
+    use super::support::fake_apiserver::FakeApiServer;
+    use super::*;
+
+    const PLATFORM: &str = "/apis/todoplatform.dev/v1alpha1/namespaces/ctrl/todoplatforms/todo";
+    const USER_SECRET: &str = "/api/v1/namespaces/ctrl/secrets/kafka-user";
+
+    fn secret(name: &str, data: &[(&str, &str)]) -> Value {
+        let encode = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        let data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), encode(v).into()))
+            .collect();
+        json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": { "name": name, "namespace": "ctrl" },
+            "data": data,
+        })
+    }
+
+    fn platform(server: &FakeApiServer) -> TodoPlatform {
+        serde_json::from_value(server.get(PLATFORM).expect("stored")).expect("parses")
+    }
+
+    async fn reconcile(server: &FakeApiServer, ctx: &Arc<Context>) {
+        let guard = Arc::new(DeserializeGuard(Ok(platform(server))));
+        controller::reconcile(guard, ctx.clone())
+            .await
+            .expect("reconcile reports topic failures in status, not as an error");
+    }
+
+    fn topics_ready(server: &FakeApiServer) -> (String, String, String) {
+        let condition = platform(server)
+            .status
+            .expect("status written")
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "TopicsReady")
+            .expect("TopicsReady condition");
+        (condition.status, condition.reason, condition.message)
+    }
+
+    /// A wrong password is TopicsReady=False/AuthenticationFailed naming the broker; the right
+    /// one provisions the topics; and on deletion with a wrong password again the finalizer
+    /// lets go and the topics are kept (the documented choice: never a stuck deletion).
+    #[tokio::test]
+    async fn credentials_come_from_secrets_and_failures_are_conditions() {
+        let Some(broker) =
+            kafka_broker::shared("credentials_come_from_secrets_and_failures_are_conditions").await
+        else {
+            return;
+        };
+        let (client, server) = FakeApiServer::start();
+        server.serve_dapr();
+        server.insert(
+            PLATFORM,
+            json!({
+                "apiVersion": "todoplatform.dev/v1alpha1",
+                "kind": "TodoPlatform",
+                "metadata": { "name": "todo", "namespace": "ctrl", "uid": "ctrl-uid", "generation": 1 },
+                "spec": {
+                    "database": { "managed": {} },
+                    "eventing": {
+                        "external": {
+                            "brokers": [broker.sasl_ssl_address()],
+                            "tls": { "caSecretRef": { "name": "kafka-ca", "key": "ca.crt" } },
+                            "sasl": { "mechanism": "SCRAM-SHA-512", "secretName": "kafka-user" },
+                        },
+                        "topics": { "deletionPolicy": "Delete" },
+                    },
+                },
+            }),
+        );
+        server.insert(
+            "/api/v1/namespaces/ctrl/secrets/kafka-ca",
+            secret("kafka-ca", &[("ca.crt", broker.ca_pem())]),
+        );
+        server.insert(
+            USER_SECRET,
+            secret(
+                "kafka-user",
+                &[("username", "scram512-user"), ("password", "wrong")],
+            ),
+        );
+        let ctx = Arc::new(Context::new(
+            client,
+            Arc::new(KafkaAdmin::default()),
+            Arc::new(Metrics::default()),
+            None,
+        ));
+
+        // The first reconcile adds the finalizer; the second provisions.
+        reconcile(&server, &ctx).await;
+        reconcile(&server, &ctx).await;
+        let (status, reason, message) = topics_ready(&server);
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", "AuthenticationFailed")
+        );
+        assert!(message.contains(broker.sasl_ssl_address()), "{message}");
+        assert!(message.contains("SCRAM-SHA-512"), "{message}");
+
+        server.insert(
+            USER_SECRET,
+            secret(
+                "kafka-user",
+                &[
+                    ("username", "scram512-user"),
+                    ("password", "scram512-secret"),
+                ],
+            ),
+        );
+        reconcile(&server, &ctx).await;
+        let (status, reason, message) = topics_ready(&server);
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("True", "Provisioned"),
+            "{message}"
+        );
+        let names: Vec<String> = platform(&server)
+            .status
+            .unwrap()
+            .topics
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+        assert_eq!(names.len(), 6, "{names:?}");
+        let cluster = broker.sasl_ssl(SaslMechanism::ScramSha512);
+        let admin = KafkaAdmin::default();
+        let existing = eventually(&admin, &cluster, &names, |e| e.len() == 6).await;
+        assert_eq!(existing.len(), 6, "{existing:?}");
+
+        server.insert(
+            USER_SECRET,
+            secret(
+                "kafka-user",
+                &[
+                    ("username", "scram512-user"),
+                    ("password", "rotated-wrongly"),
+                ],
+            ),
+        );
+        let mut stored = server.get(PLATFORM).unwrap();
+        stored["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z".into();
+        server.insert(PLATFORM, stored);
+        reconcile(&server, &ctx).await;
+        assert_eq!(platform(&server).metadata.finalizers, Some(vec![]));
+        let kept = admin.describe(&cluster, &names, &keys()).await.unwrap();
+        assert_eq!(kept.len(), 6, "the topics are kept, not half-deleted");
+        admin.delete(&cluster, &names).await.expect("clean up");
+    }
 }
