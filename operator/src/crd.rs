@@ -12,6 +12,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::validation;
+
 /// A complete TodoPlatform: API, workers, Dapr wiring, topics and (for dev clusters) managed
 /// Postgres and Redpanda, reconciled by todo-operator.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -26,14 +28,16 @@ use serde::{Deserialize, Serialize};
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1}"#,
     printcolumn = r#"{"name":"URL","type":"string","jsonPath":".status.url"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    validation = validation::NAME.rule()
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = validation::VERSION.rule())]
 pub struct TodoPlatformSpec {
     /// Version of todo-api and todo-worker; used as the image tag. Defaults to the operator's own
     /// version, so upgrading the operator upgrades platforms that do not pin one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 128))]
+    #[schemars(length(min = 1, max = 63))]
     pub version: Option<String>,
     /// Image overrides (registry mirrors, pull policy, pull secrets).
     #[serde(default)]
@@ -144,7 +148,7 @@ pub enum PullPolicy {
 /// The HTTP API.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("!has(self.autoscaling) || self.autoscaling.minReplicas <= self.autoscaling.maxReplicas").message("api.autoscaling.minReplicas must not exceed maxReplicas"))]
+#[x_kube(validation = validation::AUTOSCALING_BOUNDS.rule())]
 pub struct ApiSpec {
     /// Replicas when autoscaling is off.
     #[serde(default = "default_api_replicas")]
@@ -253,7 +257,7 @@ impl Default for WorkerRoleSpec {
 /// Database: exactly one of `managed` or `external`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("has(self.managed) != has(self.external)").message("set exactly one of database.managed or database.external"))]
+#[x_kube(validation = validation::DATABASE_CHOICE.rule())]
 pub struct DatabaseSpec {
     /// A single-node PostgreSQL StatefulSet run by the operator. For dev clusters only: no
     /// backups, no high availability.
@@ -319,9 +323,9 @@ pub struct SecretKeyRef {
 /// Eventing: exactly one of `managed` or `external`, plus topic settings.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("has(self.managed) != has(self.external)").message("set exactly one of eventing.managed or eventing.external"))]
-#[x_kube(validation = kube::core::Rule::new("!has(self.managed) || self.topics.provisioner != 'RedpandaTopic'").message("eventing.topics.provisioner RedpandaTopic needs eventing.external (the managed broker is not run by the Redpanda operator)"))]
-#[x_kube(validation = kube::core::Rule::new("!has(self.managed) || self.topics.replicationFactor == 1").message("the managed single-node broker supports only eventing.topics.replicationFactor 1"))]
+#[x_kube(validation = validation::EVENTING_CHOICE.rule())]
+#[x_kube(validation = validation::REDPANDA_TOPICS_NEED_EXTERNAL.rule())]
+#[x_kube(validation = validation::MANAGED_REPLICATION.rule())]
 pub struct EventingSpec {
     /// A single-node Redpanda StatefulSet run by the operator. For dev clusters only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,6 +361,7 @@ fn default_redpanda_image() -> String {
 /// External Kafka-protocol brokers.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = validation::PLAIN_NEEDS_TLS.rule())]
 pub struct ExternalKafkaSpec {
     /// Bootstrap brokers, `host:port`.
     #[schemars(length(min = 1, max = 32))]
@@ -408,7 +413,9 @@ pub enum SaslMechanism {
 /// Topic sizing and provisioning.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("self.provisioner != 'RedpandaTopic' || has(self.redpandaClusterRef)").message("eventing.topics.redpandaClusterRef is required with provisioner RedpandaTopic"))]
+#[x_kube(validation = validation::REDPANDA_CLUSTER_REQUIRED.rule())]
+#[x_kube(validation = validation::REDPANDA_CLUSTER_ONLY_WITH_REDPANDA.rule())]
+#[x_kube(validation = validation::DELETE_NEEDS_PROVISIONER.rule())]
 pub struct TopicsSpec {
     /// Partitions per topic. Partitions are only ever added, never removed.
     #[serde(default = "default_partitions")]
@@ -548,8 +555,9 @@ pub struct AuthSpec {
 }
 
 /// Ingress for the API.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = validation::INGRESS_HOST.rule())]
 pub struct IngressSpec {
     /// Public host name.
     #[schemars(length(min = 1, max = 253))]

@@ -55,7 +55,7 @@ fn build_is_deterministic() {
 }
 
 /// Every child is owned by the CR (controller reference) and carries the standard labels and
-/// the applied-hash annotation.
+/// the applied-hash annotation. (Retained Redpanda Topics, the exception, are tested below.)
 #[test]
 fn every_child_has_owner_labels_and_hash() {
     for child in build(&platform("todo", "ns", managed())).into_children() {
@@ -288,7 +288,7 @@ fn ambiguous_dependencies_are_refused() {
     let error = build::build(&platform("todo", "ns", spec), &offline_inputs()).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "spec.database: set exactly one of managed or external"
+        "spec.database: set exactly one of spec.database.managed or spec.database.external"
     );
 }
 
@@ -320,5 +320,209 @@ fn api_gets_the_dapr_app_token_and_workers_do_not() {
             .generated_secrets
             .iter()
             .any(|s| s.metadata.name.as_deref() == Some("todo-app-token"))
+    );
+}
+
+fn job_name(spec: serde_json::Value) -> String {
+    build(&platform("todo", "ns", spec))
+        .migration_job
+        .metadata
+        .name
+        .unwrap()
+}
+
+/// The migration Job's name hashes its whole (immutable) spec: any change to what its pods run
+/// gives a new Job instead of an apply Kubernetes rejects; other changes keep the name.
+#[test]
+fn migration_job_name_follows_everything_immutable() {
+    let base = job_name(managed());
+    let external = |name: &str, key: &str| {
+        let mut spec = managed();
+        spec["database"] =
+            serde_json::json!({ "external": { "urlSecretRef": { "name": name, "key": key } } });
+        spec
+    };
+    let mut changes = Vec::new();
+    for (field, value) in [
+        ("images", serde_json::json!({ "pullPolicy": "Always" })),
+        ("images", serde_json::json!({ "pullSecrets": ["regcred"] })),
+        (
+            "images",
+            serde_json::json!({ "api": "mirror.example.com/todo-api" }),
+        ),
+        (
+            "images",
+            serde_json::json!({ "worker": "mirror.example.com/todo-worker" }),
+        ),
+        ("version", serde_json::json!("9.9.9")),
+    ] {
+        let mut spec = managed();
+        spec[field] = value;
+        changes.push(spec);
+    }
+    changes.push(external("db", "url"));
+    let names: BTreeSet<String> = changes.into_iter().map(job_name).collect();
+    assert_eq!(names.len(), 6);
+    assert!(!names.contains(&base));
+    assert_ne!(
+        job_name(external("db", "url")),
+        job_name(external("db2", "url"))
+    );
+    assert_ne!(
+        job_name(external("db", "url")),
+        job_name(external("db", "dsn"))
+    );
+
+    let mut unrelated = managed();
+    unrelated["api"] = serde_json::json!({ "replicas": 5 });
+    unrelated["logLevel"] = "debug".into();
+    assert_eq!(job_name(unrelated), base);
+}
+
+/// The HPA reads the API container's CPU: the Dapr sidecar has no CPU request, so pod
+/// utilisation is undefined (dapr/dapr#7813).
+#[test]
+fn hpa_scales_on_the_api_container() {
+    let mut spec = managed();
+    spec["api"] = serde_json::json!({ "autoscaling": { "minReplicas": 2, "maxReplicas": 6 } });
+    let desired = build(&platform("todo", "ns", spec));
+    let container = desired.deployments[0]
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .name
+        .clone();
+    let metric = desired
+        .autoscaler
+        .unwrap()
+        .spec
+        .unwrap()
+        .metrics
+        .unwrap()
+        .remove(0);
+    assert_eq!(metric.type_, "ContainerResource");
+    let source = metric.container_resource.unwrap();
+    assert_eq!((source.container, source.name.as_str()), (container, "cpu"));
+    assert!(metric.resource.is_none());
+}
+
+/// todo-worker never reads the JWT secret, so worker pods do not get it.
+#[test]
+fn workers_do_not_get_the_jwt_secret() {
+    let desired = build(&platform("todo", "ns", managed()));
+    for deployment in &desired.deployments {
+        let env: Vec<String> = deployment
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0]
+            .env
+            .iter()
+            .flatten()
+            .map(|e| e.name.clone())
+            .collect();
+        let is_api = deployment.metadata.name.as_deref() == Some("todo-api");
+        assert_eq!(
+            env.contains(&"TODO_JWT_SECRET".to_owned()),
+            is_api,
+            "{env:?}"
+        );
+    }
+}
+
+/// Consumer groups carry the namespace, so same-named platforms in two namespaces on one Kafka
+/// never share one.
+#[test]
+fn consumer_groups_are_namespaced() {
+    let group = |namespace: &str| {
+        let desired = build(&platform("todo", namespace, managed()));
+        let pubsub = desired
+            .dapr_components
+            .iter()
+            .find(|c| c.data["spec"]["type"] == "pubsub.kafka")
+            .unwrap()
+            .clone();
+        pubsub.data["spec"]["metadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "consumerGroup")
+            .map(|m| m["value"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(group("team-a"), "team-a.{appID}");
+    assert_ne!(group("team-a"), group("team-b"));
+}
+
+fn worker_port_sources(spec: serde_json::Value) -> Vec<serde_json::Value> {
+    let desired = build(&platform("todo", "ns", spec));
+    desired
+        .network_policies
+        .iter()
+        .flat_map(|p| p.spec.clone().unwrap().ingress.unwrap())
+        .filter(|rule| {
+            rule.ports.iter().flatten().any(|port| {
+                port.port
+                    == Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(8081))
+            })
+        })
+        .map(|rule| serde_json::to_value(rule.from).unwrap())
+        .collect()
+}
+
+/// The workers' port is never open to any pod: only the platform's own pods reach it, plus
+/// Prometheus when a ServiceMonitor asks for scraping.
+#[test]
+fn worker_port_is_not_open_to_every_pod() {
+    assert!(worker_port_sources(managed()).is_empty());
+    let mut spec = managed();
+    spec["observability"] = serde_json::json!({ "serviceMonitor": true });
+    let sources = worker_port_sources(spec);
+    assert_eq!(sources.len(), 1);
+    assert_eq!(
+        sources[0][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "prometheus"
+    );
+}
+
+/// Redpanda Topic resources are owned (garbage-collected with the platform) only with
+/// deletionPolicy Delete.
+#[test]
+fn redpanda_topics_are_owned_only_with_delete() {
+    let spec = |policy: &str| {
+        serde_json::json!({
+            "database": { "managed": {} },
+            "eventing": {
+                "external": { "brokers": ["k:9092"] },
+                "topics": {
+                    "provisioner": "RedpandaTopic",
+                    "redpandaClusterRef": "rp",
+                    "deletionPolicy": policy,
+                },
+            },
+        })
+    };
+    let retained = build(&platform("todo", "ns", spec("Retain")));
+    assert!(
+        retained
+            .redpanda_topics
+            .iter()
+            .all(|t| t.metadata.owner_references.is_none())
+    );
+    let deleted = build(&platform("todo", "ns", spec("Delete")));
+    assert!(
+        deleted
+            .redpanda_topics
+            .iter()
+            .all(|t| t.metadata.owner_references.is_some())
     );
 }

@@ -67,8 +67,7 @@ fn render_command_rejects_invalid_specs() {
         .expect("runs");
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("spec.database: set exactly one of managed or external")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "spec.database: set exactly one of spec.database.managed or spec.database.external"
+    ));
 }

@@ -90,21 +90,234 @@ fn crd_identity_and_printer_columns() {
     assert_eq!(columns, ["Ready", "Reason", "URL", "Age"]);
 }
 
-fn platform(spec: serde_json::Value) -> TodoPlatform {
+fn named(name: &str, spec: serde_json::Value) -> TodoPlatform {
     serde_json::from_value(serde_json::json!({
         "apiVersion": "todoplatform.dev/v1alpha1",
         "kind": "TodoPlatform",
-        "metadata": { "name": "todo", "namespace": "ns" },
+        "metadata": { "name": name, "namespace": "ns" },
         "spec": spec,
     }))
     .expect("valid TodoPlatform JSON")
 }
 
-fn cel_errors(spec: serde_json::Value) -> String {
-    match kube::core::cel::validate_cel(&platform(spec)) {
+fn platform(spec: serde_json::Value) -> TodoPlatform {
+    named("todo", spec)
+}
+
+fn cel_errors_of(platform: &TodoPlatform) -> String {
+    match kube::core::cel::validate_cel(platform) {
         Ok(()) => String::new(),
         Err(errors) => format!("{errors:?}"),
     }
+}
+
+fn cel_errors(spec: serde_json::Value) -> String {
+    cel_errors_of(&platform(spec))
+}
+
+/// The same platform through `todo-operator render`: its error, or "" when it renders.
+fn render_error(platform: &TodoPlatform) -> String {
+    let manifest = serde_yaml::to_string(platform).expect("serializes");
+    match todo_operator::render::render(&manifest) {
+        Ok(_) => String::new(),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn managed() -> serde_json::Value {
+    serde_json::json!({ "database": { "managed": {} }, "eventing": { "managed": {} } })
+}
+
+/// `spec` with the field at `pointer` (a JSON pointer, parents created) set to `value`.
+fn with(mut spec: serde_json::Value, pointer: &str, value: serde_json::Value) -> serde_json::Value {
+    let mut target = &mut spec;
+    for segment in pointer.split('/').filter(|s| !s.is_empty()) {
+        target = &mut target[segment];
+    }
+    *target = value;
+    spec
+}
+
+/// Every CEL rule rejects its table row with a message naming the field, and `render` (the
+/// same Rust rules the controller's validate step runs) rejects it with the same message.
+#[test]
+fn cel_and_render_reject_each_rule_naming_the_field() {
+    let external = serde_json::json!({ "brokers": ["k:9092"] });
+    let cases: Vec<(&str, TodoPlatform, &str)> = vec![
+        (
+            "long name",
+            named(&"a".repeat(41), managed()),
+            "metadata.name",
+        ),
+        (
+            "dotted name",
+            named("todo.prod", managed()),
+            "metadata.name",
+        ),
+        (
+            "name starting with a digit",
+            named("1todo", managed()),
+            "metadata.name",
+        ),
+        (
+            "version",
+            platform(with(managed(), "/version", "1.0+build".into())),
+            "spec.version",
+        ),
+        (
+            "ingress host",
+            platform(with(
+                managed(),
+                "/ingress",
+                serde_json::json!({ "host": "Todo_Example.com" }),
+            )),
+            "spec.ingress.host",
+        ),
+        (
+            "autoscaling bounds",
+            platform(with(
+                managed(),
+                "/api/autoscaling",
+                serde_json::json!({ "minReplicas": 5, "maxReplicas": 2 }),
+            )),
+            "spec.api.autoscaling.minReplicas",
+        ),
+        (
+            "managed replication",
+            platform(with(
+                managed(),
+                "/eventing/topics",
+                serde_json::json!({ "replicationFactor": 3 }),
+            )),
+            "spec.eventing.topics.replicationFactor",
+        ),
+        (
+            "redpanda on the managed broker",
+            platform(with(
+                managed(),
+                "/eventing/topics",
+                serde_json::json!({ "provisioner": "RedpandaTopic", "redpandaClusterRef": "rp" }),
+            )),
+            "spec.eventing.topics.provisioner",
+        ),
+        (
+            "redpanda without cluster",
+            platform(with(
+                with(
+                    managed(),
+                    "/eventing",
+                    serde_json::json!({ "external": external.clone() }),
+                ),
+                "/eventing/topics",
+                serde_json::json!({ "provisioner": "RedpandaTopic" }),
+            )),
+            "spec.eventing.topics.redpandaClusterRef",
+        ),
+        (
+            "cluster ref without redpanda",
+            platform(with(
+                managed(),
+                "/eventing/topics",
+                serde_json::json!({ "redpandaClusterRef": "rp" }),
+            )),
+            "spec.eventing.topics.redpandaClusterRef",
+        ),
+        (
+            "delete with external topics",
+            platform(with(
+                managed(),
+                "/eventing/topics",
+                serde_json::json!({ "provisioner": "External", "deletionPolicy": "Delete" }),
+            )),
+            "spec.eventing.topics.deletionPolicy",
+        ),
+        (
+            "PLAIN without TLS",
+            platform(with(
+                managed(),
+                "/eventing",
+                serde_json::json!({ "external": {
+                    "brokers": ["k:9092"],
+                    "sasl": { "mechanism": "PLAIN", "secretName": "kafka" },
+                } }),
+            )),
+            "spec.eventing.external.sasl.mechanism",
+        ),
+        (
+            "two databases",
+            platform(with(
+                managed(),
+                "/database/external",
+                serde_json::json!({ "urlSecretRef": { "name": "db", "key": "url" } }),
+            )),
+            "spec.database",
+        ),
+        (
+            "no eventing",
+            platform(with(managed(), "/eventing", serde_json::json!({}))),
+            "spec.eventing",
+        ),
+    ];
+    for (case, platform, field) in cases {
+        let cel = cel_errors_of(&platform);
+        assert!(cel.contains(field), "{case}: CEL said {cel:?}");
+        let rendered = render_error(&platform);
+        assert!(rendered.contains(field), "{case}: render said {rendered:?}");
+        let violations = todo_operator::validation::validate(&platform).unwrap_err();
+        assert!(
+            violations.iter().any(|v| cel.contains(v.as_str())),
+            "{case}: CEL and Rust give the same message: {violations:?} vs {cel}"
+        );
+    }
+}
+
+/// The schema's ranges (enforced by the API server's OpenAPI validation) are enforced by
+/// `render` and the validate step too; `render` used to accept negative replicas.
+#[test]
+fn render_enforces_the_schema_ranges() {
+    let cases = [
+        ("/api/replicas", serde_json::json!(-1), "spec.api.replicas"),
+        (
+            "/workers/audit",
+            serde_json::json!({ "replicas": -2 }),
+            "spec.workers.audit.replicas",
+        ),
+        (
+            "/eventing/topics",
+            serde_json::json!({ "partitions": 0 }),
+            "spec.eventing.topics.partitions",
+        ),
+        (
+            "/api/minAvailable",
+            serde_json::json!(0),
+            "spec.api.minAvailable",
+        ),
+        (
+            "/database/maxConnections",
+            serde_json::json!(0),
+            "spec.database.maxConnections",
+        ),
+        (
+            "/database/managed",
+            serde_json::json!({ "storage": "5G" }),
+            "spec.database.managed.storage",
+        ),
+    ];
+    for (pointer, value, field) in cases {
+        let rendered = render_error(&platform(with(managed(), pointer, value)));
+        assert!(rendered.contains(field), "{pointer}: {rendered:?}");
+    }
+}
+
+/// The longest allowed name passes both enforcers.
+#[test]
+fn the_longest_name_is_accepted() {
+    let platform = named(
+        &"a".repeat(todo_operator::validation::MAX_NAME_LENGTH),
+        managed(),
+    );
+    assert_eq!(cel_errors_of(&platform), "");
+    assert_eq!(render_error(&platform), "");
 }
 
 /// A spec with managed dependencies passes every CEL rule.
@@ -128,7 +341,7 @@ fn cel_rejects_managed_and_external_database() {
         "eventing": { "managed": {} },
     }));
     assert!(
-        errors.contains("exactly one of database.managed or database.external"),
+        errors.contains("exactly one of spec.database.managed or spec.database.external"),
         "{errors}"
     );
 }
@@ -141,7 +354,7 @@ fn cel_rejects_missing_eventing_choice() {
         "eventing": {},
     }));
     assert!(
-        errors.contains("exactly one of eventing.managed or eventing.external"),
+        errors.contains("exactly one of spec.eventing.managed or spec.eventing.external"),
         "{errors}"
     );
 }
@@ -158,7 +371,7 @@ fn cel_rejects_redpanda_topics_without_cluster() {
         errors.contains("redpandaClusterRef is required"),
         "{errors}"
     );
-    assert!(errors.contains("needs eventing.external"), "{errors}");
+    assert!(errors.contains("needs spec.eventing.external"), "{errors}");
 }
 
 /// Autoscaling bounds must be ordered.
@@ -170,7 +383,7 @@ fn cel_rejects_inverted_autoscaling_bounds() {
         "api": { "autoscaling": { "minReplicas": 5, "maxReplicas": 2 } },
     }));
     assert!(
-        errors.contains("minReplicas must not exceed maxReplicas"),
+        errors.contains("spec.api.autoscaling.minReplicas must not exceed"),
         "{errors}"
     );
 }

@@ -5,7 +5,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Value, json};
 
 use super::{Ctx, TopicProvisioning};
-use crate::crd::{SaslMechanism, TopicProvisioner};
+use crate::crd::{SaslMechanism, TopicDeletionPolicy, TopicProvisioner};
 use crate::names::{Stream, WorkerRole};
 
 /// Dapr Component (dapr.io/v1alpha1).
@@ -90,6 +90,10 @@ pub fn components(ctx: &Ctx, roles: &[WorkerRole]) -> Vec<DynamicObject> {
         // subscribed are not lost.
         plain("initialOffset", "oldest"),
         plain("clientID", names.instance.clone()),
+        // Dapr's default consumer group is the bare app-id, which is only unique per namespace:
+        // two platforms of one name in two namespaces on one Kafka would split each other's
+        // events. Dapr fills in `{appID}` per sidecar; the namespace prefix keeps groups apart.
+        plain("consumerGroup", format!("{}.{{appID}}", names.namespace)),
     ];
     match &ctx.platform.spec.eventing.external {
         Some(external) => {
@@ -355,7 +359,7 @@ pub fn redpanda_topics(ctx: &Ctx, provisioning: &TopicProvisioning) -> Vec<Dynam
                 .iter()
                 .find(|t| t.name == topic_name)
                 .expect("topic_provisioning plans every stream and its dead-letter topic");
-            object(
+            let mut topic = object(
                 ctx,
                 &resource,
                 ctx.names.topic_resource(stream, dead_letter),
@@ -369,7 +373,14 @@ pub fn redpanda_topics(ctx: &Ctx, provisioning: &TopicProvisioning) -> Vec<Dynam
                         "cluster": { "clusterRef": { "name": cluster } },
                     },
                 }),
-            )
+            );
+            // Deleting a Topic resource deletes the Kafka topic and its data. With Retain the
+            // platform must not own them, or garbage collection would delete them with it; the
+            // labels still find them for status and a later platform of the same name.
+            if topics_spec.deletion_policy == TopicDeletionPolicy::Retain {
+                topic.metadata.owner_references = None;
+            }
+            topic
         })
         .collect()
 }

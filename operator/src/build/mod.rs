@@ -354,18 +354,16 @@ impl DesiredState {
     }
 }
 
-/// Why a spec cannot be built (things the CRD schema cannot express).
+/// Why a spec cannot be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpecError {
     /// The CR has no namespace (it is namespaced; only a hand-written render input can lack it).
     #[error("the TodoPlatform has no namespace")]
     MissingNamespace,
-    /// A database or eventing block is neither managed nor external.
-    #[error("{0}: set exactly one of managed or external")]
-    AmbiguousDependency(&'static str),
-    /// Another rule the schema could not enforce.
-    #[error("{0}")]
-    Invalid(String),
+    /// The spec breaks admission rules (a cluster that did not enforce the CRD's CEL rules, or
+    /// `render` input); one message per rule, each naming its field.
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
 }
 
 /// Shared context of the builders for one platform.
@@ -411,21 +409,8 @@ impl Ctx<'_> {
 /// Build the full desired state of `platform`.
 pub fn build(platform: &TodoPlatform, inputs: &BuildInputs) -> Result<DesiredState, SpecError> {
     let namespace = platform.namespace().ok_or(SpecError::MissingNamespace)?;
+    crate::validation::validate(platform).map_err(SpecError::Invalid)?;
     let spec = &platform.spec;
-    if spec.database.managed.is_some() == spec.database.external.is_some() {
-        return Err(SpecError::AmbiguousDependency("spec.database"));
-    }
-    if spec.eventing.managed.is_some() == spec.eventing.external.is_some() {
-        return Err(SpecError::AmbiguousDependency("spec.eventing"));
-    }
-    if spec.eventing.topics.provisioner == TopicProvisioner::RedpandaTopic
-        && spec.eventing.topics.redpanda_cluster_ref.is_none()
-    {
-        return Err(SpecError::Invalid(
-            "spec.eventing.topics.redpandaClusterRef is required with provisioner RedpandaTopic"
-                .into(),
-        ));
-    }
     let ctx = Ctx {
         platform,
         names: Names::new(&platform.name_any(), &namespace),

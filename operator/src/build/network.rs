@@ -121,10 +121,31 @@ fn policy(ctx: &Ctx, component: &str, rules: Vec<NetworkPolicyIngressRule>) -> N
     }
 }
 
+/// Prometheus pods as the Prometheus operator labels them, in any namespace (where monitoring
+/// runs differs per cluster; the ServiceMonitor is what tells that Prometheus to scrape us).
+fn from_prometheus() -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector::default()),
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                "app.kubernetes.io/name".to_owned(),
+                "prometheus".to_owned(),
+            )])),
+            ..LabelSelector::default()
+        }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
 /// Ingress rules: the platform's pods talk freely to each other (sidecar to sidecar, apps to
 /// managed dependencies) and the Dapr control plane reaches the sidecars; from elsewhere only
-/// the API's HTTP port and metrics ports are open. Dependencies are never reachable from
-/// outside the platform.
+/// the API's HTTP port and the sidecars' metrics port are open. Dependencies are never
+/// reachable from outside the platform.
+///
+/// The workers' port is not open to other pods: its event routes take no credentials, and the
+/// sidecar delivering events reaches the app over localhost, which NetworkPolicy never sees (nor
+/// the kubelet's probes, which CNIs let through from the node). The only other client is the
+/// `/metrics` scrape, so with `observability.serviceMonitor` Prometheus pods may reach it.
 pub(super) fn network_policies(ctx: &Ctx) -> Vec<NetworkPolicy> {
     let internal = NetworkPolicyIngressRule {
         from: Some(vec![
@@ -133,18 +154,21 @@ pub(super) fn network_policies(ctx: &Ctx) -> Vec<NetworkPolicy> {
         ]),
         ..NetworkPolicyIngressRule::default()
     };
+    let mut platform = vec![
+        internal,
+        NetworkPolicyIngressRule {
+            ports: Some(vec![tcp(DAPR_METRICS_PORT)]),
+            ..NetworkPolicyIngressRule::default()
+        },
+    ];
+    if ctx.platform.spec.observability.service_monitor {
+        platform.push(NetworkPolicyIngressRule {
+            from: Some(vec![from_prometheus()]),
+            ports: Some(vec![tcp(WORKER_PORT)]),
+        });
+    }
     vec![
-        policy(
-            ctx,
-            "platform",
-            vec![
-                internal,
-                NetworkPolicyIngressRule {
-                    ports: Some(vec![tcp(DAPR_METRICS_PORT), tcp(WORKER_PORT)]),
-                    ..NetworkPolicyIngressRule::default()
-                },
-            ],
-        ),
+        policy(ctx, "platform", platform),
         policy(
             ctx,
             "api",

@@ -7,8 +7,8 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
-    MetricTarget, ResourceMetricSource,
+    ContainerResourceMetricSource, CrossVersionObjectReference, HorizontalPodAutoscaler,
+    HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
 };
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
@@ -26,6 +26,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::{Ctx, short_hash};
 use crate::crd::PullPolicy;
 use crate::names::{API_PORT, CONFIG_HASH_ANNOTATION, DAPR_METRICS_PORT, WORKER_PORT, WorkerRole};
+
+/// Name of the API's app container (its component); the HPA scales on this container's CPU.
+const API_CONTAINER: &str = "api";
 
 /// Unprivileged UID/GID of the distroless-style images.
 const APP_UID: i64 = 65532;
@@ -429,7 +432,7 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
     let spec = &ctx.platform.spec;
     let api = App {
         name: ctx.names.api(),
-        component: "api".into(),
+        component: API_CONTAINER.into(),
         service_account: ctx.names.api(),
         image: api_image(ctx),
         args: vec!["serve".into()],
@@ -470,7 +473,6 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
             env("TODO_HTTP_ADDR", format!("0.0.0.0:{WORKER_PORT}")),
             env("TODO_WORKER_ROLES", role.as_str()),
             secret_env("DATABASE_URL", database_url_ref(ctx)),
-            secret_env("TODO_JWT_SECRET", jwt_secret_ref(ctx)),
         ];
         if *role == WorkerRole::Notifier {
             if let Some(smtp) = &spec.notifications.smtp {
@@ -560,12 +562,12 @@ pub(super) fn services(ctx: &Ctx, roles: &[WorkerRole]) -> Vec<Service> {
         .collect()
 }
 
-/// Runs `todo-api migrate` then `todo-worker migrate`. Named by a hash of both images so each
-/// release gets exactly one Job (a Job's pod template is immutable).
+/// Runs `todo-api migrate` then `todo-worker migrate`. Named by a hash of its whole spec: a
+/// Job's pod template is immutable, so any change to it (images, pull policy or secrets, the
+/// database Secret, resources…) must make a new Job rather than an apply Kubernetes rejects.
 pub(super) fn migration_job(ctx: &Ctx) -> Job {
     let api_image = api_image(ctx);
     let worker_image = worker_image(ctx);
-    let release = short_hash(&format!("{api_image}\n{worker_image}"));
     let database_url = secret_env("DATABASE_URL", database_url_ref(ctx));
     let (tmp, tmp_mount) = tmp_volume();
     let migrate = |name: &str, image: String| Container {
@@ -580,38 +582,41 @@ pub(super) fn migration_job(ctx: &Ctx) -> Job {
         volume_mounts: Some(vec![tmp_mount.clone()]),
         ..Container::default()
     };
+    let spec = JobSpec {
+        backoff_limit: Some(4),
+        active_deadline_seconds: Some(900),
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(ctx.labels("migrations")),
+                annotations: Some(BTreeMap::from([(
+                    "dapr.io/enabled".to_owned(),
+                    "false".to_owned(),
+                )])),
+                ..ObjectMeta::default()
+            }),
+            spec: Some(PodSpec {
+                restart_policy: Some("OnFailure".into()),
+                service_account_name: Some(ctx.names.api()),
+                security_context: Some(pod_security()),
+                image_pull_secrets: pull_secrets(ctx),
+                init_containers: Some(vec![migrate("migrate-api", api_image)]),
+                containers: vec![migrate("migrate-workers", worker_image)],
+                volumes: Some(vec![tmp]),
+                ..PodSpec::default()
+            }),
+        },
+        ..JobSpec::default()
+    };
+    let release = short_hash(&serde_json::to_string(&spec).expect("a JobSpec serializes"));
     Job {
         metadata: ctx.meta(ctx.names.migration_job(&release[..8]), "migrations"),
-        spec: Some(JobSpec {
-            backoff_limit: Some(4),
-            active_deadline_seconds: Some(900),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(ctx.labels("migrations")),
-                    annotations: Some(BTreeMap::from([(
-                        "dapr.io/enabled".to_owned(),
-                        "false".to_owned(),
-                    )])),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    restart_policy: Some("OnFailure".into()),
-                    service_account_name: Some(ctx.names.api()),
-                    security_context: Some(pod_security()),
-                    image_pull_secrets: pull_secrets(ctx),
-                    init_containers: Some(vec![migrate("migrate-api", api_image)]),
-                    containers: vec![migrate("migrate-workers", worker_image)],
-                    volumes: Some(vec![tmp]),
-                    ..PodSpec::default()
-                }),
-            },
-            ..JobSpec::default()
-        }),
+        spec: Some(spec),
         ..Job::default()
     }
 }
 
-/// CPU autoscaler for the API.
+/// CPU autoscaler for the API. It reads the API container's CPU, not the pod's: the Dapr
+/// sidecar has no CPU request, so pod utilisation cannot be computed (dapr/dapr#7813).
 pub(super) fn autoscaler(ctx: &Ctx) -> Option<HorizontalPodAutoscaler> {
     let autoscaling = ctx.platform.spec.api.autoscaling.as_ref()?;
     Some(HorizontalPodAutoscaler {
@@ -625,8 +630,9 @@ pub(super) fn autoscaler(ctx: &Ctx) -> Option<HorizontalPodAutoscaler> {
             min_replicas: Some(autoscaling.min_replicas),
             max_replicas: autoscaling.max_replicas,
             metrics: Some(vec![MetricSpec {
-                type_: "Resource".into(),
-                resource: Some(ResourceMetricSource {
+                type_: "ContainerResource".into(),
+                container_resource: Some(ContainerResourceMetricSource {
+                    container: API_CONTAINER.into(),
                     name: "cpu".into(),
                     target: MetricTarget {
                         type_: "Utilization".into(),
