@@ -1,11 +1,18 @@
-//! The reconciler: dereference → validate/build (pure) → apply → status.
+//! The reconciler, one step after the other as in `../shared/DESIGN.md` and the Stackable
+//! operators: dereference (read the cluster) → validate (admission rules) → build (pure desired
+//! state) → apply (children and topics) → update_status. Each step has its [`Error`] variant, so
+//! the errors metric and the conditions say which step failed.
 //!
 //! - Children are applied with server-side apply (force, one field manager per concern) only
-//!   when their applied-hash annotation differs from the cluster's copy, so reconciling an
-//!   unchanged platform performs no writes at all.
+//!   when they are missing or drifted from the desired manifest ([`crate::drift`]), so an
+//!   unchanged platform costs no writes and a `kubectl edit` of our fields is reverted.
+//! - A child the API server refuses does not stop the others; status is still written and
+//!   names it.
 //! - Children that are no longer desired (and are controlled by this CR) are deleted.
 //! - Deployments roll out only after the release's migration Job succeeded.
-//! - Status is computed purely ([`crate::status`]) and written only when it changed.
+//! - Status is computed purely ([`crate::status`]) from what was read after applying, and
+//!   written only when it changed.
+//! - The `todoplatform.dev/paused` annotation stops all of that but the status.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -24,21 +31,24 @@ use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, Pat
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
-use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::finalizer::{Error as FinalizerError, Event as FinalizerEvent, finalizer};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde_json::json;
 
 use crate::build::{
-    self, BuildInputs, GeneratedSecrets, component_resource, configuration_resource,
-    redpanda_topic_resource, resiliency_resource, service_monitor_resource, subscription_resource,
+    self, BuildInputs, ChildObject, GeneratedSecrets, SpecError, TopicPlan, TopicProvisioning,
+    component_resource, configuration_resource, redpanda_topic_resource, resiliency_resource,
+    service_monitor_resource, subscription_resource,
 };
 use crate::crd::{
     TodoPlatform, TodoPlatformSpec, TopicDeletionPolicy, TopicProvisioner, TopicState, TopicStatus,
 };
+use crate::drift;
 use crate::metrics::Metrics;
-use crate::names::{APPLIED_HASH_ANNOTATION, Names};
-use crate::status::{self, Capabilities, MigrationState, Observed, TopicOutcome};
+use crate::names::{Names, PAUSED_ANNOTATION};
+use crate::status::{self, ApplyFailure, Capabilities, MigrationState, Observed, TopicOutcome};
 use crate::topics::{self, TopicAdmin};
+use crate::validation;
 
 /// Finalizer guarding external state (topics) of platforms whose deletion policy is Delete.
 pub const FINALIZER: &str = "todoplatform.dev/topics";
@@ -47,31 +57,69 @@ pub const STATUS_MANAGER: &str = "todo-operator/status";
 /// How long discovered CRD availability is trusted before asking again.
 const CAPABILITY_TTL: Duration = Duration::from_secs(120);
 
-/// Errors of one reconcile. Each maps to a metric label via [`Error::kind`].
+/// Errors of one reconcile, one variant per step. Each maps to a metric label via
+/// [`Error::kind`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A Kubernetes API call failed (transient: retried with backoff).
-    #[error("Kubernetes API call failed: {0}")]
-    Kube(#[from] kube::Error),
-    /// A finalizer step failed.
-    #[error("finalizer: {0}")]
-    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
     /// The TodoPlatform has no namespace.
     #[error("the TodoPlatform has no namespace")]
     MissingNamespace,
+    /// Dereference: reading the platform's children, Secrets or the served CRDs failed.
+    #[error("dereference: {0}")]
+    Dereference(#[source] kube::Error),
+    /// Validate: the spec breaks admission rules the API server did not enforce.
+    #[error("invalid spec: {}", .0.join("; "))]
+    Validate(Vec<String>),
+    /// Build: the desired state cannot be built.
+    #[error("build: {0}")]
+    Build(#[source] SpecError),
+    /// Apply: the API server refused these children; the others were applied.
+    #[error("apply: {}", .0.iter().map(|f| format!("{} {}: {}", f.kind, f.name, f.message)).collect::<Vec<_>>().join("; "))]
+    Apply(Vec<ApplyFailure>),
+    /// Update status: the status subresource could not be written.
+    #[error("update status: {0}")]
+    UpdateStatus(#[source] kube::Error),
+    /// A finalizer step failed.
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// Cleanup could not read what it needs to delete the topics.
+    #[error("cleanup: {0}")]
+    Cleanup(#[source] kube::Error),
     /// Topic deletion during cleanup failed; the finalizer stays until it succeeds.
     #[error("deleting topics: {0}")]
     TopicCleanup(#[from] crate::topics::TopicError),
 }
 
 impl Error {
-    /// Label for the errors metric.
+    /// Label for the errors metric: the step that failed.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Kube(_) => "kubernetes",
-            Self::Finalizer(_) => "finalizer",
             Self::MissingNamespace => "invalid_object",
+            Self::Dereference(_) => "dereference",
+            Self::Validate(_) => "validate",
+            Self::Build(_) => "build",
+            Self::Apply(_) => "apply",
+            Self::UpdateStatus(_) => "update_status",
+            Self::Finalizer(error) => match error.as_ref() {
+                FinalizerError::ApplyFailed(inner) | FinalizerError::CleanupFailed(inner) => {
+                    inner.kind()
+                }
+                _ => "finalizer",
+            },
+            Self::Cleanup(_) => "cleanup",
             Self::TopicCleanup(_) => "topic_cleanup",
+        }
+    }
+
+    /// Retrying cannot help until the spec is edited (which triggers a reconcile anyway).
+    fn awaits_edit(&self) -> bool {
+        match self {
+            Self::Validate(_) | Self::Build(_) => true,
+            Self::Finalizer(error) => matches!(
+                error.as_ref(),
+                FinalizerError::ApplyFailed(inner) if inner.awaits_edit()
+            ),
+            _ => false,
         }
     }
 }
@@ -286,10 +334,10 @@ fn kafka_credential_secrets(spec: &TodoPlatformSpec) -> Vec<String> {
     }
 }
 
-/// Dereference: generated values and referenced Secrets' versions. Returns the build inputs,
+/// Generated values and referenced Secrets' versions. Returns the build inputs,
 /// the referenced Secrets that do not exist, and the Kafka credential Secrets (read in full; every
 /// other Secret is read as metadata only).
-async fn dereference(
+async fn dereference_secrets(
     ctx: &Context,
     platform: &TodoPlatform,
     names: &Names,
@@ -394,6 +442,10 @@ pub fn error_policy(
     error: &Error,
     ctx: Arc<Context>,
 ) -> Action {
+    if error.awaits_edit() {
+        tracing::warn!(%error, "reconcile failed; waiting for the TodoPlatform to change");
+        return Action::await_change();
+    }
     let key = guard.meta().uid.clone().unwrap_or_default();
     let attempts = {
         let mut failures = ctx.failures.lock().expect("failure map lock");
@@ -425,7 +477,7 @@ async fn reconcile_platform(platform: Arc<TodoPlatform>, ctx: &Context) -> Resul
     if wants_topic_cleanup(&platform.spec) || has_finalizer {
         finalizer(&api, FINALIZER, platform, |event| async move {
             match event {
-                FinalizerEvent::Apply(platform) => apply(platform, ctx).await,
+                FinalizerEvent::Apply(platform) => reconcile_live(platform, ctx).await,
                 FinalizerEvent::Cleanup(platform) => cleanup(platform, ctx).await,
             }
         })
@@ -435,7 +487,7 @@ async fn reconcile_platform(platform: Arc<TodoPlatform>, ctx: &Context) -> Resul
         // Children go with the CR through their owner references.
         Ok(Action::await_change())
     } else {
-        apply(platform, ctx).await
+        reconcile_live(platform, ctx).await
     }
 }
 
@@ -461,7 +513,7 @@ async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, E
             let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
             let mut credentials = BTreeMap::new();
             for name in kafka_credential_secrets(&platform.spec) {
-                if let Some(secret) = secrets.get_opt(&name).await? {
+                if let Some(secret) = secrets.get_opt(&name).await.map_err(Error::Cleanup)? {
                     credentials.insert(name, secret);
                 }
             }
@@ -504,27 +556,77 @@ async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, E
     Ok(Action::await_change())
 }
 
-async fn apply(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
+/// What the dereference step read from the cluster.
+struct Dereferenced {
+    capabilities: Capabilities,
+    /// The platform's children as listed before applying.
+    existing: Existing,
+    inputs: BuildInputs,
+    missing_secrets: Vec<String>,
+    kafka_secrets: BTreeMap<String, Secret>,
+}
+
+/// Dereference: served optional CRDs, the platform's children, generated values and
+/// referenced Secrets.
+async fn dereference(
+    ctx: &Context,
+    platform: &TodoPlatform,
+    names: &Names,
+) -> Result<Dereferenced, kube::Error> {
+    let capabilities = ctx.capabilities().await?;
+    let existing = list_children(&ctx.client, names, capabilities).await?;
+    let (inputs, missing_secrets, kafka_secrets) =
+        dereference_secrets(ctx, platform, names, &existing).await?;
+    Ok(Dereferenced {
+        capabilities,
+        existing,
+        inputs,
+        missing_secrets,
+        kafka_secrets,
+    })
+}
+
+/// Whether the paused annotation stops reconciliation of children.
+fn is_paused(platform: &TodoPlatform) -> bool {
+    platform
+        .annotations()
+        .get(PAUSED_ANNOTATION)
+        .map(String::as_str)
+        == Some("true")
+}
+
+/// One reconcile of a platform that is not being deleted: every step in order. A step failing
+/// before apply still writes a status naming it, so an old Ready=True never stays.
+async fn reconcile_live(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
+    if is_paused(&platform) {
+        write_status(&platform, ctx, status::paused(&platform, now()))
+            .await
+            .map_err(Error::UpdateStatus)?;
+        // Removing the annotation is a change of the TodoPlatform, which triggers a reconcile.
+        return Ok(Action::await_change());
+    }
     let namespace = platform.namespace().ok_or(Error::MissingNamespace)?;
     let names = Names::new(&platform.name_any(), &namespace);
-    let capabilities = ctx.capabilities().await?;
-    let existing = list_children(&ctx.client, &names, capabilities).await?;
-    let (inputs, missing_secrets, kafka_secrets) =
-        dereference(ctx, &platform, &names, &existing).await?;
-    let desired = match build::build(&platform, &inputs) {
+    let world = match dereference(ctx, &platform, &names).await {
+        Ok(world) => world,
+        Err(error) => return report_step_failure(&platform, ctx, Error::Dereference(error)).await,
+    };
+    if let Err(violations) = validation::validate(&platform) {
+        return report_step_failure(&platform, ctx, Error::Validate(violations)).await;
+    }
+    let desired = match build::build(&platform, &world.inputs) {
         Ok(desired) => desired,
-        Err(error) => return report_invalid_spec(&platform, ctx, error.to_string()).await,
+        Err(error) => return report_step_failure(&platform, ctx, Error::Build(error)).await,
     };
 
-    let jobs: Vec<Job> = typed(&existing);
     let migration_job = desired
         .migration_job
         .metadata
         .name
         .clone()
         .unwrap_or_default();
-    let rollout_allowed =
-        status::migration_state(&jobs, &migration_job) == MigrationState::Succeeded;
+    let rollout_allowed = status::migration_state(&typed(&world.existing), &migration_job)
+        == MigrationState::Succeeded;
     let desired_deployments: Vec<String> = desired
         .deployments
         .iter()
@@ -539,84 +641,192 @@ async fn apply(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Err
         .as_ref()
         .and_then(|m| m.stateful_set.metadata.name.clone());
 
-    let served: HashSet<String> = managed_kinds(capabilities)
+    let mut live = world.existing;
+    let apply_failures = apply(
+        ctx,
+        &platform,
+        desired.into_children(),
+        &mut live,
+        world.capabilities,
+        rollout_allowed,
+    )
+    .await;
+    let topics = provision_topics(
+        ctx,
+        &platform,
+        &topic_plan,
+        world.capabilities,
+        &world.kafka_secrets,
+        &live,
+    )
+    .await;
+
+    let topics_failed = matches!(topics, TopicOutcome::Failed { .. });
+    let topic_retry = topic_retry_delay(ctx, &platform, topics_failed);
+    let observed = Observed {
+        capabilities: world.capabilities,
+        missing_secrets: world.missing_secrets,
+        migration_job,
+        jobs: typed(&live),
+        deployments: typed(&live),
+        desired_deployments,
+        stateful_sets: typed(&live),
+        managed_postgres,
+        ingresses: typed(&live),
+        ingress_desired,
+        service_monitor_desired,
+        apply_failures: apply_failures.clone(),
+        topics,
+        url,
+    };
+    let new_status = status::compute(&platform, &observed, now());
+    let ready = status::is_ready(&new_status);
+    write_status(&platform, ctx, new_status)
+        .await
+        .map_err(Error::UpdateStatus)?;
+    if !apply_failures.is_empty() {
+        return Err(Error::Apply(apply_failures));
+    }
+    Ok(if ready {
+        Action::requeue(Duration::from_secs(600))
+    } else if let Some(delay) = topic_retry {
+        Action::requeue(delay)
+    } else {
+        Action::requeue(Duration::from_secs(120))
+    })
+}
+
+/// The API server's verdict on one child, for the status.
+fn apply_failure(kind: &str, name: &str, error: &kube::Error) -> ApplyFailure {
+    let (message, needs_human) = match error {
+        // 409 (conflict) and 429 (throttled) pass; other 4xx refuse the object itself
+        // (invalid, immutable field, forbidden by RBAC or a webhook).
+        kube::Error::Api(status) => (
+            status.message.clone(),
+            (400..500).contains(&status.code) && !matches!(status.code, 409 | 429),
+        ),
+        other => (other.to_string(), false),
+    };
+    ApplyFailure {
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        message,
+        needs_human,
+    }
+}
+
+/// Apply: every served child that is missing or drifted (Deployments only once this release's
+/// migration succeeded), then delete the children this CR controls that are no longer desired.
+/// `live` is updated with what the API server returned, so status reads the state after this
+/// reconcile's writes. One refused child never stops the others: failures are returned.
+async fn apply(
+    ctx: &Context,
+    platform: &TodoPlatform,
+    children: Vec<ChildObject>,
+    live: &mut Existing,
+    capabilities: Capabilities,
+    rollout_allowed: bool,
+) -> Vec<ApplyFailure> {
+    let namespace = platform.namespace().unwrap_or_default();
+    let kinds: BTreeMap<String, (ApiResource, bool)> = managed_kinds(capabilities)
         .into_iter()
-        .filter(|(_, served)| *served)
-        .map(|(resource, _)| kind_key(&resource))
+        .map(|(resource, served)| (kind_key(&resource), (resource, served)))
         .collect();
+    let mut failures = Vec::new();
     let mut wanted: HashSet<(String, String)> = HashSet::new();
-    for child in desired.into_children() {
+    for child in children {
         let kind = kind_key(&child.resource);
         wanted.insert((kind.clone(), child.name.clone()));
-        if !served.contains(&kind) {
+        if !kinds.get(&kind).is_some_and(|(_, served)| *served)
+            || (child.resource.kind == "Deployment" && !rollout_allowed)
+        {
             continue;
         }
-        if child.resource.kind == "Deployment" && !rollout_allowed {
-            continue;
-        }
-        let current_hash = existing
-            .get(&kind)
-            .and_then(|objects| {
-                objects
-                    .iter()
-                    .find(|o| o.metadata.name.as_deref() == Some(child.name.as_str()))
-            })
-            .and_then(|o| o.metadata.annotations.as_ref())
-            .and_then(|a| a.get(APPLIED_HASH_ANNOTATION));
-        if current_hash.map(String::as_str) == Some(child.applied_hash()) {
-            continue;
+        let objects = live.entry(kind).or_default();
+        let current = objects
+            .iter()
+            .position(|o| o.metadata.name.as_deref() == Some(child.name.as_str()));
+        if let Some(index) = current {
+            let current = serde_json::to_value(&objects[index]).expect("objects serialize");
+            if !drift::drifted(&child.manifest, &current) {
+                continue;
+            }
         }
         let api: Api<DynamicObject> =
             Api::namespaced_with(ctx.client.clone(), &namespace, &child.resource);
         let params = PatchParams::apply(child.concern.field_manager()).force();
-        api.patch(&child.name, &params, &Patch::Apply(&child.manifest))
-            .await?;
-        ctx.metrics.record_write("apply");
-        tracing::info!(kind = %child.resource.kind, name = %child.name, "applied");
-    }
-
-    let uid = platform.uid().unwrap_or_default();
-    for (kind, objects) in &existing {
-        for object in objects {
-            let name = object.name_any();
-            if wanted.contains(&(kind.clone(), name.clone())) || !controlled_by(object, &uid) {
-                continue;
+        match api
+            .patch(&child.name, &params, &Patch::Apply(&child.manifest))
+            .await
+        {
+            Ok(applied) => {
+                ctx.metrics.record_write("apply");
+                tracing::info!(kind = %child.resource.kind, name = %child.name, "applied");
+                match current {
+                    Some(index) => objects[index] = applied,
+                    None => objects.push(applied),
+                }
             }
-            let resource = managed_kinds(capabilities)
-                .into_iter()
-                .map(|(resource, _)| resource)
-                .find(|r| &kind_key(r) == kind)
-                .expect("existing children are listed from managed kinds");
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
-            api.delete(&name, &DeleteParams::background()).await?;
-            ctx.metrics.record_write("delete");
-            tracing::info!(kind = %resource.kind, %name, "deleted child no longer desired");
+            Err(error) => {
+                tracing::warn!(kind = %child.resource.kind, name = %child.name, %error, "apply failed");
+                failures.push(apply_failure(&child.resource.kind, &child.name, &error));
+            }
         }
     }
 
-    let topics = match topic_plan.provisioner {
+    let uid = platform.uid().unwrap_or_default();
+    for (kind, (resource, _)) in &kinds {
+        let Some(objects) = live.get_mut(kind) else {
+            continue;
+        };
+        let orphans: Vec<String> = objects
+            .iter()
+            .filter(|o| controlled_by(o, &uid) && !wanted.contains(&(kind.clone(), o.name_any())))
+            .map(ResourceExt::name_any)
+            .collect();
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(ctx.client.clone(), &namespace, resource);
+        for name in orphans {
+            match api.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => {
+                    ctx.metrics.record_write("delete");
+                    tracing::info!(kind = %resource.kind, %name, "deleted child no longer desired");
+                    objects.retain(|o| o.metadata.name.as_deref() != Some(name.as_str()));
+                }
+                Err(error) => failures.push(apply_failure(&resource.kind, &name, &error)),
+            }
+        }
+    }
+    failures
+}
+
+/// Topics: the provisioner's verdict for each planned topic. Redpanda `Topic` resources are
+/// read back from the cluster (owned or, with deletionPolicy Retain, only labelled), so their
+/// operator's Ready condition shows here.
+async fn provision_topics(
+    ctx: &Context,
+    platform: &TodoPlatform,
+    topic_plan: &TopicProvisioning,
+    capabilities: Capabilities,
+    kafka_secrets: &BTreeMap<String, Secret>,
+    live: &Existing,
+) -> TopicOutcome {
+    match topic_plan.provisioner {
         TopicProvisioner::External => TopicOutcome::NotManaged,
         TopicProvisioner::RedpandaTopic if !capabilities.redpanda_topics => {
             TopicOutcome::RedpandaOperatorMissing
         }
-        TopicProvisioner::RedpandaTopic => TopicOutcome::Provisioned(
-            topic_plan
-                .topics
-                .iter()
-                .map(|t| TopicStatus {
-                    name: t.name.clone(),
-                    partitions: Some(t.partitions),
-                    state: TopicState::Delegated,
-                    message: None,
-                })
-                .collect(),
-        ),
+        TopicProvisioner::RedpandaTopic => {
+            let resources = live
+                .get(&kind_key(&redpanda_topic_resource()))
+                .map_or(&[][..], Vec::as_slice);
+            TopicOutcome::Provisioned(redpanda_topic_statuses(&topic_plan.topics, resources))
+        }
         TopicProvisioner::KafkaAdmin => {
             let ensured = match topics::cluster_access(
                 topic_plan.brokers.clone(),
                 platform.spec.eventing.external.as_ref(),
-                &kafka_secrets,
+                kafka_secrets,
             ) {
                 Ok(cluster) => ctx.topics.ensure(&cluster, &topic_plan.topics).await,
                 Err(error) => Err(error),
@@ -629,34 +839,45 @@ async fn apply(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Err
                 },
             }
         }
-    };
-    let topics_failed = matches!(topics, TopicOutcome::Failed { .. });
-    let topic_retry = topic_retry_delay(ctx, &platform, topics_failed);
-    let observed = Observed {
-        capabilities,
-        missing_secrets,
-        migration_job,
-        jobs,
-        deployments: typed(&existing),
-        desired_deployments,
-        stateful_sets: typed(&existing),
-        managed_postgres,
-        ingresses: typed(&existing),
-        ingress_desired,
-        service_monitor_desired,
-        topics,
-        url,
-    };
-    let new_status = status::compute(&platform, &observed, now());
-    let ready = status::is_ready(&new_status);
-    write_status(&platform, ctx, new_status).await?;
-    Ok(if ready {
-        Action::requeue(Duration::from_secs(600))
-    } else if let Some(delay) = topic_retry {
-        Action::requeue(delay)
-    } else {
-        Action::requeue(Duration::from_secs(120))
-    })
+    }
+}
+
+/// Each planned topic's state from its Redpanda `Topic` resource: Failed when the resource is
+/// missing or its operator reports Ready=False, else Delegated.
+pub fn redpanda_topic_statuses(
+    plans: &[TopicPlan],
+    resources: &[DynamicObject],
+) -> Vec<TopicStatus> {
+    plans
+        .iter()
+        .map(|plan| {
+            let resource = resources.iter().find(|r| {
+                r.data["spec"]["overwriteTopicName"].as_str() == Some(plan.name.as_str())
+            });
+            let not_ready = resource.and_then(|r| {
+                r.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["type"] == "Ready" && c["status"] == "False")
+                    .map(|c| c["message"].as_str().unwrap_or_default().to_owned())
+            });
+            let (state, message) = match (resource, not_ready) {
+                (None, _) => (
+                    TopicState::Failed,
+                    Some("its Topic resource does not exist".to_owned()),
+                ),
+                (Some(_), Some(message)) => (TopicState::Failed, Some(message)),
+                (Some(_), None) => (TopicState::Delegated, None),
+            };
+            TopicStatus {
+                name: plan.name.clone(),
+                partitions: Some(plan.partitions),
+                state,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// Failed topic provisioning is reported in status (the reconcile itself succeeds), so it is
@@ -684,7 +905,7 @@ async fn write_status(
     platform: &TodoPlatform,
     ctx: &Context,
     new_status: crate::crd::TodoPlatformStatus,
-) -> Result<(), Error> {
+) -> Result<(), kube::Error> {
     if platform.status.as_ref() == Some(&new_status) {
         return Ok(());
     }
@@ -693,7 +914,7 @@ async fn write_status(
     let reason = new_status
         .conditions
         .iter()
-        .find(|c| c.type_ == "Ready")
+        .find(|c| c.type_ == status::types::READY)
         .map(|c| (c.reason.clone(), c.message.clone()));
     let api: Api<TodoPlatform> = Api::namespaced(
         ctx.client.clone(),
@@ -724,45 +945,28 @@ async fn write_status(
     Ok(())
 }
 
-async fn report_invalid_spec(
+/// A step before apply failed: say which in Ready/Reconciling/Stalled (best effort: the API may
+/// be what failed), then return the error for the metrics and the retry policy.
+async fn report_step_failure(
     platform: &TodoPlatform,
     ctx: &Context,
-    message: String,
+    error: Error,
 ) -> Result<Action, Error> {
-    let mut status = platform.status.clone().unwrap_or_default();
-    let since = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Ready" && c.reason == "InvalidSpec" && c.message == message)
-        .map_or_else(now, |c| c.last_transition_time.clone());
-    status.observed_generation = platform.metadata.generation;
-    status
-        .conditions
-        .retain(|c| !matches!(c.type_.as_str(), "Ready" | "Reconciling" | "Stalled"));
-    let condition =
-        |type_: &str, value: &str| k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
-            type_: type_.into(),
-            status: value.into(),
-            reason: "InvalidSpec".into(),
-            message: message.clone(),
-            observed_generation: platform.metadata.generation,
-            last_transition_time: since.clone(),
-        };
-    let head = [
-        condition("Ready", "False"),
-        condition("Reconciling", "False"),
-        // kstatus: an invalid spec is stuck until someone edits it.
-        condition("Stalled", "True"),
-    ];
-    status.conditions.splice(0..0, head);
-    let changed = platform.status.as_ref() != Some(&status);
-    write_status(platform, ctx, status).await?;
-    if changed {
-        ctx.publish(platform, EventType::Warning, "InvalidSpec", message)
-            .await;
+    let reason = match error {
+        Error::Validate(_) | Error::Build(_) => status::reasons::INVALID_SPEC,
+        _ => status::reasons::DEREFERENCE_FAILED,
+    };
+    let new_status = status::step_failed(
+        platform,
+        reason,
+        &error.to_string(),
+        error.awaits_edit(),
+        now(),
+    );
+    if let Err(write_error) = write_status(platform, ctx, new_status).await {
+        tracing::warn!(%write_error, "could not report the failed step in status");
     }
-    // Nothing will fix this but an edit of the spec, which triggers a reconcile.
-    Ok(Action::await_change())
+    Err(error)
 }
 
 /// Run the controller until `shutdown` resolves. Watches: TodoPlatforms (with a deserialize

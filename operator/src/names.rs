@@ -14,6 +14,9 @@ pub const CONFIG_HASH_ANNOTATION: &str = "todoplatform.dev/config-hash";
 /// Child annotation carrying the hash of the applied manifest; lets a reconcile skip unchanged
 /// children without writing.
 pub const APPLIED_HASH_ANNOTATION: &str = "todoplatform.dev/applied-hash";
+/// Annotation on a TodoPlatform: `"true"` pauses reconciliation of its children (status is
+/// still written, saying so), as Strimzi's and CloudNativePG's pause annotations do.
+pub const PAUSED_ANNOTATION: &str = "todoplatform.dev/paused";
 /// Label selecting every child of one platform (`app.kubernetes.io/instance`).
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 /// Label selecting a child's component.

@@ -109,12 +109,85 @@ impl Harness {
 
     /// Reconcile the platform as currently stored; return the requests it made.
     async fn reconcile(&self) -> (kube::runtime::controller::Action, Vec<Recorded>) {
+        let (result, requests) = self.try_reconcile().await;
+        (result.expect("reconcile succeeds"), requests)
+    }
+
+    /// Reconcile; return its result and the requests it made.
+    async fn try_reconcile(
+        &self,
+    ) -> (
+        Result<kube::runtime::controller::Action, controller::Error>,
+        Vec<Recorded>,
+    ) {
         self.server.take_requests();
         let guard = Arc::new(DeserializeGuard(Ok(self.platform())));
-        let action = controller::reconcile(guard, self.ctx.clone())
-            .await
-            .expect("reconcile succeeds");
-        (action, self.server.take_requests())
+        let result = controller::reconcile(guard, self.ctx.clone()).await;
+        (result, self.server.take_requests())
+    }
+
+    /// Change the stored platform as `kubectl edit` would: a spec change bumps the generation;
+    /// status, finalizers and annotations stay unless `edit` changes them.
+    fn edit(&self, edit: impl FnOnce(&mut Value)) {
+        let mut platform = self.server.get(PLATFORM).unwrap();
+        let spec = platform["spec"].clone();
+        edit(&mut platform);
+        if platform["spec"] != spec {
+            let generation = platform["metadata"]["generation"].as_i64().unwrap();
+            platform["metadata"]["generation"] = (generation + 1).into();
+        }
+        self.server.insert(PLATFORM, platform);
+    }
+
+    /// Every Deployment finished rolling out its current generation, and managed PostgreSQL
+    /// is ready (what kube-controller-manager and the kubelet would report).
+    fn complete_rollouts(&self) {
+        for path in self
+            .server
+            .paths()
+            .into_iter()
+            .filter(|p| p.contains("/deployments/"))
+        {
+            let deployment = self.server.get(&path).unwrap();
+            let replicas = deployment["spec"]["replicas"].as_i64().unwrap_or(1);
+            self.server.set_status(
+                &path,
+                json!({
+                    "observedGeneration": deployment["metadata"]["generation"],
+                    "replicas": replicas,
+                    "updatedReplicas": replicas,
+                    "readyReplicas": replicas,
+                    "availableReplicas": replicas,
+                    "conditions": [{ "type": "Available", "status": "True" }],
+                }),
+            );
+        }
+        let postgres = format!("/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets/todo-postgres");
+        if self.server.get(&postgres).is_some() {
+            self.server
+                .set_status(&postgres, json!({ "readyReplicas": 1 }));
+        }
+    }
+
+    /// Drive a new managed platform to Ready.
+    async fn make_ready(&self) {
+        self.reconcile().await;
+        self.succeed_migration();
+        self.reconcile().await;
+        self.complete_rollouts();
+        self.reconcile().await;
+        assert_eq!(self.condition("Ready").0, "True");
+    }
+
+    fn message(&self, type_: &str) -> String {
+        self.platform()
+            .status
+            .unwrap()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == type_)
+            .unwrap()
+            .message
     }
 
     fn condition(&self, type_: &str) -> (String, String) {
@@ -130,13 +203,22 @@ impl Harness {
     }
 
     fn succeed_migration(&self) {
-        let job = self
+        for job in self
             .server
             .paths()
             .into_iter()
-            .find(|p| p.contains("/jobs/todo-migrate-"))
-            .expect("migration Job applied");
-        self.server.set_status(&job, json!({ "succeeded": 1 }));
+            .filter(|p| p.contains("/jobs/todo-migrate-"))
+        {
+            self.server.set_status(&job, json!({ "succeeded": 1 }));
+        }
+    }
+
+    fn jobs(&self) -> Vec<String> {
+        self.server
+            .paths()
+            .into_iter()
+            .filter(|p| p.contains("/jobs/"))
+            .collect()
     }
 }
 
@@ -236,19 +318,7 @@ async fn rollout_waits_for_migrations_then_platform_becomes_ready() {
         ("True".into(), "Succeeded".into())
     );
 
-    let available = json!({ "conditions": [{ "type": "Available", "status": "True" }] });
-    for path in harness
-        .server
-        .paths()
-        .into_iter()
-        .filter(|p| p.contains("/deployments/"))
-    {
-        harness.server.set_status(&path, available.clone());
-    }
-    let postgres = format!("/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets/todo-postgres");
-    harness
-        .server
-        .set_status(&postgres, json!({ "readyReplicas": 1 }));
+    harness.complete_rollouts();
     let (action, requests) = harness.reconcile().await;
     assert_eq!(
         harness.condition("Ready"),
@@ -375,6 +445,12 @@ async fn missing_dapr_crds_become_a_condition() {
         harness.condition("DaprComponentsReady"),
         ("False".into(), "DaprNotInstalled".into())
     );
+    // Nothing gets better without a human installing Dapr: kstatus Failed, not InProgress.
+    assert_eq!(
+        harness.condition("Stalled"),
+        ("True".into(), "DaprNotInstalled".into())
+    );
+    assert_eq!(harness.condition("Reconciling").0, "False");
 }
 
 /// A spec the builder refuses is reported as Ready=False/InvalidSpec, nothing is applied, and
@@ -386,7 +462,7 @@ async fn invalid_spec_is_reported_and_waits_for_a_change() {
         "eventing": { "managed": {} },
     });
     let harness = Harness::new(spec, true);
-    let (action, requests) = harness.reconcile().await;
+    let (result, requests) = harness.try_reconcile().await;
     let written = writes(&requests);
     assert!(
         written
@@ -399,9 +475,37 @@ async fn invalid_spec_is_reported_and_waits_for_a_change() {
         ("False".into(), "InvalidSpec".into())
     );
     assert_eq!(
-        format!("{action:?}"),
+        harness.condition("Stalled"),
+        ("True".into(), "InvalidSpec".into())
+    );
+    assert!(harness.message("Ready").contains("spec.database"));
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), "validate");
+    let guard = Arc::new(DeserializeGuard(Ok(harness.platform())));
+    assert_eq!(
+        format!(
+            "{:?}",
+            controller::error_policy(guard, &error, harness.ctx.clone())
+        ),
         format!("{:?}", kube::runtime::controller::Action::await_change())
     );
+}
+
+/// The admission rules the CRD's CEL enforces are also enforced by the validate step, for
+/// API servers that did not (negative replicas here).
+#[tokio::test]
+async fn validate_step_rejects_what_cel_would() {
+    let mut spec = managed_spec();
+    spec["api"] = json!({ "replicas": -1 });
+    let harness = Harness::new(spec, true);
+    let (result, requests) = harness.try_reconcile().await;
+    assert!(
+        writes(&requests)
+            .iter()
+            .all(|w| !w.contains("/deployments/"))
+    );
+    assert_eq!(result.unwrap_err().kind(), "validate");
+    assert!(harness.message("Ready").contains("spec.api.replicas"));
 }
 
 /// A TodoPlatform that does not deserialize is skipped without touching the API.
@@ -440,4 +544,264 @@ fn backoff_grows_caps_and_jitters() {
         controller::backoff(1, 0.999_999),
         Duration::from_secs(5).mul_f64(1.0 + 0.2 * 0.999_999)
     );
+}
+
+/// One child the API server refuses does not stop the others, and the status still gets
+/// written: an old Ready=True turns False, naming the child and the server's message.
+#[tokio::test]
+async fn a_refused_child_neither_stops_the_others_nor_leaves_status_stale() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.make_ready().await;
+    let config_map = format!("/api/v1/namespaces/{NAMESPACE}/configmaps/todo-config");
+    harness.server.refuse_writes(
+        &config_map,
+        http::StatusCode::UNPROCESSABLE_ENTITY,
+        "ConfigMap \"todo-config\" is invalid: data: Too long",
+    );
+    harness.edit(|p| p["spec"]["logLevel"] = "debug".into());
+    let (result, requests) = harness.try_reconcile().await;
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), "apply");
+    let written = writes(&requests);
+    assert!(
+        written
+            .iter()
+            .filter(|w| w.contains("/deployments/"))
+            .count()
+            == 5,
+        "the Deployments (new config hash) are applied after the refused ConfigMap: {written:?}"
+    );
+    assert_eq!(
+        harness.condition("Ready"),
+        ("False".into(), "ApplyFailed".into())
+    );
+    let message = harness.message("Ready");
+    assert!(
+        message.contains("ConfigMap todo-config") && message.contains("data: Too long"),
+        "{message}"
+    );
+    assert_eq!(
+        harness.condition("Stalled"),
+        ("True".into(), "ApplyFailed".into())
+    );
+    assert!(
+        harness.ctx.metrics.render().contains("kind=\"apply\""),
+        "the errors metric names the step"
+    );
+
+    harness.server.accept_writes(&config_map);
+    harness.reconcile().await;
+    assert_eq!(harness.condition("ChildrenApplied").0, "True");
+}
+
+/// A `kubectl edit` of a field the operator sets is reverted; the next reconcile writes nothing.
+#[tokio::test]
+async fn edited_children_are_reverted() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.make_ready().await;
+    let config_map = format!("/api/v1/namespaces/{NAMESPACE}/configmaps/todo-config");
+    let deployment = format!("/apis/apps/v1/namespaces/{NAMESPACE}/deployments/todo-api");
+    let mut edited = harness.server.get(&config_map).unwrap();
+    edited["data"]["RUST_LOG"] = "trace".into();
+    harness.server.insert(&config_map, edited);
+    let mut edited = harness.server.get(&deployment).unwrap();
+    edited["spec"]["replicas"] = 7.into();
+    edited["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:latest".into();
+    harness.server.insert(&deployment, edited);
+
+    let (_, requests) = harness.reconcile().await;
+    let applied: BTreeSet<String> = writes(&requests)
+        .into_iter()
+        .filter(|w| w.starts_with("PATCH") && !w.ends_with("/status"))
+        .collect();
+    assert_eq!(
+        applied,
+        BTreeSet::from([format!("PATCH {config_map}"), format!("PATCH {deployment}")])
+    );
+    assert_eq!(
+        harness.server.get(&config_map).unwrap()["data"]["RUST_LOG"],
+        "info"
+    );
+    let restored = harness.server.get(&deployment).unwrap();
+    assert_eq!(restored["spec"]["replicas"], 2);
+    assert_ne!(
+        restored["spec"]["template"]["spec"]["containers"][0]["image"],
+        "evil:latest"
+    );
+    harness.complete_rollouts();
+    harness.reconcile().await;
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(writes(&requests), Vec::<String>::new());
+}
+
+/// Status is read after applying: a spec change that rolls the API turns Ready False until the
+/// new generation is rolled out, instead of reporting the old rollout's Available.
+#[tokio::test]
+async fn ready_stays_false_during_a_rollout() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.make_ready().await;
+    harness.edit(|p| p["spec"]["api"] = json!({ "replicas": 3 }));
+    harness.reconcile().await;
+    assert_eq!(
+        harness.condition("ApiAvailable"),
+        ("False".into(), "RollingOut".into())
+    );
+    assert_eq!(harness.condition("Ready").0, "False");
+    assert_eq!(
+        harness.condition("Reconciling"),
+        ("True".into(), "Progressing".into())
+    );
+    harness.complete_rollouts();
+    harness.reconcile().await;
+    assert_eq!(harness.condition("Ready").0, "True");
+}
+
+/// A referenced Secret that does not exist needs a human: Stalled, not Reconciling forever.
+#[tokio::test]
+async fn missing_secret_stalls() {
+    let spec = json!({
+        "database": { "external": { "urlSecretRef": { "name": "db", "key": "url" } } },
+        "eventing": { "managed": {} },
+    });
+    let harness = Harness::new(spec, true);
+    harness.reconcile().await;
+    assert_eq!(
+        harness.condition("Stalled"),
+        ("True".into(), "SecretNotFound".into())
+    );
+    assert!(harness.message("Stalled").contains("db"));
+    assert_eq!(harness.condition("Reconciling").0, "False");
+}
+
+/// The paused annotation stops every write but the status, which says so; removing it resumes.
+#[tokio::test]
+async fn paused_platform_is_left_alone_until_resumed() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.reconcile().await;
+    harness.edit(|p| {
+        p["metadata"]["annotations"] = json!({ "todoplatform.dev/paused": "true" });
+        p["spec"]["logLevel"] = "debug".into();
+    });
+    let (action, requests) = harness.reconcile().await;
+    assert_eq!(writes(&requests), vec![format!("PATCH {PLATFORM}/status")]);
+    assert_eq!(
+        harness.condition("Paused"),
+        ("True".into(), "PausedByAnnotation".into())
+    );
+    assert_eq!(
+        harness.condition("Reconciling"),
+        ("False".into(), "PausedByAnnotation".into())
+    );
+    assert_eq!(
+        format!("{action:?}"),
+        format!("{:?}", kube::runtime::controller::Action::await_change())
+    );
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(
+        writes(&requests),
+        Vec::<String>::new(),
+        "paused and settled"
+    );
+
+    harness.edit(|p| {
+        p["metadata"]["annotations"] = json!({});
+    });
+    let (_, requests) = harness.reconcile().await;
+    assert!(
+        writes(&requests)
+            .iter()
+            .any(|w| w.contains("/configmaps/todo-config")),
+        "resumed: the debug log level is applied"
+    );
+    let status = harness.platform().status.unwrap();
+    assert!(status.conditions.iter().all(|c| c.type_ != "Paused"));
+}
+
+/// Changing the pull policy changes the migration Job's pod template, which Kubernetes cannot
+/// change in place: a Job with a new name replaces the old one.
+#[tokio::test]
+async fn an_immutable_job_change_replaces_the_job() {
+    let harness = Harness::new(managed_spec(), true);
+    harness.make_ready().await;
+    let old = harness.jobs();
+    assert_eq!(old.len(), 1);
+    harness.edit(|p| p["spec"]["images"] = json!({ "pullPolicy": "Always" }));
+    let (_, requests) = harness.reconcile().await;
+    let written = writes(&requests);
+    let new = harness.jobs();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old);
+    assert!(
+        written.contains(&format!("PATCH {}", new[0])),
+        "{written:?}"
+    );
+    assert!(
+        written.contains(&format!("DELETE {}", old[0])),
+        "{written:?}"
+    );
+    assert!(!written.contains(&format!("PATCH {}", old[0])));
+    assert_eq!(
+        harness.condition("MigrationsComplete"),
+        ("False".into(), "Running".into())
+    );
+}
+
+fn redpanda_spec(policy: &str) -> Value {
+    json!({
+        "database": { "managed": {} },
+        "eventing": {
+            "external": { "brokers": ["kafka:9092"] },
+            "topics": {
+                "provisioner": "RedpandaTopic",
+                "redpandaClusterRef": "rp",
+                "deletionPolicy": policy,
+            },
+        },
+    })
+}
+
+fn redpanda_topics(harness: &Harness) -> Vec<Value> {
+    harness
+        .server
+        .paths()
+        .into_iter()
+        .filter(|p| p.starts_with("/apis/cluster.redpanda.com/"))
+        .map(|p| harness.server.get(&p).unwrap())
+        .collect()
+}
+
+/// With deletionPolicy Retain the Redpanda Topic resources are not owned by the platform (so
+/// garbage collection keeps them and their data) but labelled, so status still finds them;
+/// with Delete they are owned.
+#[tokio::test]
+async fn retained_redpanda_topics_are_not_owned() {
+    let harness = Harness::new(redpanda_spec("Retain"), true);
+    harness
+        .server
+        .serve_group("cluster.redpanda.com/v1alpha2", &["topics"]);
+    harness.reconcile().await;
+    let topics = redpanda_topics(&harness);
+    assert_eq!(topics.len(), 6);
+    for topic in &topics {
+        assert!(topic["metadata"]["ownerReferences"].is_null(), "{topic}");
+        assert_eq!(
+            topic["metadata"]["labels"]["app.kubernetes.io/instance"],
+            "todo"
+        );
+    }
+    assert_eq!(
+        harness.condition("TopicsReady"),
+        ("True".into(), "Provisioned".into())
+    );
+    let (_, requests) = harness.reconcile().await;
+    assert_eq!(writes(&requests), Vec::<String>::new());
+
+    harness.edit(|p| p["spec"]["eventing"]["topics"]["deletionPolicy"] = "Delete".into());
+    harness.reconcile().await;
+    for topic in redpanda_topics(&harness) {
+        assert_eq!(
+            topic["metadata"]["ownerReferences"][0]["uid"],
+            "platform-uid"
+        );
+    }
 }

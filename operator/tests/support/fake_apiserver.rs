@@ -1,7 +1,10 @@
 //! An in-memory Kubernetes API server behind kube-rs's documented mock pattern (`tower-test`
 //! `mock::pair` as the client's service). It keeps objects, answers discovery, GET, LIST with
 //! label selectors, server-side apply, JSON patch, status patches and DELETE, and records every
-//! request so tests can count reads and writes. kube-apiserver cannot run here; this stands in.
+//! request so tests can count reads and writes. Like kube-apiserver it bumps
+//! `metadata.generation` when an apply changes more than metadata and status, and it can be told
+//! to refuse writes to a path (an invalid or immutable child). kube-apiserver cannot run here;
+//! this stands in.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +36,8 @@ struct State {
     discovery: BTreeMap<String, Vec<String>>,
     requests: Vec<Recorded>,
     resource_version: u64,
+    /// Paths whose writes are refused, with the status code and message.
+    refused: BTreeMap<String, (StatusCode, String)>,
 }
 
 /// Handle on the fake server's state.
@@ -127,6 +132,21 @@ impl FakeApiServer {
         object["status"] = status;
     }
 
+    /// Refuse every write to `path` with `code` and `message`, as kube-apiserver refuses an
+    /// invalid object or a change of an immutable field.
+    pub fn refuse_writes(&self, path: &str, code: StatusCode, message: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .refused
+            .insert(path.to_owned(), (code, message.to_owned()));
+    }
+
+    /// Accept writes to `path` again.
+    pub fn accept_writes(&self, path: &str) {
+        self.state.lock().unwrap().refused.remove(path);
+    }
+
     /// Paths of every stored object.
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().objects.keys().cloned().collect()
@@ -216,6 +236,17 @@ fn split_path(path: &str) -> Option<(String, Option<String>, Option<String>)> {
     ))
 }
 
+/// The object without what does not count for its generation.
+fn without_meta(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        for field in ["metadata", "status", "apiVersion", "kind"] {
+            map.remove(field);
+        }
+    }
+    object
+}
+
 fn handle_request(
     state: &Mutex<State>,
     parts: &http::request::Parts,
@@ -295,6 +326,12 @@ fn handle_request(
         }
         (method, Some(name)) => {
             let key = format!("{collection}/{name}");
+            if method != Method::GET
+                && subresource.is_none()
+                && let Some((code, message)) = state.refused.get(&key)
+            {
+                return status(*code, message);
+            }
             match method {
                 Method::GET => match state.objects.get(&key) {
                     Some(object) if metadata_only => (
@@ -382,11 +419,18 @@ fn handle_request(
                                 if !current["status"].is_null() {
                                     object["status"] = current["status"].clone();
                                 }
+                                let generation = current["metadata"]["generation"].as_i64();
+                                if let Some(generation) = generation
+                                    && without_meta(&object) != without_meta(&current)
+                                {
+                                    object["metadata"]["generation"] = (generation + 1).into();
+                                }
                                 object
                             }
                             (None, None) => {
                                 let mut object = applied;
                                 object["metadata"]["uid"] = format!("uid-{rv}").into();
+                                object["metadata"]["generation"] = 1.into();
                                 object
                             }
                         }
