@@ -167,6 +167,33 @@ fn config_hash_follows_config_and_secret_versions() {
     assert_eq!(base, config_hash(&build(&p)));
 }
 
+/// A generated value the platform does not use has no Secret to be read back from, so every
+/// reconcile makes a new one: it must not reach the config hash, or every reconcile would roll the
+/// pods (seen on a real API server: the Deployments' generation climbed without end).
+#[test]
+fn config_hash_ignores_generated_values_the_platform_does_not_use() {
+    let external = serde_json::json!({
+        "database": { "external": { "urlSecretRef": { "name": "db", "key": "url" } } },
+        "eventing": { "managed": {} },
+        "auth": { "jwtSecretRef": { "name": "jwt", "key": "secret" } },
+    });
+    let p = platform("todo", "ns", external);
+    let base = config_hash(&build(&p));
+    let mut regenerated: BuildInputs = offline_inputs();
+    regenerated.generated.postgres_password = "another".into();
+    regenerated.generated.jwt_secret = "another".into();
+    assert_eq!(base, config_hash(&build::build(&p, &regenerated).unwrap()));
+
+    // The managed database does use its generated password.
+    let m = platform("todo", "ns", managed());
+    let mut regenerated: BuildInputs = offline_inputs();
+    regenerated.generated.postgres_password = "another".into();
+    assert_ne!(
+        config_hash(&build(&m)),
+        config_hash(&build::build(&m, &regenerated).unwrap())
+    );
+}
+
 /// Disabled roles get no Deployment, Service, Subscription or Component scope.
 #[test]
 fn disabled_roles_are_absent_everywhere() {

@@ -80,16 +80,31 @@ pub(super) fn config_map(ctx: &Ctx) -> ConfigMap {
 }
 
 /// Hash of everything that reaches the pods besides the pod template itself: the ConfigMap,
-/// referenced Secrets' versions and generated secret values. Changing any of them rolls pods.
+/// referenced Secrets' versions and the generated secret values the platform uses. Changing any of
+/// them rolls pods. A generated value the platform does not use (the JWT key when `jwtSecretRef`
+/// is set, the managed PostgreSQL password with an external database) has no Secret to be read
+/// back from, so it is new in every reconcile: hashing it would roll the pods every time.
 pub(super) fn config_hash(ctx: &Ctx, config_map: &ConfigMap) -> String {
+    let spec = &ctx.platform.spec;
+    let generated = &ctx.inputs.generated;
+    let jwt = spec
+        .auth
+        .jwt_secret_ref
+        .is_none()
+        .then_some(generated.jwt_secret.as_str());
+    let postgres = spec
+        .database
+        .managed
+        .is_some()
+        .then_some(generated.postgres_password.as_str());
     let material = serde_json::json!({
         "config": config_map.data,
         "secrets": ctx.inputs.referenced_secret_versions,
         "generated": short_hash(&format!(
             "{}/{}/{}",
-            ctx.inputs.generated.jwt_secret,
-            ctx.inputs.generated.postgres_password,
-            ctx.inputs.generated.app_token
+            jwt.unwrap_or_default(),
+            postgres.unwrap_or_default(),
+            generated.app_token
         )),
     });
     short_hash(&material.to_string())
