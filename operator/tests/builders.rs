@@ -70,6 +70,11 @@ fn every_child_has_owner_labels_and_hash() {
             "{}",
             child.name
         );
+        assert_eq!(
+            meta["ownerReferences"][0]["blockOwnerDeletion"], true,
+            "{}",
+            child.name
+        );
         for label in [
             "app.kubernetes.io/name",
             "app.kubernetes.io/instance",

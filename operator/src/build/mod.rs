@@ -415,7 +415,14 @@ pub fn build(platform: &TodoPlatform, inputs: &BuildInputs) -> Result<DesiredSta
         platform,
         names: Names::new(&platform.name_any(), &namespace),
         inputs,
-        owner: platform.controller_owner_ref(&()),
+        // blockOwnerDeletion: a foreground deletion of the platform waits for its children, as
+        // users of `kubectl delete --cascade=foreground` and GitOps pruning expect.
+        owner: platform
+            .controller_owner_ref(&())
+            .map(|owner| OwnerReference {
+                block_owner_deletion: Some(true),
+                ..owner
+            }),
         version: spec
             .version
             .clone()
