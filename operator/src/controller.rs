@@ -497,7 +497,7 @@ async fn reconcile_platform(platform: Arc<TodoPlatform>, ctx: &Context) -> Resul
 /// still goes, with a Warning Event naming the topics and the cause: retrying cannot fix that
 /// while the platform is being deleted (a namespace deletion removes the credentials Secret
 /// alongside it), and waiting would hold the namespace in Terminating. An unreachable broker is
-/// retried with backoff, as any failed reconcile.
+/// retried with backoff for [`TOPIC_CLEANUP_PATIENCE`], then handled the same way.
 async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, Error> {
     if wants_topic_cleanup(&platform.spec) {
         // Topic names and brokers depend on the spec alone, so offline inputs suffice here.
@@ -549,11 +549,42 @@ async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, E
                     )
                     .await;
                 }
+                Err(error) if deleting_for(&platform) > TOPIC_CLEANUP_PATIENCE => {
+                    tracing::warn!(%error, topics = ?names, "keeping topics: the brokers stayed unreachable");
+                    ctx.publish(
+                        &platform,
+                        EventType::Warning,
+                        "TopicsNotDeleted",
+                        format!(
+                            "kept topics {} (delete them by hand): the brokers stayed unreachable for {}s: {error}",
+                            names.join(", "),
+                            TOPIC_CLEANUP_PATIENCE.as_secs()
+                        ),
+                    )
+                    .await;
+                }
                 Err(error) => return Err(error.into()),
             }
         }
     }
     Ok(Action::await_change())
+}
+
+/// How long deletion retries unreachable brokers before it keeps the topics and lets the platform
+/// go. Without a bound, a namespace whose Kafka is gone for good would stay Terminating forever.
+const TOPIC_CLEANUP_PATIENCE: Duration = Duration::from_secs(90);
+
+/// How long ago the platform's deletion was requested.
+fn deleting_for(platform: &TodoPlatform) -> Duration {
+    platform
+        .metadata
+        .deletion_timestamp
+        .as_ref()
+        .and_then(|since| {
+            let elapsed = Timestamp::now().duration_since(since.0);
+            Duration::try_from(elapsed).ok()
+        })
+        .unwrap_or_default()
 }
 
 /// What the dereference step read from the cluster.
@@ -715,6 +746,33 @@ fn apply_failure(kind: &str, name: &str, error: &kube::Error) -> ApplyFailure {
     }
 }
 
+/// A managed StatefulSet refused because its volume claim templates changed: say which spec field
+/// did it and what to do, since the API server's message speaks only of the StatefulSet.
+fn explain_immutable_storage(platform: &TodoPlatform, failure: &mut ApplyFailure) {
+    if failure.kind != "StatefulSet" || !failure.message.contains("volumeClaimTemplates") {
+        return;
+    }
+    let names = Names::new(
+        &platform.name_any(),
+        &platform.namespace().unwrap_or_default(),
+    );
+    let field = if failure.name == names.postgres() {
+        "spec.database.managed"
+    } else if failure.name == names.redpanda() {
+        "spec.eventing.managed"
+    } else {
+        return;
+    };
+    failure.message = format!(
+        "{field}.storage or {field}.storageClassName changed, but the volume claims of StatefulSet \
+         {name} cannot change in place: set them back (to grow the volume, resize \
+         PersistentVolumeClaim data-{name}-0 itself if its StorageClass allows expansion). The API \
+         server said: {message}",
+        name = failure.name,
+        message = failure.message,
+    );
+}
+
 /// Apply: every served child that is missing or drifted (Deployments only once this release's
 /// migration succeeded), then delete the children this CR controls that are no longer desired.
 /// `live` is updated with what the API server returned, so status reads the state after this
@@ -769,7 +827,9 @@ async fn apply(
             }
             Err(error) => {
                 tracing::warn!(kind = %child.resource.kind, name = %child.name, %error, "apply failed");
-                failures.push(apply_failure(&child.resource.kind, &child.name, &error));
+                let mut failure = apply_failure(&child.resource.kind, &child.name, &error);
+                explain_immutable_storage(platform, &mut failure);
+                failures.push(failure);
             }
         }
     }
@@ -971,10 +1031,12 @@ async fn report_step_failure(
 
 /// Run the controller until `shutdown` resolves. Watches: TodoPlatforms (with a deserialize
 /// guard), the owned kinds filtered by the managed-by label (so the cache never holds the whole
-/// cluster), and Secret metadata only (never Secret data) to react to referenced Secrets.
+/// cluster), and Secret metadata only (never Secret data) to react to referenced Secrets. With
+/// `namespace`, every watch is limited to it, so a Role in that namespace is all it needs.
 pub async fn run(
     ctx: Arc<Context>,
     concurrency: u16,
+    namespace: Option<&str>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     use futures::StreamExt;
@@ -987,18 +1049,28 @@ pub async fn run(
         crate::names::MANAGED_BY_LABEL,
         crate::names::MANAGED_BY
     ));
-    let platforms: Api<DeserializeGuard<TodoPlatform>> = Api::all(client.clone());
+    fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        match namespace {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        }
+    }
+    let platforms: Api<DeserializeGuard<TodoPlatform>> = scoped(&client, namespace);
     let controller = Controller::new(platforms, watcher::Config::default().any_semantic());
     let store = controller.store();
     controller
-        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
-        .owns(Api::<StatefulSet>::all(client.clone()), owned.clone())
-        .owns(Api::<Job>::all(client.clone()), owned.clone())
-        .owns(Api::<Service>::all(client.clone()), owned.clone())
-        .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
-        .owns(Api::<Ingress>::all(client.clone()), owned)
+        .owns(scoped::<Deployment>(&client, namespace), owned.clone())
+        .owns(scoped::<StatefulSet>(&client, namespace), owned.clone())
+        .owns(scoped::<Job>(&client, namespace), owned.clone())
+        .owns(scoped::<Service>(&client, namespace), owned.clone())
+        .owns(scoped::<ConfigMap>(&client, namespace), owned.clone())
+        .owns(scoped::<Ingress>(&client, namespace), owned)
         .watches(
-            Api::<PartialObjectMeta<Secret>>::all(client.clone()),
+            scoped::<PartialObjectMeta<Secret>>(&client, namespace),
             watcher::Config::default(),
             move |secret| {
                 let namespace = secret.metadata.namespace.clone().unwrap_or_default();

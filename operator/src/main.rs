@@ -56,6 +56,10 @@ struct RunArgs {
     /// This replica's identity in the Lease (the chart sets the pod name).
     #[arg(long, env = "POD_NAME", default_value = "todo-operator")]
     identity: String,
+    /// Manage only the TodoPlatforms of this namespace (the chart's namespace-scoped install);
+    /// every namespace when unset.
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    watch_namespace: Option<String>,
     /// Log format: json or text.
     #[arg(long, env = "OPERATOR_LOG_FORMAT", default_value = "json")]
     log_format: String,
@@ -177,7 +181,13 @@ async fn run(args: RunArgs) -> ExitCode {
         metrics,
         Some(args.identity),
     ));
-    let controller = controller::run(ctx, args.concurrency, shutdown_signal());
+    let watch_namespace = args.watch_namespace.filter(|n| !n.is_empty());
+    let controller = controller::run(
+        ctx,
+        args.concurrency,
+        watch_namespace.as_deref(),
+        shutdown_signal(),
+    );
     let outcome = if args.leader_election {
         tokio::select! {
             () = controller => ExitCode::SUCCESS,
