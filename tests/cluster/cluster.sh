@@ -80,8 +80,11 @@ client() {
   local name=$1 subject=$2
   openssl req -new -newkey rsa:2048 -nodes -keyout "$state/pki/$name.key" -subj "$subject" \
     -out "$state/pki/$name.csr" 2>/dev/null
+  # Extensions make it an X.509 v3 certificate; rustls (kube-rs clients) refuses v1.
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' \
+    >"$state/pki/client.ext"
   openssl x509 -req -in "$state/pki/$name.csr" -CA "$state/pki/ca.crt" -CAkey "$state/pki/ca.key" \
-    -CAcreateserial -days 30 -out "$state/pki/$name.crt" 2>/dev/null
+    -CAcreateserial -days 30 -extfile "$state/pki/client.ext" -out "$state/pki/$name.crt" 2>/dev/null
   cat >"$state/$name.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
