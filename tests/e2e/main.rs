@@ -9,6 +9,13 @@
 //! namespaces, then the RBAC audit runs over everything the operator did. Without the cluster binaries or helm
 //! the suite prints `SKIPPED` and why; under `CI=true` that is a failure.
 
+// Shared with the operator's own tests: tool discovery, and the real Kafka broker (both listeners).
+#[allow(dead_code)] // the suite uses a part of each
+#[path = "../../operator/tests/common/mod.rs"]
+mod common;
+#[allow(dead_code)]
+#[path = "../../operator/tests/kafka_broker/mod.rs"]
+mod kafka_broker;
 mod scenarios;
 mod support;
 

@@ -461,6 +461,24 @@ impl Suite {
         );
     }
 
+    /// `kubectl patch --type merge` of the TodoPlatform `todo` in `namespace`, as a user edits it.
+    pub fn patch_platform(&self, namespace: &str, patch: &Value) {
+        check(
+            self.kubectl().args([
+                "patch",
+                "todoplatform",
+                "todo",
+                "-n",
+                namespace,
+                "--type",
+                "merge",
+                "-p",
+                &patch.to_string(),
+            ]),
+            None,
+        );
+    }
+
     /// Create a namespace for one scenario.
     pub fn namespace(&self, name: &str) {
         check(self.kubectl().args(["create", "namespace", name]), None);

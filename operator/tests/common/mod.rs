@@ -8,9 +8,11 @@ use std::process::{Command, Output, Stdio};
 
 /// The repository root (the workspace).
 pub fn repo_root() -> PathBuf {
+    // The workspace root holds Cargo.lock; found by walking up, since tests/e2e includes this module too.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("operator/ lives in the workspace root")
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .expect("the crate lives in the workspace")
         .to_path_buf()
 }
 

@@ -64,11 +64,17 @@ impl Broker {
 
     /// The SASL_SSL listener with the right user for `mechanism` and the test CA.
     pub fn sasl_ssl(&self, mechanism: SaslMechanism) -> KafkaCluster {
-        let (_, user, password) = USERS
+        let (user, password) = self.user(mechanism);
+        self.sasl_ssl_as(mechanism, user, password, Some(self.ca_pem.clone()))
+    }
+
+    /// The user and password the broker knows for `mechanism`.
+    pub fn user(&self, mechanism: SaslMechanism) -> (&'static str, &'static str) {
+        USERS
             .into_iter()
             .find(|(m, _, _)| *m == mechanism)
-            .expect("every mechanism has a user");
-        self.sasl_ssl_as(mechanism, user, password, Some(self.ca_pem.clone()))
+            .map(|(_, user, password)| (user, password))
+            .expect("every mechanism has a user")
     }
 
     /// The SASL_SSL listener with any credentials and CA bundle (`None`: system roots).

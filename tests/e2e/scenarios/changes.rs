@@ -29,23 +29,6 @@ fn merge(target: &mut Value, patch: Value) {
     }
 }
 
-fn patch_platform(suite: &Suite, namespace: &str, patch: &Value) {
-    check(
-        suite.kubectl().args([
-            "patch",
-            "todoplatform",
-            "todo",
-            "-n",
-            namespace,
-            "--type",
-            "merge",
-            "-p",
-            &patch.to_string(),
-        ]),
-        None,
-    );
-}
-
 fn patch_child(
     suite: &Suite,
     namespace: &str,
@@ -172,8 +155,7 @@ pub fn pull_policy_replaces_migration_job(suite: &Suite) {
     };
     let before = job_names(suite);
     assert_eq!(before.len(), 1, "{before:?}");
-    patch_platform(
-        suite,
+    suite.patch_platform(
         namespace,
         &json!({ "spec": { "images": { "pullPolicy": "Always" } } }),
     );
@@ -216,9 +198,7 @@ pub fn managed_storage_change_stalls(suite: &Suite) {
         namespace,
         json!({ "database": { "external": null, "managed": { "storage": "1Gi" } } }),
     );
-    patch_platform(
-        suite,
-        namespace,
+    suite.patch_platform(namespace,
         &json!({ "spec": { "database": { "managed": { "storage": "2Gi" } }, "api": { "replicas": 2 } } }),
     );
     let platform = suite.block_on(suite.platform_where(
@@ -258,11 +238,7 @@ pub fn failed_upgrade(suite: &Suite) {
     assert!(old_image.ends_with(":1.0.0"), "{old_image}");
 
     // tests/cluster/stages.yaml: a Job pod whose image ends in ":kwok-fail" exits 1.
-    patch_platform(
-        suite,
-        namespace,
-        &json!({ "spec": { "version": "kwok-fail" } }),
-    );
+    suite.patch_platform(namespace, &json!({ "spec": { "version": "kwok-fail" } }));
     let platform = suite.block_on(suite.platform_within(
         Duration::from_secs(300),
         namespace,
@@ -291,7 +267,7 @@ pub fn failed_upgrade(suite: &Suite) {
         );
     }
 
-    patch_platform(suite, namespace, &json!({ "spec": { "version": "1.1.0" } }));
+    suite.patch_platform(namespace, &json!({ "spec": { "version": "1.1.0" } }));
     let platform = suite.block_on(
         suite.platform_where(namespace, "todo", "Ready at 1.1.0", |p| {
             p.metadata.generation == Some(3) && ready(p)

@@ -11,7 +11,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use todo_operator::crd::TodoPlatform;
 
 use super::{BARE, basic_platform};
-use crate::support::{Suite, check, condition, example, has, observed_current, ready};
+use crate::support::{Suite, condition, example, has, observed_current, ready};
 
 /// The standard labels every child carries.
 const STANDARD_LABELS: [&str; 5] = [
@@ -214,19 +214,9 @@ pub fn ready_after_migration_and_rollout(suite: &Suite) {
     suite.block_on(assert_children_owned_and_labelled(suite, &platform));
 
     // A spec change: observedGeneration follows, and the change reaches the Deployment.
-    check(
-        suite.kubectl().args([
-            "patch",
-            "todoplatform",
-            "todo",
-            "-n",
-            namespace,
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"api":{"replicas":3}}}"#,
-        ]),
-        None,
+    suite.patch_platform(
+        namespace,
+        &serde_json::json!({ "spec": { "api": { "replicas": 3 } } }),
     );
     let changed = suite.block_on(suite.platform_where(
         namespace,

@@ -4,6 +4,7 @@ mod admission;
 mod argocd;
 mod changes;
 mod deletion;
+mod kafka;
 mod lifecycle;
 mod rbac;
 mod scale;
@@ -19,7 +20,7 @@ use crate::support::Suite;
 /// A scenario: runs against the shared suite, panics on failure.
 type Scenario = fn(&Suite);
 
-const SCENARIOS: [(&str, Scenario); 13] = [
+const SCENARIOS: [(&str, Scenario); 14] = [
     (
         "admission_rejects_invalid_platforms_naming_the_field",
         admission::rejects_invalid_platforms,
@@ -63,6 +64,10 @@ const SCENARIOS: [(&str, Scenario); 13] = [
         "namespace_deletion_never_hangs_on_the_finalizer",
         deletion::namespace_deletion,
     ),
+    (
+        "external_kafka_with_sasl_over_tls_topics_provisioned_grown_and_deleted",
+        kafka::sasl_tls_topics,
+    ),
 ];
 
 const AFTER: [(&str, Scenario); 3] = [
@@ -81,8 +86,8 @@ const AFTER: [(&str, Scenario); 3] = [
 ];
 
 /// Names of the scenarios (for `--list`).
-pub const NAMES: [&str; 13] = {
-    let mut names = [""; 13];
+pub const NAMES: [&str; 14] = {
+    let mut names = [""; 14];
     let mut i = 0;
     while i < SCENARIOS.len() {
         names[i] = SCENARIOS[i].0;
