@@ -10,10 +10,9 @@
 //! the suite prints `SKIPPED` and why; under `CI=true` that is a failure.
 
 // Shared with the operator's own tests: tool discovery, and the real Kafka broker (both listeners).
-#[allow(dead_code)] // the suite uses a part of each
 #[path = "../../operator/tests/common/mod.rs"]
 mod common;
-#[allow(dead_code)]
+#[allow(dead_code)] // the suite uses a part of the broker's helpers
 #[path = "../../operator/tests/kafka_broker/mod.rs"]
 mod kafka_broker;
 mod scenarios;
