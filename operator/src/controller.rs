@@ -1030,9 +1030,12 @@ async fn report_step_failure(
 }
 
 /// Run the controller until `shutdown` resolves. Watches: TodoPlatforms (with a deserialize
-/// guard), the owned kinds filtered by the managed-by label (so the cache never holds the whole
-/// cluster), and Secret metadata only (never Secret data) to react to referenced Secrets. With
-/// `namespace`, every watch is limited to it, so a Role in that namespace is all it needs.
+/// guard), the owned kinds filtered by the managed-by label, and Secrets to react to referenced
+/// ones. Owned kinds and Secrets are watched as metadata only (`PartialObjectMetadata` lists and
+/// watches): a trigger needs no more, Secret data never crosses the wire, and an operator start
+/// does not download and parse every owned object's spec at once (the reconcile reads children
+/// itself). With `namespace`, every watch is limited to it, so a Role in that namespace is all it
+/// needs.
 pub async fn run(
     ctx: Arc<Context>,
     concurrency: u16,
@@ -1062,13 +1065,32 @@ pub async fn run(
     let platforms: Api<DeserializeGuard<TodoPlatform>> = scoped(&client, namespace);
     let controller = Controller::new(platforms, watcher::Config::default().any_semantic());
     let store = controller.store();
+    // Api<PartialObjectMeta<K>> lists and watches metadata only.
     controller
-        .owns(scoped::<Deployment>(&client, namespace), owned.clone())
-        .owns(scoped::<StatefulSet>(&client, namespace), owned.clone())
-        .owns(scoped::<Job>(&client, namespace), owned.clone())
-        .owns(scoped::<Service>(&client, namespace), owned.clone())
-        .owns(scoped::<ConfigMap>(&client, namespace), owned.clone())
-        .owns(scoped::<Ingress>(&client, namespace), owned)
+        .owns(
+            scoped::<PartialObjectMeta<Deployment>>(&client, namespace),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<StatefulSet>>(&client, namespace),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<Job>>(&client, namespace),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<Service>>(&client, namespace),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<ConfigMap>>(&client, namespace),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<Ingress>>(&client, namespace),
+            owned,
+        )
         .watches(
             scoped::<PartialObjectMeta<Secret>>(&client, namespace),
             watcher::Config::default(),
