@@ -3,6 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::PodSpec;
+
 use todo_operator::build::{self, BuildInputs, Concern, DesiredState};
 use todo_operator::crd::TodoPlatform;
 use todo_operator::names::{APPLIED_HASH_ANNOTATION, CONFIG_HASH_ANNOTATION};
@@ -24,6 +27,14 @@ fn managed() -> serde_json::Value {
 
 fn build(platform: &TodoPlatform) -> DesiredState {
     build::build(platform, &offline_inputs()).expect("builds")
+}
+
+fn pod_of(deployment: &Deployment) -> &PodSpec {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.spec.as_ref())
+        .expect("a Deployment with a pod template")
 }
 
 fn config_hash(desired: &DesiredState) -> String {
@@ -291,14 +302,7 @@ fn redpanda_topics_only_with_that_provisioner() {
 fn app_containers_are_locked_down() {
     let desired = build(&platform("todo", "ns", managed()));
     for deployment in &desired.deployments {
-        let pod = deployment
-            .spec
-            .as_ref()
-            .unwrap()
-            .template
-            .spec
-            .as_ref()
-            .unwrap();
+        let pod = pod_of(deployment);
         for container in &pod.containers {
             let security = container.security_context.as_ref().unwrap();
             assert_eq!(security.run_as_non_root, Some(true));
@@ -418,17 +422,7 @@ fn hpa_scales_on_the_api_container() {
     let mut spec = managed();
     spec["api"] = serde_json::json!({ "autoscaling": { "minReplicas": 2, "maxReplicas": 6 } });
     let desired = build(&platform("todo", "ns", spec));
-    let container = desired.deployments[0]
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap()
-        .containers[0]
-        .name
-        .clone();
+    let container = pod_of(&desired.deployments[0]).containers[0].name.clone();
     let metric = desired
         .autoscaler
         .unwrap()
@@ -448,15 +442,7 @@ fn hpa_scales_on_the_api_container() {
 fn workers_do_not_get_the_jwt_secret() {
     let desired = build(&platform("todo", "ns", managed()));
     for deployment in &desired.deployments {
-        let env: Vec<String> = deployment
-            .spec
-            .as_ref()
-            .unwrap()
-            .template
-            .spec
-            .as_ref()
-            .unwrap()
-            .containers[0]
+        let env: Vec<String> = pod_of(deployment).containers[0]
             .env
             .iter()
             .flatten()
