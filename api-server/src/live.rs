@@ -1,8 +1,9 @@
 //! Live task updates for browsers. Events from the task-updates topic (the in-process bus in dev mode, the
 //! Dapr subscription in Kubernetes) are fanned out here to each user's Server-Sent Events streams.
 
+use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 /// One change as a browser sees it.
@@ -20,12 +21,16 @@ pub struct LiveEvent {
 #[derive(Clone)]
 pub struct LiveHub {
     tx: broadcast::Sender<LiveEvent>,
+    /// Set once the server shuts down: open streams end, so graceful shutdown does not wait for
+    /// browsers that would keep their event stream open forever.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Default for LiveHub {
     fn default() -> Self {
         LiveHub {
             tx: broadcast::channel(1024).0,
+            closing: Arc::new(watch::channel(false).0),
         }
     }
 }
@@ -39,6 +44,20 @@ impl LiveHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.tx.subscribe()
+    }
+
+    /// End every open stream (the server is shutting down).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`LiveHub::close`] was called.
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + use<> {
+        let mut closing = self.closing.subscribe();
+        async move {
+            // An error means the hub is gone, which also ends the stream.
+            let _ = closing.wait_for(|closed| *closed).await;
+        }
     }
 }
 

@@ -102,6 +102,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         RelaySettings::default(),
         stop_rx.clone(),
     ));
+    let state_live = live.clone();
     let state = AppState {
         store: store.clone(),
         tokens: Arc::new(token_keys(&cfg)),
@@ -114,8 +115,13 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.http_addr))?;
     tracing::info!(addr = %cfg.http_addr, "todo-api listening; open http://{}/ for the UI", cfg.http_addr);
+    let hub = state_live;
     axum::serve(listener, app)
-        .with_graceful_shutdown(todo_worker::process::shutdown_signal())
+        .with_graceful_shutdown(async move {
+            todo_worker::process::shutdown_signal().await;
+            // Open event streams would otherwise hold graceful shutdown until Kubernetes kills the pod.
+            hub.close();
+        })
         .await?;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), relay_task).await;

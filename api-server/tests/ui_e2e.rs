@@ -1,8 +1,9 @@
-//! The web UI in a real browser: starts the `todo-api` binary on a free port with a fresh SQLite
-//! database and runs `tests/ui/e2e.mjs` (playwright-core driving Debian's Chromium) against it.
-//!
-//! Needs `node`, `tests/ui/node_modules` (`npm ci --prefix tests/ui`) and `/usr/bin/chromium`
-//! (`.ci/setup-ui.sh` installs both). Without them the test is skipped, unless `CI` is set: then it fails.
+//! `todo-api` as a process, started on a free port with a fresh SQLite database:
+//! - the web UI in a real browser: `tests/ui/e2e.mjs` (playwright-core driving Debian's Chromium).
+//!   Needs `node`, `tests/ui/node_modules` (`npm ci --prefix tests/ui`) and `/usr/bin/chromium`
+//!   (`.ci/setup-ui.sh` installs both). Without them the test is skipped, unless `CI` is set: then
+//!   it fails.
+//! - SIGTERM with a browser's event stream open: the process still exits.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,87 @@ async fn wait_ready(server: &mut Server, base: &str) {
     }
 }
 
+/// `todo-api` on a free port with a SQLite database in `scratch`, once `/readyz` answers.
+async fn start_server(scratch: &ScratchDir) -> (Server, String) {
+    std::fs::create_dir_all(&scratch.0).expect("create scratch dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_todo-api"))
+            .current_dir(&scratch.0)
+            .env("TODO_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", scratch.0.join("todo.db").display()),
+            )
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start todo-api"),
+    );
+    wait_ready(&mut server, &base).await;
+    (server, base)
+}
+
+/// A rolling update sends SIGTERM; an open browser tab's event stream must not keep the old pod
+/// alive until Kubernetes kills it. The stream ends, then the process exits.
+#[tokio::test]
+async fn sigterm_with_an_open_event_stream_exits() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let scratch = ScratchDir(std::env::temp_dir().join(format!(
+        "todo-sigterm-{}-{}",
+        std::process::id(),
+        free_port()
+    )));
+    let (mut server, base) = start_server(&scratch).await;
+    let signup: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/signup"))
+        .json(&serde_json::json!({
+            "email": "tab@example.com",
+            "password": "correct horse",
+            "time_zone": "UTC",
+        }))
+        .send()
+        .await
+        .expect("signup")
+        .json()
+        .await
+        .expect("signup JSON");
+    let token = signup["token"].as_str().expect("token");
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            format!(
+                "GET /api/v1/events HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("request sent");
+    let mut head = vec![0u8; 1024];
+    let read = stream.read(&mut head).await.expect("response head");
+    let head = String::from_utf8_lossy(&head[..read]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    let pid = server.0.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    // Kubernetes' default grace period is 30 s; the server must be gone well before it would SIGKILL.
+    let status = tokio::time::timeout(Duration::from_secs(20), server.0.wait())
+        .await
+        .expect("todo-api exited after SIGTERM despite the open event stream")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}
+
 #[tokio::test]
 async fn web_ui_end_to_end_in_chromium() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -106,24 +188,7 @@ async fn web_ui_end_to_end_in_chromium() {
         std::process::id(),
         free_port()
     )));
-    std::fs::create_dir_all(&scratch.0).expect("create scratch dir");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = Server(
-        Command::new(env!("CARGO_BIN_EXE_todo-api"))
-            .current_dir(&scratch.0)
-            .env("TODO_HTTP_ADDR", format!("127.0.0.1:{port}"))
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", scratch.0.join("todo.db").display()),
-            )
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start todo-api"),
-    );
-    wait_ready(&mut server, &base).await;
+    let (_server, base) = start_server(&scratch).await;
 
     // Kept after the run (also on failure) for a look: target/tmp/ui-e2e-screenshots.
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-e2e-screenshots");

@@ -53,6 +53,8 @@ pub async fn events(
             Some(Ok(Event::default().event("resync").data("{}")))
         }
     });
+    // Ends when the server shuts down, so a rolling update never waits on an open browser tab.
+    let stream = futures_util::StreamExt::take_until(stream, s.live.closed());
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
