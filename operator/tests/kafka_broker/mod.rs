@@ -390,8 +390,8 @@ async fn start() -> Result<Broker, String> {
             "kafka.tools.StorageTool",
             "format",
             "--standalone",
-            "-t",
-            &cluster_id,
+            // One argument: a base64url id may start with '-', which would read as an option.
+            &format!("--cluster-id={cluster_id}"),
             "-c",
         ])
         .arg(dir.join("server.properties"));
