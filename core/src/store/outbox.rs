@@ -67,15 +67,21 @@ impl Store {
         limit: u32,
         lease_ms: i64,
     ) -> StoreResult<Vec<OutboxRow>> {
-        let lock = if self.is_postgres() {
-            " FOR UPDATE SKIP LOCKED"
+        // The batch is chosen once, in a materialized CTE. As `WHERE seq IN (SELECT … LIMIT n FOR UPDATE SKIP
+        // LOCKED)`, PostgreSQL may evaluate the subquery more than once: under load (10,000 writes while a
+        // sidecar and the broker restarted) one claim took 4,256 rows with a limit of 200, in 18 s, holding
+        // leases it could not publish within.
+        let (materialized, lock) = if self.is_postgres() {
+            ("MATERIALIZED ", " FOR UPDATE SKIP LOCKED")
         } else {
-            ""
+            ("", "")
         };
         let sql = format!(
-            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM outbox \
+            "WITH batch AS {materialized}(SELECT seq FROM outbox \
              WHERE next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
-             ORDER BY seq LIMIT $3{lock}) RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at"
+             ORDER BY seq LIMIT $3{lock}) \
+             UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM batch) \
+             RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at"
         );
         let mut rows: Vec<OutboxRow> = on_pool!(self, p => {
             sqlx::query_as(&sql).bind(ms(now) + lease_ms).bind(ms(now)).bind(i64::from(limit)).fetch_all(p).await?
