@@ -4,6 +4,7 @@
 //! names, so they share the broker and run in parallel.
 
 mod common;
+#[allow(dead_code)] // restarting the broker is for the pipeline suite
 mod kafka_broker;
 mod support;
 

@@ -41,6 +41,7 @@ const READY_WITHIN: Duration = Duration::from_secs(90);
 /// A running broker; dropping it stops the broker.
 pub struct Broker {
     supervisor: Child,
+    dir: PathBuf,
     stdin: Option<ChildStdin>,
     plaintext: String,
     sasl_ssl: String,
@@ -104,6 +105,35 @@ impl Broker {
     /// A CA that did not sign the broker's certificate (PEM).
     pub fn other_ca_pem(&self) -> &str {
         &self.other_ca_pem
+    }
+
+    /// Restart the broker as an operator would (SIGTERM, a controlled shutdown, then a start on the same
+    /// data and ports), and wait until it answers again.
+    pub async fn restart(&self) {
+        let pid_file = self.dir.join("broker.pid");
+        let pid = std::fs::read_to_string(&pid_file).expect("the broker's pid");
+        std::fs::write(self.dir.join("restart"), "").expect("mark the restart");
+        let stopped = Command::new("kill")
+            .arg(pid.trim())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(stopped, "SIGTERM to the broker");
+        let started = Instant::now();
+        while std::fs::read_to_string(&pid_file).unwrap_or_default() == pid {
+            assert!(
+                started.elapsed() < READY_WITHIN,
+                "the broker did not restart"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let admin = KafkaAdmin::new(Duration::from_secs(5));
+        while admin.describe(&self.plaintext(), &[], &[]).await.is_err() {
+            assert!(
+                started.elapsed() < READY_WITHIN,
+                "the restarted broker does not answer"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The SASL_SSL listener's address.
@@ -323,15 +353,20 @@ appender.stdout.layout.type=PatternLayout
 appender.stdout.layout.pattern=[%d] %p %m (%c)%n
 ";
 
-/// Kills the JVM (`$@`) when stdin closes; see the module documentation.
+/// Kills the JVM (`$@`) when stdin closes; see the module documentation. When the JVM exits while a
+/// file `restart` exists in the directory (see [`Broker::restart`]), it starts it again.
 const SUPERVISOR: &str = r#"dir=$1; shift
 exec 3<&0
-"$@" >"$dir/broker.log" 2>&1 &
-pid=$!
-{ read -r _ <&3; kill -9 "$pid" 2>/dev/null
+{ read -r _ <&3; : >"$dir/closing"; pid=$(cat "$dir/broker.pid"); kill -9 "$pid" 2>/dev/null
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   rm -rf "$dir"; } &
-wait "$pid"
+while :; do
+  "$@" >>"$dir/broker.log" 2>&1 &
+  echo $! >"$dir/broker.pid"
+  wait $!
+  [ -e "$dir/restart" ] && [ ! -e "$dir/closing" ] || break
+  rm -f "$dir/restart"
+done
 "#;
 
 fn java_command(libs: &Path, dir: &Path) -> Vec<String> {
@@ -429,6 +464,7 @@ async fn start() -> Result<Broker, String> {
     let stdin = supervisor.stdin.take();
     let mut broker = Broker {
         supervisor,
+        dir: dir.clone(),
         stdin,
         plaintext: addresses.0,
         sasl_ssl: addresses.1,

@@ -1,0 +1,464 @@
+//! What a user of the platform does, and what must come out of the event pipeline.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::support::{Platform, WEBHOOK_SECRET, eventually};
+
+/// How long the pipeline may take for one step (typically under a second; Kafka consumer groups joining
+/// after a restart take longest).
+const WITHIN: Duration = Duration::from_secs(60);
+
+fn email(test: &str) -> String {
+    format!("{test}-{}@example.com", uuid::Uuid::now_v7().simple())
+}
+
+/// The kinds of a task's activity, oldest first. A deleted task the audit worker has not seen yet has no
+/// activity and no task: 404, which here means "nothing yet".
+async fn activity(p: &Platform, token: &str, task: &str) -> Vec<String> {
+    let (status, body) = p
+        .call(
+            Method::GET,
+            &format!("/api/v1/tasks/{task}/activity"),
+            token,
+            None,
+        )
+        .await;
+    if status == 404 {
+        return Vec::new();
+    }
+    assert_eq!(status, 200, "activity: {body}");
+    body.as_array()
+        .expect("a list")
+        .iter()
+        .map(|a| a["kind"].as_str().expect("a kind").to_owned())
+        .collect()
+}
+
+async fn create(p: &Platform, token: &str, body: Value) -> Value {
+    let (status, task) = p
+        .call(Method::POST, "/api/v1/tasks", token, Some(body))
+        .await;
+    assert_eq!(status, 201, "create: {task}");
+    task
+}
+
+/// Create, update, complete, reopen and delete a task: the audit worker records each event once, in order,
+/// and the events cross Kafka in the order the API committed them.
+pub async fn lifecycle_reaches_the_audit_log_in_order(p: &Platform) {
+    let token = p.signup(&email("lifecycle"), "Europe/Berlin").await;
+    let task = create(p, &token, json!({ "title": "write the report" })).await;
+    let id = task["id"].as_str().expect("an id").to_owned();
+    let path = format!("/api/v1/tasks/{id}");
+    assert_eq!(
+        p.call(
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({ "title": "write the final report" }))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        p.call(Method::POST, &format!("{path}/complete"), &token, None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        p.call(Method::POST, &format!("{path}/reopen"), &token, None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(p.call(Method::DELETE, &path, &token, None).await.0, 204);
+    let expected = ["created", "updated", "completed", "reopened", "deleted"]
+        .map(|k| format!("todo.task.{k}.v1"));
+    let seen = eventually(WITHIN, "five activity entries", || async {
+        let kinds = activity(p, &token, &id).await;
+        (kinds.len() >= expected.len()).then_some(kinds)
+    })
+    .await;
+    assert_eq!(seen, expected, "each event recorded once, in order");
+
+    let topic = &p.topics["task-events"].0;
+    let arrived: Vec<String> = eventually(WITHIN, "the tap to see the five events", || async {
+        let of_task: Vec<String> = p
+            .tap
+            .received(topic)
+            .iter()
+            .filter(|e| e["subject"] == id.as_str())
+            .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (of_task.len() >= expected.len()).then_some(of_task)
+    })
+    .await;
+    assert_eq!(
+        arrived, expected,
+        "one user's events keep their order across Kafka"
+    );
+}
+
+/// Completing a recurring task: the recurrence worker asks the API for the next occurrence through Dapr
+/// service invocation (worker sidecar → API sidecar → API with the app token).
+pub async fn recurring_completion_schedules_the_next(p: &Platform) {
+    let token = p.signup(&email("recurring"), "Europe/Berlin").await;
+    let title = format!("water the plants {}", uuid::Uuid::now_v7().simple());
+    let task = create(
+        p,
+        &token,
+        json!({ "title": title, "due": "2027-01-04T08:00", "recurrence": { "rrule": "FREQ=DAILY" } }),
+    )
+    .await;
+    let id = task["id"].as_str().expect("an id");
+    assert_eq!(
+        p.call(
+            Method::POST,
+            &format!("/api/v1/tasks/{id}/complete"),
+            &token,
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let next = eventually(WITHIN, "the next occurrence", || async {
+        let (_, list) = p
+            .call(Method::GET, "/api/v1/tasks?status=open", &token, None)
+            .await;
+        list["items"]
+            .as_array()
+            .or(list.as_array())
+            .and_then(|items| items.iter().find(|t| t["title"] == title.as_str()).cloned())
+    })
+    .await;
+    assert_ne!(next["id"], task["id"]);
+    assert!(
+        next["due"].to_string().contains("2027-01-05"),
+        "the next occurrence is the next day: {next}"
+    );
+    // Wait for the completion to be fully consumed (audited), then count: exactly one next occurrence.
+    eventually(WITHIN, "the completion in the activity log", || async {
+        activity(p, &token, id)
+            .await
+            .iter()
+            .any(|k| k == "todo.task.completed.v1")
+            .then_some(())
+    })
+    .await;
+    let (_, list) = p
+        .call(Method::GET, "/api/v1/tasks?status=open", &token, None)
+        .await;
+    let open = list["items"]
+        .as_array()
+        .or(list.as_array())
+        .expect("a list");
+    assert_eq!(
+        open.iter().filter(|t| t["title"] == title.as_str()).count(),
+        1,
+        "{list}"
+    );
+    // The worker counts once the API has answered; the new task can be listed a moment before that.
+    eventually(
+        WITHIN,
+        "the recurrence worker to count the occurrence",
+        || async {
+            (p.metric(
+                &p.app_id("recurrence"),
+                "recurrence_occurrences_created_total",
+            )
+            .await
+                >= 1.0)
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// `X-Todo-Signature`: `sha256=` + HMAC-SHA256 of `"{X-Todo-Timestamp}.{body}"`.
+fn signature_is_valid(hook: &crate::support::Hook) -> bool {
+    let header = |name: &str| {
+        hook.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).expect("any key length");
+    mac.update(format!("{}.{}", header("x-todo-timestamp"), hook.body).as_bytes());
+    header("x-todo-signature") == format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A due reminder: the cron binding drives the reminders worker, whose `reminder.due` event reaches the
+/// notifier through Kafka: one email (aiosmtpd) and one signed webhook.
+pub async fn due_reminder_sends_one_email_and_one_webhook(p: &Platform) {
+    let address = email("reminder");
+    let token = p.signup(&address, "UTC").await;
+    let soon = |seconds: i64| {
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds)).to_string()
+    };
+    let first = create(
+        p,
+        &token,
+        json!({ "title": "call the dentist", "due": "2027-02-01T10:00", "reminders": [{ "at": soon(2) }] }),
+    )
+    .await;
+    let first_id = first["id"].as_str().expect("an id").to_owned();
+    let hooks_of = |id: &str| -> Vec<crate::support::Hook> {
+        p.webhook
+            .received()
+            .into_iter()
+            .filter(|h| h.body.contains(id))
+            .collect()
+    };
+    eventually(WITHIN, "the reminder email and webhook", || async {
+        (!p.smtp.to(&address).is_empty() && !hooks_of(&first_id).is_empty()).then_some(())
+    })
+    .await;
+    let mail = &p.smtp.to(&address)[0];
+    assert!(mail.contains("Reminder: call the dentist"), "{mail}");
+    let hook = &hooks_of(&first_id)[0];
+    assert!(
+        signature_is_valid(hook),
+        "the webhook is signed with the platform's secret: {hook:?}"
+    );
+
+    // A later reminder of the same user arriving proves later cron ticks ran; the first is still sent once.
+    let second = create(
+        p,
+        &token,
+        json!({ "title": "book the flight", "due": "2027-02-01T10:00", "reminders": [{ "at": soon(2) }] }),
+    )
+    .await;
+    let second_id = second["id"].as_str().expect("an id").to_owned();
+    eventually(WITHIN, "the second reminder", || async {
+        (p.smtp.to(&address).len() >= 2 && !hooks_of(&second_id).is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(p.smtp.to(&address).len(), 2, "one email per reminder");
+    assert_eq!(hooks_of(&first_id).len(), 1, "one webhook per reminder");
+}
+
+/// An event no consumer can read is answered DROP, and Dapr moves it to the dead-letter topic the
+/// operator's Subscription names; the tap reads it back from Kafka.
+pub async fn poison_event_lands_on_the_dead_letter_topic(p: &Platform) {
+    let (topic, dead_letters) = &p.topics["task-events"];
+    let id = uuid::Uuid::now_v7().to_string();
+    let poison = json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": "/pipeline-test",
+        "type": "todo.task.created.v1",
+        "subject": id,
+        "datacontenttype": "application/json",
+        "data": { "not": "a task event" },
+    });
+    p.tap.publish(topic, &id, &poison).await;
+    let dead = eventually(
+        WITHIN,
+        "the poison event on the dead-letter topic",
+        || async {
+            p.tap
+                .received(dead_letters)
+                .into_iter()
+                .find(|e| e["id"] == id.as_str())
+        },
+    )
+    .await;
+    assert_eq!(
+        dead["data"], poison["data"],
+        "dead-lettered as it was published"
+    );
+}
+
+/// A subscriber answering RETRY gets the event again: the recurrence worker is down when a recurring task
+/// is completed, the API is down when the worker comes back (so it answers RETRY), and once the API is
+/// back the redelivered event creates the next occurrence — once. Runs alone: it stops the API.
+pub async fn retry_is_redelivered_after_outages(p: &Platform) {
+    let token = p.signup(&email("retry"), "UTC").await;
+    let title = format!("pay rent {}", uuid::Uuid::now_v7().simple());
+    let task = create(
+        p,
+        &token,
+        json!({ "title": title, "due": "2027-03-01T09:00", "recurrence": { "rrule": "FREQ=MONTHLY" } }),
+    )
+    .await;
+    let id = task["id"].as_str().expect("an id");
+    let recurrence = p.app_id("recurrence");
+    let api = p.app_id("api");
+    p.kill_app(&recurrence).await;
+    assert_eq!(
+        p.call(
+            Method::POST,
+            &format!("/api/v1/tasks/{id}/complete"),
+            &token,
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    // The completion is on Kafka once the audit worker has it.
+    eventually(
+        WITHIN,
+        "the completion to be consumed by the audit worker",
+        || async {
+            activity(p, &token, id)
+                .await
+                .iter()
+                .any(|k| k == "todo.task.completed.v1")
+                .then_some(())
+        },
+    )
+    .await;
+    p.kill_app(&api).await;
+    let log = p.app_log(&recurrence).await;
+    let retries_before = count_lines(&log, "event will be retried");
+    p.start_app(&recurrence).await;
+    eventually(WITHIN, "the recurrence worker to answer RETRY", || async {
+        (count_lines(&log, "event will be retried") > retries_before).then_some(())
+    })
+    .await;
+    p.start_app(&api).await;
+    p.wait_ready(&api).await;
+    let next = eventually(
+        Duration::from_secs(120),
+        "the next occurrence after redelivery",
+        || async {
+            let (_, list) = p
+                .call(Method::GET, "/api/v1/tasks?status=open", &token, None)
+                .await;
+            list["items"]
+                .as_array()
+                .or(list.as_array())
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter(|t| t["title"] == title.as_str())
+                        .count()
+                })
+                .filter(|n| *n > 0)
+        },
+    )
+    .await;
+    assert_eq!(next, 1, "redelivery creates the next occurrence once");
+    p.wait_ready(&recurrence).await;
+}
+
+fn count_lines(path: &std::path::Path, needle: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+/// 10,000 writes by 20 users while the audit worker is killed (`kill -9`) and restarted, the audit worker's
+/// and the API's daprd are restarted, and the Kafka broker is restarted: every event is audited exactly
+/// once, and each user's events arrive in commit order.
+pub async fn writes_survive_restarts_of_worker_sidecars_and_broker(p: &Platform) {
+    const USERS: usize = 20;
+    const WRITES: usize = 500;
+    let audit = p.app_id("audit");
+    let api = p.app_id("api");
+    let mut tokens = Vec::new();
+    for n in 0..USERS {
+        tokens.push(p.signup(&email(&format!("load{n}")), "UTC").await);
+    }
+    let mut writers = Vec::new();
+    for token in tokens.clone() {
+        let http = p.http.clone();
+        let base = p.api_url.clone();
+        writers.push(tokio::spawn(async move {
+            let call = |method: Method, path: String, body: Value| {
+                http.request(method, format!("{base}{path}"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+            };
+            let created: Value = call(
+                Method::POST,
+                "/api/v1/tasks".into(),
+                json!({ "title": "v0" }),
+            )
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("created task");
+            let id = created["id"].as_str().expect("an id").to_owned();
+            for n in 1..WRITES {
+                let r = call(
+                    Method::PATCH,
+                    format!("/api/v1/tasks/{id}"),
+                    json!({ "title": format!("v{n}") }),
+                )
+                .await
+                .expect("update");
+                assert_eq!(r.status().as_u16(), 200);
+            }
+            (token, id)
+        }));
+    }
+    let tapped = |n: usize| async move {
+        eventually(WITHIN, &format!("{n} events through Kafka"), || async {
+            (p.tap.received(&p.topics["task-events"].0).len() >= n).then_some(())
+        })
+        .await;
+    };
+    tapped(2_000).await;
+    p.kill_app(&audit).await;
+    p.start_app(&audit).await;
+    tapped(4_000).await;
+    p.stop_sidecar(&audit).await;
+    p.start_sidecar(&audit).await;
+    p.stop_sidecar(&api).await;
+    p.start_sidecar(&api).await;
+    tapped(6_000).await;
+    p.broker.restart().await;
+    let mut tasks = Vec::new();
+    for writer in writers {
+        tasks.push(writer.await.expect("writer"));
+    }
+    p.wait_ready(&audit).await;
+    p.wait_ready(&api).await;
+    for (token, id) in &tasks {
+        let kinds = eventually(Duration::from_secs(180), "every write audited", || async {
+            let kinds = activity(p, token, id).await;
+            (kinds.len() >= WRITES).then_some(kinds)
+        })
+        .await;
+        assert_eq!(kinds.len(), WRITES, "each event audited exactly once");
+    }
+    // Per-user order as the tap saw it (its own consumer group, never restarted).
+    let events = p.tap.received(&p.topics["task-events"].0);
+    let ids: HashSet<&str> = tasks.iter().map(|(_, id)| id.as_str()).collect();
+    let mut titles: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for event in &events {
+        let subject = event["subject"].as_str().unwrap_or_default();
+        if ids.contains(subject) && seen.insert(event["id"].to_string()) {
+            let title = event["data"]["task"]["title"].as_str().unwrap_or_default();
+            let n: usize = title
+                .trim_start_matches('v')
+                .parse()
+                .expect("a numbered title");
+            titles.entry(subject.to_owned()).or_default().push(n);
+        }
+    }
+    for (task, sequence) in titles {
+        assert_eq!(
+            sequence,
+            (0..WRITES).collect::<Vec<_>>(),
+            "task {task}: events in commit order, none lost"
+        );
+    }
+}
