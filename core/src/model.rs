@@ -118,9 +118,105 @@ pub struct Reminder {
     /// When it fires next; absent when a relative reminder's task has no due date.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub fire_at: Option<Timestamp>,
-    /// When it fired, if it has.
+    /// When it fired: its `todo.reminder.due.v1` event was emitted. Whether that reached you is in
+    /// `deliveries`; a moved due date clears this again when the reminder's new time is still ahead.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub fired_at: Option<Timestamp>,
+    /// The id of that event (a webhook receives it as `X-Todo-Event-Id`).
+    pub fired_event_id: Option<Uuid>,
+    /// Per channel, what became of the last firing. Empty until it fires, and while the notifier has
+    /// not yet picked the firing up (then it is pending).
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A notification channel.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "email" => Some(Channel::Email),
+            "webhook" => Some(Channel::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Recorded; the first attempt has not finished yet.
+    Pending,
+    /// An attempt failed; the next is at `next_attempt_at` (backing off).
+    Retrying,
+    /// Delivered (accepted by the mail server, or a 2xx from the webhook).
+    Sent,
+    /// Given up after retrying for the configured time; `last_error` says why. Can be retried.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Sent,
+        DeliveryStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// One reminder firing on one channel: the notifier's record of sending it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: Uuid,
+    /// The `todo.reminder.due.v1` event delivered.
+    pub event_id: Uuid,
+    pub reminder_id: Uuid,
+    pub task_id: Uuid,
+    /// The task's title when the reminder fired.
+    pub task_title: String,
+    pub channel: Channel,
+    pub status: DeliveryStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Why the last failed attempt failed.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending and retrying only).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<Timestamp>,
+    /// When the notifier recorded the firing.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]

@@ -549,6 +549,59 @@ store_test!(
 });
 
 store_test!(
+    /// Moving a task's due date after its relative reminder fired re-arms the reminder when its new time
+    /// is still ahead: it fires again, as a new event (the notifier keys deliveries by event, so it sends
+    /// again). Moved to a time already past, it stays fired; an absolute reminder never follows the due
+    /// date. Each firing records its event's id on the reminder.
+    moved_due_rearms_fired_reminder, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let t = store.create_task(&ada, NewTask {
+        due: Some("2026-03-10T12:30".into()),
+        reminders: Some(vec![
+            ReminderInput { at: None, minutes_before: Some(60) },
+            ReminderInput { at: Some("2026-03-10T11:00".into()), minutes_before: None },
+        ]),
+        ..new("Standup")
+    }, now()).await.unwrap();
+    assert!(t.reminders.iter().all(|r| r.fired_at.is_none() && r.fired_event_id.is_none()));
+    events(&store).await;
+    let fired = store.fire_due_reminders(now(), 10).await.unwrap();
+    assert_eq!(fired.len(), 2);
+    let relative_id = t.reminders.iter().find(|r| r.minutes_before.is_some()).unwrap().id;
+    let first_event = fired.iter().find(|f| f.reminder_id == relative_id).unwrap().event_id;
+    let read = store.get_task(&ada, t.id, now()).await.unwrap();
+    for r in &read.reminders {
+        let event = fired.iter().find(|f| f.reminder_id == r.id).unwrap().event_id;
+        assert_eq!((r.fired_at, r.fired_event_id), (Some(now()), Some(event)), "{r:?}");
+    }
+    let published: Vec<uuid::Uuid> = store.claim_outbox(now() + SignedDuration::from_hours(1), 100, 1).await.unwrap()
+        .iter().map(|r| r.event_id).collect();
+    assert!(published.contains(&first_event), "the recorded id is the event's");
+    let relative = |task: &Task| task.reminders.iter().find(|r| r.id == relative_id).unwrap().clone();
+    let absolute = |task: &Task| task.reminders.iter().find(|r| r.id != relative_id).unwrap().clone();
+
+    // Its new time (12:00) is not ahead of now (12:00): it stays fired.
+    let moved = store.update_task(&ada, t.id, TaskPatch { due: Some(Some("2026-03-10T13:00".into())), ..Default::default() }, now()).await.unwrap();
+    assert_eq!(relative(&moved).fired_event_id, Some(first_event));
+    assert!(store.fire_due_reminders(now(), 10).await.unwrap().is_empty());
+
+    let moved = store.update_task(&ada, t.id, TaskPatch { due: Some(Some("2026-03-11T12:30".into())), ..Default::default() }, now()).await.unwrap();
+    let r = relative(&moved);
+    assert_eq!((r.fire_at, r.fired_at, r.fired_event_id), (Some("2026-03-11T11:30:00Z".parse().unwrap()), None, None), "re-armed");
+    assert_eq!(absolute(&moved).fired_at, Some(now()), "an absolute reminder stays fired");
+    assert_eq!(store.get_task(&ada, t.id, now()).await.unwrap(), moved);
+    assert_eq!(store.next_reminder_at().await.unwrap(), Some("2026-03-11T11:30:00Z".parse().unwrap()));
+    events(&store).await;
+    let again = store.fire_due_reminders("2026-03-11T11:30:00Z".parse().unwrap(), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].reminder_id, relative_id);
+    assert_ne!(again[0].event_id, first_event, "a new firing is a new event");
+    assert_eq!(events(&store).await, [("reminders".to_owned(), "todo.reminder.due.v1".to_owned())]);
+    let refired = relative(&store.get_task(&ada, t.id, now()).await.unwrap());
+    assert_eq!(refired.fired_event_id, Some(again[0].event_id));
+});
+
+store_test!(
     /// Recurrence: the next occurrence is created once per completed occurrence, carries tags and
     /// reminders, and the series ends at its count.
     next_occurrence, |store| {

@@ -52,7 +52,7 @@ impl Store {
                 return Err(StoreError::NotFound("task"));
             }
             sqlx::query_as(
-                "SELECT id, task_id, at, minutes_before, fire_at, fired_at FROM reminders WHERE task_id = $1 ORDER BY fire_at IS NULL, fire_at, id",
+                "SELECT id, task_id, at, minutes_before, fire_at, fired_at, fired_event_id FROM reminders WHERE task_id = $1 ORDER BY fire_at IS NULL, fire_at, id",
             ).bind(task_id).fetch_all(p).await?
         });
         Ok(rows.into_iter().map(ReminderRow::into_model).collect())
@@ -127,7 +127,10 @@ impl Store {
             let due: Vec<(Uuid, Uuid, Uuid, i64)> = sqlx::query_as(&sql).bind(ms(now)).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
             let mut fired = Vec::with_capacity(due.len());
             for (reminder_id, task_id, user_id, fire_at) in due {
-                sqlx::query("UPDATE reminders SET fired_at = $1 WHERE id = $2").bind(ms(now)).bind(reminder_id).execute(&mut *tx).await?;
+                // Marked fired with its event's id first, so the event's task shows it fired.
+                let event_id = Uuid::now_v7();
+                sqlx::query("UPDATE reminders SET fired_at = $1, fired_event_id = $2 WHERE id = $3")
+                    .bind(ms(now)).bind(event_id).bind(reminder_id).execute(&mut *tx).await?;
                 let owner = {
                     let row: (Uuid, String, String, String, i64) = sqlx::query_as(
                         "SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = $1",
@@ -139,13 +142,16 @@ impl Store {
                 };
                 let task = load_task!(&mut *tx, &owner, task_id, now);
                 if task.status == crate::domain::task::Status::Completed {
+                    // Retired without an event.
+                    sqlx::query("UPDATE reminders SET fired_event_id = NULL WHERE id = $1").bind(reminder_id).execute(&mut *tx).await?;
                     continue;
                 }
                 let data = ReminderDueData { reminder_id, fire_at: from_ms(fire_at), task, user: owner.event_user() };
-                let event = CloudEvent::new(
+                let mut event = CloudEvent::new(
                     self.event_source(), kind::REMINDER_DUE, task_id, user_id, now,
                     serde_json::to_value(&data).map_err(crate::store::encode_error)?,
                 );
+                event.id = event_id;
                 crate::store::outbox::insert_event!(tx, self, &event, &[topic::REMINDERS], now);
                 fired.push(DueReminder { reminder_id, event_id: event.id, task_id, user_id });
             }

@@ -31,7 +31,7 @@ impl TaskSelect for sqlx::Postgres {
     const COLUMNS: &'static str = concat!(
         own_columns!(),
         ", t.tags_json, \
-         (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at) \
+         (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at, r.fired_event_id) \
            ORDER BY r.fire_at IS NULL, r.fire_at, r.id)::text \
            FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
     );
@@ -41,7 +41,7 @@ impl TaskSelect for sqlx::Sqlite {
     const COLUMNS: &'static str = concat!(
         own_columns!(),
         ", t.tags_json, \
-         (SELECT json_group_array(json_array(hex(r.id), r.at, r.minutes_before, r.fire_at, r.fired_at) \
+         (SELECT json_group_array(json_array(hex(r.id), r.at, r.minutes_before, r.fire_at, r.fired_at, NULLIF(hex(r.fired_event_id), '')) \
            ORDER BY r.fire_at IS NULL, r.fire_at, r.id) \
            FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
     );
@@ -81,7 +81,7 @@ pub(crate) struct TaskRow {
     /// `[[id, name, color], …]` (see [`TaskSelect`]).
     #[sqlx(default)]
     pub tags_json: Option<String>,
-    /// `[[id, at, minutes_before, fire_at, fired_at], …]` (see [`TaskSelect`]).
+    /// `[[id, at, minutes_before, fire_at, fired_at, fired_event_id], …]` (see [`TaskSelect`]).
     #[sqlx(default)]
     pub reminders_json: Option<String>,
 }
@@ -94,6 +94,7 @@ pub(crate) struct ReminderRow {
     pub minutes_before: Option<i32>,
     pub fire_at: Option<i64>,
     pub fired_at: Option<i64>,
+    pub fired_event_id: Option<Uuid>,
 }
 
 impl ReminderRow {
@@ -105,6 +106,8 @@ impl ReminderRow {
             minutes_before: self.minutes_before.and_then(|m| u32::try_from(m).ok()),
             fire_at: self.fire_at.map(from_ms),
             fired_at: self.fired_at.map(from_ms),
+            fired_event_id: self.fired_event_id,
+            deliveries: Vec::new(),
         }
     }
 }
@@ -132,17 +135,20 @@ impl TaskRow {
             .collect();
         let reminders = parse_children::<ReminderTuple>(self.reminders_json.as_deref())?
             .into_iter()
-            .map(|(id, at, minutes_before, fire_at, fired_at)| {
-                ReminderRow {
-                    id,
-                    task_id: self.id,
-                    at,
-                    minutes_before,
-                    fire_at,
-                    fired_at,
-                }
-                .into_model()
-            })
+            .map(
+                |(id, at, minutes_before, fire_at, fired_at, fired_event_id)| {
+                    ReminderRow {
+                        id,
+                        task_id: self.id,
+                        at,
+                        minutes_before,
+                        fire_at,
+                        fired_at,
+                        fired_event_id,
+                    }
+                    .into_model()
+                },
+            )
             .collect();
         let due = self.due();
         let status = self.status();
@@ -169,7 +175,14 @@ impl TaskRow {
     }
 }
 
-type ReminderTuple = (Uuid, Option<i64>, Option<i32>, Option<i64>, Option<i64>);
+type ReminderTuple = (
+    Uuid,
+    Option<i64>,
+    Option<i32>,
+    Option<i64>,
+    Option<i64>,
+    Option<Uuid>,
+);
 
 /// A JSON array aggregated by the database; no child rows aggregate to NULL.
 fn parse_children<T: serde::de::DeserializeOwned>(json: Option<&str>) -> StoreResult<Vec<T>> {

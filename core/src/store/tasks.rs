@@ -86,6 +86,8 @@ pub(crate) fn planned_reminder(
         minutes_before,
         fire_at: spec.fire_at(due, tz).map(stored),
         fired_at: None,
+        fired_event_id: None,
+        deliveries: Vec::new(),
     }
 }
 
@@ -292,16 +294,19 @@ macro_rules! load_task {
 }
 pub(crate) use load_task;
 
-/// Recompute every reminder of a task after its due date changed.
+/// Recompute every reminder of a task after its due date changed. A relative reminder follows the due
+/// date even after it fired: when its new time is still ahead it is re-armed (fires again, as a new event
+/// with its own deliveries); when that time has passed too it stays fired.
 macro_rules! refire_reminders {
-    ($tx:expr, $task_id:expr, $due:expr, $tz:expr) => {{
-        let rows: Vec<(uuid::Uuid, Option<i64>, Option<i32>)> = sqlx::query_as(
-            "SELECT id, at, minutes_before FROM reminders WHERE task_id = $1 AND fired_at IS NULL",
+    ($tx:expr, $task_id:expr, $due:expr, $tz:expr, $now:expr) => {{
+        let rows: Vec<(uuid::Uuid, Option<i64>, Option<i32>, Option<i64>)> = sqlx::query_as(
+            "SELECT id, at, minutes_before, fired_at FROM reminders \
+             WHERE task_id = $1 AND (fired_at IS NULL OR minutes_before IS NOT NULL)",
         )
         .bind($task_id)
         .fetch_all(&mut *$tx)
         .await?;
-        for (rid, at, minutes) in rows {
+        for (rid, at, minutes, fired_at) in rows {
             let spec = match (at, minutes) {
                 (Some(at), _) => {
                     $crate::domain::reminder::ReminderSpec::Absolute($crate::store::from_ms(at))
@@ -310,9 +315,22 @@ macro_rules! refire_reminders {
                     minutes_before: m.unwrap_or(0).max(0) as u32,
                 },
             };
-            let fire = spec.fire_at($due, $tz).map($crate::store::ms);
+            let fire = spec.fire_at($due, $tz);
+            if fired_at.is_some() {
+                if fire.is_some_and(|f| f > $now) {
+                    sqlx::query(
+                        "UPDATE reminders SET fire_at = $1, fired_at = NULL, fired_event_id = NULL, \
+                         claimed_until = NULL WHERE id = $2",
+                    )
+                    .bind(fire.map($crate::store::ms))
+                    .bind(rid)
+                    .execute(&mut *$tx)
+                    .await?;
+                }
+                continue;
+            }
             sqlx::query("UPDATE reminders SET fire_at = $1, claimed_until = NULL WHERE id = $2")
-                .bind(fire)
+                .bind(fire.map($crate::store::ms))
                 .bind(rid)
                 .execute(&mut *$tx)
                 .await?;
@@ -833,7 +851,7 @@ impl Store {
                     }
                 }
                 if changed.iter().any(|c| c == "due") {
-                    refire_reminders!(tx, id, due, &owner.tz);
+                    refire_reminders!(tx, id, due, &owner.tz, now);
                 }
                 if changed.iter().any(|c| c == "title" || c == "description" || c == "tags") {
                     refresh_derived!(tx, pg, id);
