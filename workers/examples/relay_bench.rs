@@ -245,6 +245,7 @@ async fn reminder_delay() {
         webhook_url: None,
         webhook_secret: None,
         public_url: "http://localhost:8080".into(),
+        retry: Default::default(),
     };
     todo_worker::embedded::start(store.clone(), bus.clone(), events, notify, stop_rx.clone())
         .await

@@ -2,6 +2,7 @@
 //! in dev mode). Each is a flag and an environment variable.
 
 use clap::Args;
+use jiff::SignedDuration;
 
 #[derive(Debug, Clone, Args)]
 pub struct EventConfig {
@@ -81,4 +82,142 @@ pub struct NotifyConfig {
         global = true
     )]
     pub public_url: String,
+    #[command(flatten)]
+    pub retry: RetryPolicy,
+}
+
+/// How the notifier retries a notification it could not deliver (mail server or webhook down): it waits
+/// `initial` after the first failure, then as long as it has been failing (so each wait doubles), at most
+/// `max_interval`, and gives up `retry_for` after the first attempt (the delivery is then `failed` and
+/// can be retried through the API). Durations as `30s`, `5m`, `1h`, `2h 30m`, `250ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct RetryPolicy {
+    /// Wait after a notification's first failed attempt.
+    #[arg(
+        long = "notify-retry-initial",
+        env = "TODO_NOTIFY_RETRY_INITIAL",
+        default_value = "30s",
+        value_parser = parse_duration,
+        global = true
+    )]
+    pub initial: SignedDuration,
+    /// Longest wait between attempts.
+    #[arg(
+        long = "notify-retry-max-interval",
+        env = "TODO_NOTIFY_RETRY_MAX_INTERVAL",
+        default_value = "1h",
+        value_parser = parse_duration,
+        global = true
+    )]
+    pub max_interval: SignedDuration,
+    /// How long a notification is retried before it counts as failed.
+    #[arg(
+        long = "notify-retry-for",
+        env = "TODO_NOTIFY_RETRY_FOR",
+        default_value = "24h",
+        value_parser = parse_duration,
+        global = true
+    )]
+    pub retry_for: SignedDuration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial: SignedDuration::from_secs(30),
+            max_interval: SignedDuration::from_hours(1),
+            retry_for: SignedDuration::from_hours(24),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// After an attempt failed at `now`, in a retry window that began at `from`: when to try next, or
+    /// `None` to give up. The last attempt falls on the window's end.
+    pub fn next_attempt(
+        &self,
+        from: jiff::Timestamp,
+        now: jiff::Timestamp,
+    ) -> Option<jiff::Timestamp> {
+        let deadline = from.checked_add(self.retry_for).ok()?;
+        if now >= deadline {
+            return None;
+        }
+        let elapsed = now.duration_since(from).max(SignedDuration::ZERO);
+        let wait = elapsed.clamp(self.initial, self.max_interval.max(self.initial));
+        Some(
+            now.checked_add(wait)
+                .map_or(deadline, |next| next.min(deadline)),
+        )
+    }
+}
+
+/// A positive duration: `30s`, `5m`, `1h 30m`, `250ms` (or ISO 8601, `PT30S`).
+pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    let d: SignedDuration = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a duration (e.g. 30s, 5m, 1h): {e}"))?;
+    if d.is_positive() {
+        Ok(d)
+    } else {
+        Err("must be longer than zero".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+
+    /// Waits double from `initial` up to `max_interval`; the last attempt is at the window's end, and an
+    /// attempt failing there gives up.
+    #[test]
+    fn backoff_doubles_caps_and_gives_up() {
+        let policy = RetryPolicy::default();
+        let t0: Timestamp = "2026-03-10T12:00:00Z".parse().unwrap();
+        let mut now = t0;
+        let mut waits = Vec::new();
+        while let Some(next) = policy.next_attempt(t0, now) {
+            waits.push(next.duration_since(now).as_secs());
+            now = next;
+        }
+        assert_eq!(&waits[..8], [30, 30, 60, 120, 240, 480, 960, 1920]);
+        assert!(
+            waits[8..waits.len() - 1].iter().all(|w| *w == 3600),
+            "{waits:?}"
+        );
+        assert_eq!(
+            now,
+            t0 + SignedDuration::from_hours(24),
+            "the last attempt is at the end"
+        );
+        assert!(
+            waits.len() < 40,
+            "about 30 attempts in a day: {}",
+            waits.len()
+        );
+        // A 10-minute outage from the first attempt: the attempt at 16 min finds the server back.
+        let attempts: Vec<i64> = waits
+            .iter()
+            .scan(0, |t, w| {
+                *t += w;
+                Some(*t)
+            })
+            .collect();
+        assert_eq!(&attempts[..7], [30, 60, 120, 240, 480, 960, 1920]);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(SignedDuration::from_secs(30)));
+        assert_eq!(parse_duration("1h"), Ok(SignedDuration::from_hours(1)));
+        assert_eq!(parse_duration("2h 30m"), Ok(SignedDuration::from_mins(150)));
+        assert_eq!(
+            parse_duration("250ms"),
+            Ok(SignedDuration::from_millis(250))
+        );
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
 }

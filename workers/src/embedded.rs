@@ -10,7 +10,8 @@ use todo_core::Store;
 use todo_core::events::topic;
 use tokio::sync::watch;
 
-/// Subscribe recurrence, audit and notifier to the bus, record dead letters, and start the reminder timer.
+/// Subscribe recurrence, audit and notifier to the bus, record dead letters, and start the reminder timer
+/// and the notifier's retries.
 pub async fn start(
     store: Store,
     bus: InProcessBus,
@@ -42,6 +43,7 @@ pub async fn start(
         );
     }
     let notifier = Notifier::new(store.clone(), &notify)?;
+    tokio::spawn(notifier.clone().run_retries(stop.clone()));
     bus.subscribe(
         topic::REMINDERS,
         "notifier",

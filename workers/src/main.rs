@@ -137,12 +137,22 @@ async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
         notifier,
         metrics,
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let retries = state
+        .notifier
+        .clone()
+        .map(|n| tokio::spawn(n.run_retries(stop_rx)));
     let app = router(state, &cfg.events.reminder_binding);
     let listener = tokio::net::TcpListener::bind(cfg.http_addr).await?;
     tracing::info!(addr = %cfg.http_addr, roles = ?roles, "todo-worker listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop_tx.send(true);
+    if let Some(retries) = retries {
+        // An attempt in progress finishes (SMTP and webhook time out within 15 s).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), retries).await;
+    }
     tracing::info!("todo-worker stopped");
     Ok(())
 }

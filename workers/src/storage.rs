@@ -1,5 +1,7 @@
 //! The worker roles' own tables (audit log, deliveries, processed events, dead letters) and their
-//! migrations. They live in the platform's database beside the API's tables but are written only here.
+//! migrations. They live in the platform's database beside the API's tables and are written only by this
+//! crate's code: the API reads activity and deliveries through it, and queues a failed delivery again
+//! through `deliveries::replay`.
 
 use todo_core::Store;
 use todo_core::store::tolerant;

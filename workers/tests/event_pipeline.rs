@@ -14,22 +14,22 @@ use http_body_util::BodyExt;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{FakeSidecar, eventually};
+use support::{FakeSidecar, SmtpServer, eventually};
 use todo_core::domain::recurrence::RuleInput;
 use todo_core::domain::reminder::ReminderInput;
 use todo_core::events::{CloudEvent, topic};
 use todo_core::model::NewTask;
+use todo_core::model::{Channel, DeliveryStatus};
 use todo_core::store::Owner;
-use todo_core::testing::TempDir;
 use todo_core::{Store, store_test};
 use todo_worker::api_client::ApiClient;
 use todo_worker::bus::{InProcessBus, Outcome, handler};
-use todo_worker::config::{EventConfig, NotifyConfig};
+use todo_worker::config::{EventConfig, NotifyConfig, RetryPolicy};
 use todo_worker::dapr::DaprClient;
+use todo_worker::deliveries::{self, Replay};
 use todo_worker::http::{WorkerState, router};
 use todo_worker::publish::Publisher;
 use todo_worker::relay::{self, RelaySettings};
@@ -67,6 +67,7 @@ fn notify_config(smtp_url: Option<String>, webhook_url: Option<String>) -> Notif
         webhook_url,
         webhook_secret: Some(WEBHOOK_SECRET.into()),
         public_url: "http://todo.test".into(),
+        retry: RetryPolicy::default(),
     }
 }
 
@@ -273,20 +274,6 @@ impl Webhook {
     }
 }
 
-/// aiosmtpd (`python3 -m aiosmtpd`) storing every message in a Maildir; killed on drop.
-struct SmtpServer {
-    child: Child,
-    url: String,
-    maildir: TempDir,
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A received message: unfolded headers and the decoded text body.
 struct Mail {
     headers: Vec<(String, String)>,
@@ -302,69 +289,8 @@ impl Mail {
     }
 }
 
-impl SmtpServer {
-    /// Start aiosmtpd, or `None` (skip) when it is not installed — a failure when `CI` is set.
-    async fn start() -> Option<SmtpServer> {
-        let installed = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI requires aiosmtpd: pip install aiosmtpd"
-            );
-            eprintln!("SKIPPED: the real-SMTP test needs aiosmtpd (pip install aiosmtpd)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let maildir = TempDir::new("todo-maildir");
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            // A path that does not exist yet: Python's Maildir creates new/cur/tmp only for a fresh one.
-            .arg(maildir.0.join("mail"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        let server = SmtpServer {
-            child,
-            url: format!("smtp://127.0.0.1:{port}"),
-            maildir,
-        };
-        eventually(
-            Duration::from_secs(15),
-            "aiosmtpd to accept connections",
-            || async {
-                tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .is_ok()
-            },
-        )
-        .await;
-        Some(server)
-    }
-
-    fn messages(&self) -> Vec<Mail> {
-        let Ok(entries) = std::fs::read_dir(self.maildir.0.join("mail").join("new")) else {
-            return vec![];
-        };
-        entries
-            .map(|e| parse_mail(&std::fs::read_to_string(e.unwrap().path()).unwrap()))
-            .collect()
-    }
+fn mails(smtp: &SmtpServer) -> Vec<Mail> {
+    smtp.messages().iter().map(|m| parse_mail(m)).collect()
 }
 
 fn parse_mail(raw: &str) -> Mail {
@@ -655,12 +581,16 @@ store_test!(
     assert_eq!(headers["x-todo-signature"].to_str().unwrap(), webhook_signature(WEBHOOK_SECRET, ts, &body));
     assert_eq!(headers["x-todo-event-id"].to_str().unwrap(), due.body["id"].as_str().unwrap());
 
-    // A notification that cannot be delivered is answered RETRY, so Dapr redelivers (and dead-letters).
+    // A notification that cannot be delivered yet is still answered SUCCESS once it is recorded: the
+    // notifier retries it itself, so Dapr neither redelivers nor dead-letters it.
     let failing = Webhook::start(-1).await;
     let failing_app = worker_app(&store, &notify_config(None, Some(failing.url.clone())));
     let other = due_reminder_event(&store, &ada, "Pay rent").await;
     let reply = deliver(&failing_app, "/events/reminders", &serde_json::to_string(&other).unwrap()).await;
-    assert_eq!(reply, (StatusCode::OK, json!({"status": "RETRY"})));
+    assert_eq!(reply, (StatusCode::OK, json!({"status": "SUCCESS"})));
+    assert_eq!(failing.statuses(), [503]);
+    assert_eq!(delivery(&store, other.id, "webhook").await, ("retrying".to_owned(), 1));
+    assert_eq!(delivery(&store, other.id, "email").await, ("sent".to_owned(), 1));
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -741,45 +671,97 @@ store_test!(
 });
 
 store_test!(
-    /// A consumer that fails mid-way is retried and finishes: the email goes out, the webhook fails twice,
-    /// the in-process bus redelivers with backoff, the third webhook attempt succeeds — and the retries do
-    /// not send the email again.
-    consumer_failing_midway_is_retried, |store| {
+    /// A channel that fails is retried by the notifier, not the bus, with backoff on its clock: the email
+    /// goes out at once, the webhook fails twice — the bus hears SUCCESS once — and is attempted again
+    /// only when its backoff has passed (30 s, then 30 s more), the third time successfully; the email is
+    /// not sent again.
+    failed_channel_is_retried_by_the_notifier_with_backoff, |store| {
     let hook = Webhook::start(2).await;
     let notifier = Notifier::new(store.clone(), &notify_config(None, Some(hook.url.clone()))).unwrap();
     let bus = InProcessBus::new(5, Duration::from_millis(10));
+    let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
+    let seen = outcomes.clone();
+    let n = notifier.clone();
     bus.subscribe(topic::REMINDERS, "notifier", handler(move |e| {
-        let n = notifier.clone();
-        async move { n.handle(&e).await }
+        let (n, seen) = (n.clone(), seen.clone());
+        async move {
+            let outcome = n.handle(&e).await;
+            seen.lock().unwrap().push(outcome.clone());
+            outcome
+        }
     }));
     let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
     let reminder = due_reminder_event(&store, &ada, "Call the dentist").await;
     bus.publish(topic::REMINDERS, reminder.clone()).await;
+    assert_eq!(*outcomes.lock().unwrap(), [Outcome::Success], "delivered to the notifier once");
+    assert_eq!(hook.statuses(), [503]);
+    let first = view(&store, &ada, reminder.id, Channel::Webhook).await;
+    assert_eq!((first.status, first.attempts), (DeliveryStatus::Retrying, 1));
+    assert_eq!(first.last_error.as_deref(), Some("webhook answered 503 Service Unavailable"));
+    let t0 = first.updated_at;
+    assert_eq!(first.next_attempt_at, Some(t0 + SignedDuration::from_secs(30)));
+
+    assert_eq!(notifier.retry_due(t0 + SignedDuration::from_secs(29)).await.unwrap(), 0, "not before its backoff");
+    assert_eq!(notifier.retry_due(t0 + SignedDuration::from_secs(30)).await.unwrap(), 1);
+    let second = view(&store, &ada, reminder.id, Channel::Webhook).await;
+    assert_eq!((second.status, second.attempts), (DeliveryStatus::Retrying, 2));
+    assert_eq!(second.next_attempt_at, Some(t0 + SignedDuration::from_secs(60)), "waits as long as it has failed");
+    assert_eq!(notifier.retry_due(t0 + SignedDuration::from_secs(60)).await.unwrap(), 1);
     assert_eq!(hook.statuses(), [503, 503, 200]);
+    let sent = view(&store, &ada, reminder.id, Channel::Webhook).await;
+    assert_eq!((sent.status, sent.attempts, sent.sent_at, sent.next_attempt_at), (DeliveryStatus::Sent, 3, Some(t0 + SignedDuration::from_secs(60)), None));
+    assert_eq!(notifier.retry_due(t0 + SignedDuration::from_hours(48)).await.unwrap(), 0, "sent is final");
     assert_eq!(delivery(&store, reminder.id, "email").await, ("sent".to_owned(), 1), "the email is not resent");
-    assert_eq!(delivery(&store, reminder.id, "webhook").await, ("sent".to_owned(), 3));
 });
 
+/// The user's delivery of `event_id` on `channel`, as the API shows it.
+async fn view(
+    store: &Store,
+    owner: &Owner,
+    event_id: Uuid,
+    channel: Channel,
+) -> todo_core::model::Delivery {
+    deliveries::of_events(store, owner.id, &[event_id])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.channel == channel)
+        .expect("a delivery of that channel")
+}
+
 store_test!(
-    /// A poison event — one that fails every time — is delivered `max_delivery_attempts` times and then
-    /// lands in the dead-letter table (dev mode's dead-letter topic); a malformed event is dropped at once,
-    /// not retried.
+    /// A poison event — one a consumer fails every time — is delivered `max_delivery_attempts` times and
+    /// then lands in the dead-letter table (dev mode's dead-letter topic); a malformed reminder is dropped at
+    /// once, not retried. A reminder whose webhook is down is neither: the notifier keeps it.
     poison_event_is_dead_lettered, |store| {
     let hook = Webhook::start(-1).await;
     let bus = InProcessBus::new(3, Duration::from_millis(10));
     let (_stop_tx, stop_rx) = watch::channel(false);
     let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
     todo_worker::embedded::start(store.clone(), bus.clone(), event_config(3), notify_config(None, Some(hook.url.clone())), stop_rx).await.unwrap();
+    let calls = Arc::new(AtomicI64::new(0));
+    let counted = calls.clone();
+    bus.subscribe(topic::TASK_EVENTS, "always-failing", handler(move |_| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { Outcome::Retry("never works".into()) }
+    }));
+    let task = store.create_task(&ada, NewTask { title: "Poison".into(), ..Default::default() }, Timestamp::now()).await.unwrap();
+    let created = take_events(&store, topic::TASK_EVENTS).await.into_iter().find(|e| e.subject == task.id.to_string()).unwrap();
+    bus.publish(topic::TASK_EVENTS, created.clone()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "max_delivery_attempts = 3");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM worker_dead_letters WHERE event_id = $1 AND topic = 'task-events-dlq'", created.id).await, 1);
+
     let reminder = due_reminder_event(&store, &ada, "Call the dentist").await;
     bus.publish(topic::REMINDERS, reminder.clone()).await;
-    assert_eq!(hook.statuses(), [503, 503, 503], "max_delivery_attempts = 3");
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM worker_dead_letters WHERE event_id = $1 AND topic = 'reminders-dlq'", reminder.id).await, 1);
+    assert_eq!(hook.statuses(), [503], "one attempt now; the notifier retries later");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM worker_dead_letters WHERE event_id = $1", reminder.id).await, 0);
+    assert_eq!(delivery(&store, reminder.id, "webhook").await, ("retrying".to_owned(), 1));
 
     let mut malformed = reminder.clone();
     malformed.id = Uuid::now_v7();
     malformed.data = json!({"unexpected": true});
     bus.publish(topic::REMINDERS, malformed.clone()).await;
-    assert_eq!(hook.statuses().len(), 3, "a malformed event is not delivered");
+    assert_eq!(hook.statuses().len(), 1, "a malformed event is not delivered");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM worker_dead_letters WHERE event_id = $1", malformed.id).await, 0);
 });
 
@@ -813,7 +795,7 @@ store_test!(
     }, Timestamp::now()).await.unwrap();
 
     eventually(Duration::from_secs(20), "the reminder email", || async { !smtp.messages().is_empty() }).await;
-    let mails = smtp.messages();
+    let mails = mails(&smtp);
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
     assert_eq!(mail.header("X-RcptTo"), Some("ada@example.com"), "envelope recipient");
@@ -834,4 +816,174 @@ store_test!(
     }
     assert_eq!(smtp.messages().len(), 1, "a redelivered reminder sends no second email");
     assert_eq!(delivery(&store, event.id, "email").await, ("sent".to_owned(), 1));
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Mail server outages (real SMTP; the notifier's clock moved by the test)
+
+/// Attempt `notifier`'s email of `event_id` whenever it is next due, until it is no longer retrying;
+/// `on_attempt(seconds since t0)` runs before each attempt. Checks nothing is attempted a moment early.
+/// Returns when each attempt was, in seconds since `t0`.
+async fn retry_while_retrying<F, Fut>(
+    store: &Store,
+    notifier: &Notifier,
+    owner: &Owner,
+    event_id: Uuid,
+    t0: Timestamp,
+    mut on_attempt: F,
+) -> Vec<i64>
+where
+    F: FnMut(i64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut attempts = vec![0];
+    loop {
+        let d = view(store, owner, event_id, Channel::Email).await;
+        if d.status != DeliveryStatus::Retrying {
+            return attempts;
+        }
+        let reason = d.last_error.clone().unwrap_or_default();
+        assert!(
+            reason.to_lowercase().contains("refused"),
+            "the reason is the connection error: {reason}"
+        );
+        let next = d
+            .next_attempt_at
+            .expect("a retrying delivery has a next attempt");
+        let at = next.duration_since(t0).as_secs();
+        on_attempt(at).await;
+        assert_eq!(
+            notifier
+                .retry_due(next - SignedDuration::from_millis(1))
+                .await
+                .unwrap(),
+            0,
+            "not before {at} s"
+        );
+        assert_eq!(
+            notifier.retry_due(next).await.unwrap(),
+            1,
+            "attempted at {at} s"
+        );
+        attempts.push(at);
+        assert!(attempts.len() < 100, "no end to retrying: {attempts:?}");
+    }
+}
+
+store_test!(
+    /// A mail server down for ten minutes delays a reminder email; it does not lose it. aiosmtpd is down
+    /// when the reminder comes: the event is recorded and answered SUCCESS (nothing for the bus to retry
+    /// or dead-letter), the email `retrying` with the connection error. The notifier, on the default
+    /// policy, tries again at 30 s, 1, 2, 4 and 8 min — never earlier — and at 16 min, the server back
+    /// since minute 10, sends it: one email, `sent` after 7 attempts. The same event delivered again sends
+    /// nothing more.
+    smtp_outage_delays_the_email_not_loses_it, |store| {
+    let Some(smtp) = SmtpServer::down_at_first() else { return };
+    let notifier = Notifier::new(store.clone(), &notify_config(Some(smtp.url.clone()), None)).unwrap();
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let reminder = due_reminder_event(&store, &ada, "Water the plants").await;
+    let t0 = now_ms();
+    assert_eq!(notifier.handle_at(&reminder, t0).await, Outcome::Success);
+    let first = view(&store, &ada, reminder.id, Channel::Email).await;
+    assert_eq!((first.status, first.attempts, first.next_attempt_at), (DeliveryStatus::Retrying, 1, Some(t0 + SignedDuration::from_secs(30))));
+    assert_eq!((first.reminder_id, first.task_title.as_str()), (reminder.data["reminder_id"].as_str().unwrap().parse().unwrap(), "Water the plants"));
+
+    let smtp = Arc::new(tokio::sync::Mutex::new(smtp));
+    let attempts = retry_while_retrying(&store, &notifier, &ada, reminder.id, t0, |at| {
+        let smtp = smtp.clone();
+        async move {
+            let mut smtp = smtp.lock().await;
+            if at >= 600 && smtp.messages().is_empty() && !smtp_is_up(smtp.port).await {
+                smtp.up().await;
+            }
+        }
+    }).await;
+    assert_eq!(attempts, [0, 30, 60, 120, 240, 480, 960]);
+    let sent = view(&store, &ada, reminder.id, Channel::Email).await;
+    assert_eq!((sent.status, sent.attempts, sent.sent_at, sent.next_attempt_at),
+        (DeliveryStatus::Sent, 7, Some(t0 + SignedDuration::from_secs(960)), None));
+    let smtp = smtp.lock().await;
+    let mail = mails(&smtp);
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].header("Subject"), Some("Reminder: Water the plants"));
+    assert_eq!(mail[0].header("X-RcptTo"), Some("ada@example.com"));
+
+    assert_eq!(notifier.handle_at(&reminder, t0 + SignedDuration::from_hours(1)).await, Outcome::Success);
+    assert_eq!(notifier.retry_due(t0 + SignedDuration::from_hours(48)).await.unwrap(), 0);
+    assert_eq!(smtp.messages().len(), 1, "sent once");
+});
+
+/// Now, to the millisecond (as deliveries store times).
+fn now_ms() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap()
+}
+
+async fn smtp_is_up(port: u16) -> bool {
+    tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok()
+}
+
+store_test!(
+    /// A notification that cannot be delivered within its retry window (10 min here) is given up:
+    /// `failed`, with the last reason and no next attempt, its last attempt at the window's end. It is
+    /// listed among the user's failed deliveries (another user sees nothing and cannot replay it); replayed
+    /// once the mail server is back, it is `retrying` and due at once, and the next pass sends it — one
+    /// email. A sent delivery is not replayed.
+    given_up_delivery_is_listed_and_replayed, |store| {
+    let Some(mut smtp) = SmtpServer::down_at_first() else { return };
+    let mut cfg = notify_config(Some(smtp.url.clone()), None);
+    cfg.retry.retry_for = SignedDuration::from_mins(10);
+    let notifier = Notifier::new(store.clone(), &cfg).unwrap();
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let reminder = due_reminder_event(&store, &ada, "Pay rent").await;
+    let t0 = now_ms();
+    assert_eq!(notifier.handle_at(&reminder, t0).await, Outcome::Success);
+    let attempts = retry_while_retrying(&store, &notifier, &ada, reminder.id, t0, |_| async {}).await;
+    assert_eq!(attempts, [0, 30, 60, 120, 240, 480, 600]);
+    let failed = view(&store, &ada, reminder.id, Channel::Email).await;
+    assert_eq!((failed.status, failed.attempts, failed.next_attempt_at, failed.sent_at), (DeliveryStatus::Failed, 7, None, None));
+    assert!(failed.last_error.as_deref().is_some_and(|e| e.to_lowercase().contains("refused")), "{failed:?}");
+    assert_eq!(notifier.retry_due(t0 + SignedDuration::from_hours(48)).await.unwrap(), 0, "given up");
+
+    assert_eq!(deliveries::list(&store, ada.id, &[DeliveryStatus::Failed], 50).await.unwrap(), std::slice::from_ref(&failed));
+    assert_eq!(deliveries::list(&store, ada.id, &[], 50).await.unwrap(), std::slice::from_ref(&failed));
+    assert!(deliveries::list(&store, ada.id, &[DeliveryStatus::Retrying, DeliveryStatus::Sent], 50).await.unwrap().is_empty());
+    assert!(deliveries::list(&store, bob.id, &[], 50).await.unwrap().is_empty());
+    assert!(deliveries::of_events(&store, bob.id, &[reminder.id]).await.unwrap().is_empty());
+    let t1 = t0 + SignedDuration::from_hours(30);
+    assert_eq!(deliveries::replay(&store, bob.id, failed.id, t1).await.unwrap(), Replay::NotFound);
+    assert_eq!(deliveries::replay(&store, ada.id, Uuid::now_v7(), t1).await.unwrap(), Replay::NotFound);
+    assert_eq!(view(&store, &ada, reminder.id, Channel::Email).await, failed, "another user's replay changed nothing");
+
+    smtp.up().await;
+    let Replay::Queued(queued) = deliveries::replay(&store, ada.id, failed.id, t1).await.unwrap() else { panic!("not queued") };
+    assert_eq!((queued.status, queued.next_attempt_at, queued.attempts), (DeliveryStatus::Retrying, Some(t1), 7));
+    assert_eq!(notifier.retry_due(t1).await.unwrap(), 1);
+    let sent = view(&store, &ada, reminder.id, Channel::Email).await;
+    assert_eq!((sent.status, sent.attempts, sent.sent_at), (DeliveryStatus::Sent, 8, Some(t1)));
+    assert_eq!(smtp.messages().len(), 1);
+    assert!(matches!(deliveries::replay(&store, ada.id, failed.id, t1).await.unwrap(), Replay::AlreadySent(d) if d == sent));
+    assert_eq!(notifier.retry_due(t1 + SignedDuration::from_hours(1)).await.unwrap(), 0);
+    assert_eq!(smtp.messages().len(), 1, "one email");
+});
+
+store_test!(
+    /// Two notifiers (replicas) attempting the same due delivery at the same moment send it once: each
+    /// attempt claims the delivery first.
+    replicas_do_not_double_send, |store| {
+    let Some(mut smtp) = SmtpServer::down_at_first() else { return };
+    let cfg = notify_config(Some(smtp.url.clone()), None);
+    let (a, b) = (Notifier::new(store.clone(), &cfg).unwrap(), Notifier::new(store.clone(), &cfg).unwrap());
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let reminder = due_reminder_event(&store, &ada, "Stand-up").await;
+    let t0 = now_ms();
+    a.handle_at(&reminder, t0).await;
+    smtp.up().await;
+    let due = t0 + SignedDuration::from_secs(30);
+    let (x, y) = tokio::join!(a.retry_due(due), b.retry_due(due));
+    assert_eq!(x.unwrap() + y.unwrap(), 1, "one replica attempted it");
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(view(&store, &ada, reminder.id, Channel::Email).await.attempts, 2);
 });

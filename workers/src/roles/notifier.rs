@@ -1,24 +1,37 @@
 //! notifier: `reminder.due` → an email (SMTP, STARTTLS/TLS/auth from the URL) and/or a signed webhook.
 //!
-//! Each (event, channel) is claimed in `worker_deliveries` before sending and marked `sent` after, so the
-//! same event delivered twice — or to two replicas at once — sends one email. A failed send is recorded
-//! and answered RETRY; after the bounded attempts the event goes to the dead-letter topic.
+//! The notifier owns the retrying, not the broker. An event is first recorded as one delivery per
+//! channel (`deliveries::record`, holding the event), and then answered SUCCESS: neither Dapr nor the
+//! in-process bus dead-letters a reminder because a mail server is down. Each delivery is attempted at
+//! once, and a failed one again by [`Notifier::run_retries`] with backoff (`RetryPolicy`: by default 30 s
+//! doubling to hourly, for 24 h) until it is sent or the window passes (`failed`, with the last reason;
+//! the API can put it back in the queue). An attempt first claims its delivery, so the same event
+//! delivered twice — or two replicas at once — sends one email; a claim left by a worker that died
+//! mid-send is retaken after its lease.
 
 use crate::bus::Outcome;
-use crate::config::NotifyConfig;
-use crate::storage::on_store;
+use crate::config::{NotifyConfig, RetryPolicy};
+use crate::deliveries;
 use hmac::{Hmac, Mac};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::Sha256;
 use std::time::Duration;
 use todo_core::Store;
 use todo_core::events::{CloudEvent, ReminderDueData, kind};
+use todo_core::model::{Channel, DeliveryStatus};
+use tokio::sync::watch;
 use uuid::Uuid;
 
-/// A claim older than this is presumed abandoned (the worker died mid-send) and may be retaken.
-const STALE_CLAIM_MS: i64 = 120_000;
+/// How long an attempt holds its claim; one left longer than this is presumed abandoned (the worker died
+/// mid-send) and may be retaken. Longer than any attempt takes (SMTP and webhook time out sooner).
+const CLAIM_LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// Deliveries attempted per pass of the retry loop.
+const RETRY_BATCH: u32 = 50;
+/// The retry loop looks for due deliveries at least this often (replays come from the API, which may run
+/// in another process), and at most as often as the shortest backoff.
+const RETRY_POLL: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Notifier {
@@ -28,6 +41,7 @@ pub struct Notifier {
     webhook: Option<(String, Option<String>)>,
     http: reqwest::Client,
     public_url: String,
+    policy: RetryPolicy,
 }
 
 impl Notifier {
@@ -58,10 +72,18 @@ impl Notifier {
                 .map(|u| (u, cfg.webhook_secret.clone())),
             http,
             public_url: cfg.public_url.trim_end_matches('/').to_owned(),
+            policy: cfg.retry,
         })
     }
 
     pub async fn handle(&self, event: &CloudEvent) -> Outcome {
+        self.handle_at(event, Timestamp::now()).await
+    }
+
+    /// [`handle`](Self::handle) at a given time: record the event's deliveries, attempt each once, and
+    /// answer SUCCESS once they are recorded (whatever the attempts did: failures are retried from the
+    /// record). RETRY only when they could not be recorded.
+    pub async fn handle_at(&self, event: &CloudEvent, now: Timestamp) -> Outcome {
         if event.kind != kind::REMINDER_DUE {
             return Outcome::Success;
         }
@@ -69,90 +91,134 @@ impl Notifier {
             Ok(d) => d,
             Err(e) => return Outcome::Drop(format!("malformed reminder event: {e}")),
         };
-        let mut failures = Vec::new();
-        let email = self
-            .deliver(event.id, "email", &data.user.email, || {
-                self.send_email(&data)
-            })
-            .await;
-        if let Err(e) = email {
-            failures.push(format!("email: {e}"));
+        let mut channels = vec![(Channel::Email, data.user.email.as_str())];
+        if let Some((url, _)) = &self.webhook {
+            channels.push((Channel::Webhook, url.as_str()));
         }
-        let webhook = match &self.webhook {
-            Some((url, secret)) => {
-                self.deliver(event.id, "webhook", url, || {
-                    send_webhook(&self.http, url, secret.as_deref(), event)
-                })
-                .await
+        if let Err(e) = deliveries::record(&self.store, event, &data, &channels, now).await {
+            return Outcome::Retry(format!("cannot record the deliveries: {e}"));
+        }
+        for (channel, _) in channels {
+            if let Err(e) = self.attempt(event.id, channel, now).await {
+                // The record stays due (or claimed until its lease ends): the retry loop takes it up.
+                tracing::warn!(event_id = %event.id, channel = channel.as_str(), error = %e, "delivery attempt not recorded");
             }
-            None => Ok(()),
-        };
-        if let Err(e) = webhook {
-            failures.push(format!("webhook: {e}"));
         }
-        if failures.is_empty() {
-            Outcome::Success
-        } else {
-            Outcome::Retry(failures.join("; "))
+        Outcome::Success
+    }
+
+    /// Attempt every delivery due at `now` (one batch); returns how many were attempted.
+    pub async fn retry_due(&self, now: Timestamp) -> Result<usize, sqlx::Error> {
+        let due = deliveries::due(&self.store, now, RETRY_BATCH).await?;
+        let mut attempted = 0;
+        for (event_id, channel) in due {
+            if self.attempt(event_id, channel, now).await?.is_some() {
+                attempted += 1;
+            }
+        }
+        Ok(attempted)
+    }
+
+    /// Retry due deliveries until `stop`: sleeps until the next one is due (checking at least every few
+    /// seconds for replays requested through the API).
+    pub async fn run_retries(self, mut stop: watch::Receiver<bool>) {
+        let poll = RETRY_POLL.min(self.policy.initial.unsigned_abs());
+        loop {
+            let now = Timestamp::now();
+            let wait = match self.retry_due(now).await {
+                Ok(n) if n as u32 >= RETRY_BATCH => Duration::ZERO,
+                Ok(_) => match deliveries::next_due_at(&self.store).await {
+                    Ok(Some(next)) => next.duration_since(now).unsigned_abs().min(poll),
+                    Ok(None) => poll,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the notification queue");
+                        poll
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "notification retries failed; trying again shortly");
+                    poll
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
+                _ = stop.changed() => return,
+            }
         }
     }
 
-    /// Claim, send, record. Returns Ok when sent now or already sent/being sent elsewhere.
-    async fn deliver<F, Fut>(
+    /// Claim, send, record. `None` when the delivery was not attempted (sent, not due, or being attempted
+    /// elsewhere), else its new status.
+    async fn attempt(
         &self,
         event_id: Uuid,
-        channel: &str,
-        recipient: &str,
-        send: F,
-    ) -> Result<(), String>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
-        let now = Timestamp::now().as_millisecond();
-        let claimed = on_store!(self.store, p => {
-            sqlx::query(
-                "INSERT INTO worker_deliveries (event_id, channel, recipient, status, attempts, updated_at) \
-                 VALUES ($1, $2, $3, 'sending', 1, $4) \
-                 ON CONFLICT (event_id, channel) DO UPDATE SET status = 'sending', attempts = worker_deliveries.attempts + 1, \
-                 updated_at = excluded.updated_at \
-                 WHERE worker_deliveries.status = 'failed' OR (worker_deliveries.status = 'sending' AND worker_deliveries.updated_at < $5)",
-            )
-            .bind(event_id).bind(channel).bind(recipient).bind(now).bind(now - STALE_CLAIM_MS)
-            .execute(p).await.map(|r| r.rows_affected())
-        })
-        .map_err(|e| e.to_string())?
-            == 1;
-        if !claimed {
-            metrics::counter!("notifications_duplicates_skipped_total", "channel" => channel.to_owned()).increment(1);
-            return Ok(());
-        }
-        let result = send().await;
-        let (status, error) = match &result {
-            Ok(()) => ("sent", None),
-            Err(e) => ("failed", Some(e.clone())),
+        channel: Channel,
+        now: Timestamp,
+    ) -> Result<Option<DeliveryStatus>, sqlx::Error> {
+        let Some(claimed) =
+            deliveries::claim(&self.store, event_id, channel, now, CLAIM_LEASE).await?
+        else {
+            metrics::counter!("notifications_duplicates_skipped_total", "channel" => channel.as_str()).increment(1);
+            return Ok(None);
         };
-        metrics::counter!("notifications_total", "channel" => channel.to_owned(), "status" => status).increment(1);
-        on_store!(self.store, p => {
-            sqlx::query("UPDATE worker_deliveries SET status = $1, last_error = $2, updated_at = $3 WHERE event_id = $4 AND channel = $5")
-                .bind(status).bind(error).bind(Timestamp::now().as_millisecond()).bind(event_id).bind(channel)
-                .execute(p).await.map(|r| r.rows_affected())
-        })
-        .map_err(|e| e.to_string())?;
-        result
+        let result = self.send(&claimed).await;
+        let status = match &result {
+            Ok(()) => {
+                deliveries::mark_sent(&self.store, event_id, channel, now).await?;
+                DeliveryStatus::Sent
+            }
+            Err(e) => {
+                deliveries::mark_failed(&self.store, event_id, channel, e, now, &self.policy)
+                    .await?
+            }
+        };
+        metrics::counter!("notifications_total", "channel" => channel.as_str(), "status" => status.as_str())
+            .increment(1);
+        match (&result, status) {
+            (Err(e), DeliveryStatus::Failed) => {
+                tracing::error!(%event_id, channel = channel.as_str(),
+                attempts = claimed.attempts, error = %e, "notification failed; gave up retrying")
+            }
+            (Err(e), _) => {
+                tracing::warn!(%event_id, channel = channel.as_str(), attempts = claimed.attempts,
+                error = %e, "notification failed; will retry")
+            }
+            (Ok(()), _) if claimed.attempts > 1 => {
+                tracing::info!(%event_id, channel = channel.as_str(),
+                attempts = claimed.attempts, "notification sent after retrying")
+            }
+            _ => {}
+        }
+        Ok(Some(status))
     }
 
-    async fn send_email(&self, data: &ReminderDueData) -> Result<(), String> {
+    async fn send(&self, claimed: &deliveries::Claimed) -> Result<(), String> {
+        let event: CloudEvent = serde_json::from_str(&claimed.payload)
+            .map_err(|e| format!("stored event unreadable: {e}"))?;
+        match claimed.channel {
+            Channel::Email => {
+                let data: ReminderDueData = serde_json::from_value(event.data.clone())
+                    .map_err(|e| format!("stored event unreadable: {e}"))?;
+                self.send_email(&data, &claimed.recipient).await
+            }
+            Channel::Webhook => match &self.webhook {
+                Some((url, secret)) => {
+                    send_webhook(&self.http, url, secret.as_deref(), &event).await
+                }
+                None => Err("no webhook is configured any more (TODO_WEBHOOK_URL)".into()),
+            },
+        }
+    }
+
+    async fn send_email(&self, data: &ReminderDueData, recipient: &str) -> Result<(), String> {
         let (subject, body) = render_email(data, &self.public_url);
         let Some(mailer) = &self.mailer else {
-            tracing::info!(to = %data.user.email, %subject, "reminder (no SMTP configured, logged instead of mailed)\n{body}");
+            tracing::info!(to = %recipient, %subject, "reminder (no SMTP configured, logged instead of mailed)\n{body}");
             return Ok(());
         };
-        let to: Mailbox = data
-            .user
-            .email
+        let to: Mailbox = recipient
             .parse()
-            .map_err(|e| format!("bad recipient {}: {e}", data.user.email))?;
+            .map_err(|e| format!("bad recipient {recipient}: {e}"))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -231,12 +297,32 @@ async fn send_webhook(
     if let Some(secret) = secret {
         req = req.header("X-Todo-Signature", webhook_signature(secret, ts, &body));
     }
-    let resp = req.body(body).send().await.map_err(|e| e.to_string())?;
+    // Users see this reason; the webhook's URL is the platform's, not theirs.
+    let resp = req
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| with_causes(&e.without_url()))?;
     if resp.status().is_success() {
         Ok(())
     } else {
         Err(format!("webhook answered {}", resp.status()))
     }
+}
+
+/// An error and its causes, `a: b: c` (reqwest's own message leaves out why a request failed).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

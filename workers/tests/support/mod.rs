@@ -4,6 +4,8 @@
 //! can be switched to fail like a sidecar whose broker is down; service invocation (`POST /v1.0/invoke/{app-id}/method/{method}`)
 //! is forwarded to an in-process app router with the headers Dapr adds.
 //!
+//! Also a real SMTP server (aiosmtpd) that can be taken down and brought back on its port.
+//!
 //! Shared by the todo-worker tests, its relay benchmark and the todo-api tests (which include it by path).
 #![allow(dead_code)] // each suite uses a different part
 
@@ -14,6 +16,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -334,5 +337,109 @@ where
             "timed out after {within:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// aiosmtpd (`python3 -m aiosmtpd`) storing every message in a Maildir, on a port of its own that stays
+/// the same when the server is taken down and brought back (a mail server outage). Killed on drop.
+pub struct SmtpServer {
+    child: Option<Child>,
+    pub port: u16,
+    /// `smtp://127.0.0.1:<port>`
+    pub url: String,
+    maildir: todo_core::testing::TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+impl SmtpServer {
+    /// A server not started yet (connections to its port are refused), or `None` (skip) when aiosmtpd is
+    /// not installed — a failure when `CI` is set.
+    pub fn down_at_first() -> Option<SmtpServer> {
+        let installed = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI requires aiosmtpd: pip install aiosmtpd"
+            );
+            eprintln!("SKIPPED: the real-SMTP test needs aiosmtpd (pip install aiosmtpd)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Some(SmtpServer {
+            child: None,
+            port,
+            url: format!("smtp://127.0.0.1:{port}"),
+            maildir: todo_core::testing::TempDir::new("todo-maildir"),
+        })
+    }
+
+    /// A running server, or `None` (skip) as [`down_at_first`](Self::down_at_first).
+    pub async fn start() -> Option<SmtpServer> {
+        let mut server = Self::down_at_first()?;
+        server.up().await;
+        Some(server)
+    }
+
+    /// Start the server (again) and wait until it accepts connections.
+    pub async fn up(&mut self) {
+        assert!(self.child.is_none(), "the SMTP server is already up");
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            // A path that does not exist yet: Python's Maildir creates new/cur/tmp only for a fresh one.
+            .arg(self.maildir.0.join("mail"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        self.child = Some(child);
+        let port = self.port;
+        eventually(
+            Duration::from_secs(15),
+            "aiosmtpd to accept connections",
+            || async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+            },
+        )
+        .await;
+    }
+
+    /// Stop the server; its port refuses connections until [`up`](Self::up).
+    pub fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Every message received so far, raw (RFC 5322 with aiosmtpd's `X-Peer`, `X-MailFrom`, `X-RcptTo`).
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.0.join("mail").join("new")) else {
+            return vec![];
+        };
+        entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
     }
 }

@@ -1,0 +1,354 @@
+//! The notifier's record of each reminder firing on each channel (`worker_deliveries`): what it sends,
+//! where that stands (pending → sent, or retrying with backoff until it is sent or, after the retry
+//! window, `failed`), and the event itself, so a delivery can be retried long after the bus forgot it.
+//!
+//! Written by the notifier; the API reads a user's deliveries from here (as it reads the audit role's
+//! activity) and asks for a failed one to be retried through [`replay`], which only puts it back in the
+//! notifier's queue. Every function takes the time it acts at, so tests can move the clock.
+
+use crate::config::RetryPolicy;
+use crate::storage::on_store;
+use jiff::Timestamp;
+use todo_core::Store;
+use todo_core::events::{CloudEvent, ReminderDueData};
+use todo_core::model::{Channel, Delivery, DeliveryStatus};
+use uuid::Uuid;
+
+const VIEW_COLUMNS: &str = "id, event_id, reminder_id, task_id, task_title, channel, status, attempts, \
+     last_error, next_attempt_at, sent_at, created_at, updated_at";
+
+/// Whether a row can be attempted at `$1`: queued, due, not being attempted elsewhere (a claim older than
+/// its lease was abandoned by a worker that died mid-send).
+const ATTEMPTABLE: &str = "status IN ('pending', 'retrying') AND payload IS NOT NULL AND next_attempt_at <= $1 \
+     AND (claimed_until IS NULL OR claimed_until < $1)";
+
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    id: Uuid,
+    event_id: Uuid,
+    reminder_id: Uuid,
+    task_id: Uuid,
+    task_title: String,
+    channel: String,
+    status: String,
+    attempts: i32,
+    last_error: Option<String>,
+    next_attempt_at: Option<i64>,
+    sent_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl ViewRow {
+    fn into_view(self) -> Delivery {
+        let status = DeliveryStatus::parse(&self.status).unwrap_or(DeliveryStatus::Failed);
+        Delivery {
+            id: self.id,
+            event_id: self.event_id,
+            reminder_id: self.reminder_id,
+            task_id: self.task_id,
+            task_title: self.task_title,
+            channel: Channel::parse(&self.channel).unwrap_or(Channel::Email),
+            status,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            last_error: self.last_error,
+            next_attempt_at: match status {
+                DeliveryStatus::Pending | DeliveryStatus::Retrying => self.next_attempt_at.map(at),
+                _ => None,
+            },
+            sent_at: self.sent_at.map(at),
+            created_at: at(self.created_at),
+            updated_at: at(self.updated_at),
+        }
+    }
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Record a firing: one `pending` row per channel, due now, holding the event. Recording the same event
+/// again changes nothing (rows written before this table held events get theirs).
+pub async fn record(
+    store: &Store,
+    event: &CloudEvent,
+    data: &ReminderDueData,
+    channels: &[(Channel, &str)],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let payload = serde_json::to_string(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let now = now.as_millisecond();
+    for (channel, recipient) in channels {
+        on_store!(store, p => {
+            sqlx::query(
+                "INSERT INTO worker_deliveries (id, event_id, channel, recipient, status, attempts, user_id, task_id, \
+                 reminder_id, task_title, payload, next_attempt_at, retry_from, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $8, $9, $10, $10, $10, $10) \
+                 ON CONFLICT (event_id, channel) DO UPDATE SET id = COALESCE(worker_deliveries.id, excluded.id), \
+                 user_id = excluded.user_id, task_id = excluded.task_id, reminder_id = excluded.reminder_id, \
+                 task_title = excluded.task_title, payload = excluded.payload, retry_from = excluded.retry_from \
+                 WHERE worker_deliveries.payload IS NULL",
+            )
+            .bind(Uuid::now_v7())
+            .bind(event.id)
+            .bind(channel.as_str())
+            .bind(*recipient)
+            .bind(data.user.id)
+            .bind(data.task.id)
+            .bind(data.reminder_id)
+            .bind(&data.task.title)
+            .bind(&payload)
+            .bind(now)
+            .execute(p)
+            .await?;
+        });
+    }
+    Ok(())
+}
+
+/// A delivery this worker has claimed: it alone attempts it until `lease` passes.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub event_id: Uuid,
+    pub channel: Channel,
+    pub recipient: String,
+    /// The event's JSON.
+    pub payload: String,
+    /// Attempts including this one.
+    pub attempts: u32,
+}
+
+/// Claim one delivery if it is due and nobody is attempting it; counts the attempt.
+pub async fn claim(
+    store: &Store,
+    event_id: Uuid,
+    channel: Channel,
+    now: Timestamp,
+    lease: jiff::SignedDuration,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    let now_ms = now.as_millisecond();
+    let sql = format!(
+        "UPDATE worker_deliveries SET claimed_until = $2, attempts = attempts + 1, updated_at = $1 \
+         WHERE event_id = $3 AND channel = $4 AND {ATTEMPTABLE} RETURNING recipient, payload, attempts"
+    );
+    let row: Option<(String, String, i32)> = on_store!(store, p => {
+        sqlx::query_as(&sql)
+            .bind(now_ms)
+            .bind(now_ms + lease.as_millis() as i64)
+            .bind(event_id)
+            .bind(channel.as_str())
+            .fetch_optional(p)
+            .await?
+    });
+    Ok(row.map(|(recipient, payload, attempts)| Claimed {
+        event_id,
+        channel,
+        recipient,
+        payload,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+    }))
+}
+
+/// Deliveries due at `now` and not being attempted, earliest first.
+pub async fn due(
+    store: &Store,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<(Uuid, Channel)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT event_id, channel FROM worker_deliveries WHERE {ATTEMPTABLE} ORDER BY next_attempt_at LIMIT $2"
+    );
+    let rows: Vec<(Uuid, String)> = on_store!(store, p => {
+        sqlx::query_as(&sql).bind(now.as_millisecond()).bind(i64::from(limit)).fetch_all(p).await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, c)| Channel::parse(&c).map(|c| (id, c)))
+        .collect())
+}
+
+/// When the next delivery becomes attemptable (a claimed one when its lease ends), if any is queued.
+pub async fn next_due_at(store: &Store) -> Result<Option<Timestamp>, sqlx::Error> {
+    let row: Option<(Option<i64>,)> = on_store!(store, p => {
+        sqlx::query_as(
+            "SELECT MIN(CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END) \
+             FROM worker_deliveries WHERE status IN ('pending', 'retrying') AND payload IS NOT NULL",
+        )
+        .fetch_optional(p)
+        .await?
+    });
+    Ok(row.and_then(|(v,)| v).map(at))
+}
+
+/// The claimed attempt succeeded.
+pub async fn mark_sent(
+    store: &Store,
+    event_id: Uuid,
+    channel: Channel,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    on_store!(store, p => {
+        sqlx::query(
+            "UPDATE worker_deliveries SET status = 'sent', sent_at = $1, next_attempt_at = NULL, claimed_until = NULL, \
+             updated_at = $1 WHERE event_id = $2 AND channel = $3",
+        )
+        .bind(now.as_millisecond())
+        .bind(event_id)
+        .bind(channel.as_str())
+        .execute(p)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The claimed attempt failed with `error`: retry after the policy's wait, or give up (`failed`) once the
+/// retry window (from the first attempt, or from the last replay) has passed. Returns the new status.
+pub async fn mark_failed(
+    store: &Store,
+    event_id: Uuid,
+    channel: Channel,
+    error: &str,
+    now: Timestamp,
+    policy: &RetryPolicy,
+) -> Result<DeliveryStatus, sqlx::Error> {
+    // Read now, not at the claim: a replay during the attempt started a new window.
+    let from: Option<(Option<i64>,)> = on_store!(store, p => {
+        sqlx::query_as("SELECT retry_from FROM worker_deliveries WHERE event_id = $1 AND channel = $2")
+            .bind(event_id).bind(channel.as_str()).fetch_optional(p).await?
+    });
+    let from = from.and_then(|(f,)| f).map(at).unwrap_or(now);
+    let next = policy.next_attempt(from, now);
+    let status = if next.is_some() {
+        DeliveryStatus::Retrying
+    } else {
+        DeliveryStatus::Failed
+    };
+    on_store!(store, p => {
+        sqlx::query(
+            "UPDATE worker_deliveries SET status = $1, next_attempt_at = $2, last_error = $3, claimed_until = NULL, \
+             updated_at = $4 WHERE event_id = $5 AND channel = $6 AND status <> 'sent'",
+        )
+        .bind(status.as_str())
+        .bind(next.map(|t| t.as_millisecond()))
+        .bind(error)
+        .bind(now.as_millisecond())
+        .bind(event_id)
+        .bind(channel.as_str())
+        .execute(p)
+        .await?;
+    });
+    Ok(status)
+}
+
+/// The user's deliveries with one of `statuses` (all when empty), newest first.
+pub async fn list(
+    store: &Store,
+    user_id: Uuid,
+    statuses: &[DeliveryStatus],
+    limit: u32,
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    let filter = if statuses.is_empty() {
+        String::new()
+    } else {
+        format!(" AND status IN ({})", placeholders(3, statuses.len()))
+    };
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE user_id = $1{filter} \
+         ORDER BY created_at DESC, id DESC LIMIT $2"
+    );
+    let rows: Vec<ViewRow> = on_store!(store, p => {
+        let mut q = sqlx::query_as(&sql).bind(user_id).bind(i64::from(limit));
+        for s in statuses {
+            q = q.bind(s.as_str());
+        }
+        q.fetch_all(p).await?
+    });
+    Ok(rows.into_iter().map(ViewRow::into_view).collect())
+}
+
+/// The user's deliveries of the given events (reminder firings), by channel.
+pub async fn of_events(
+    store: &Store,
+    user_id: Uuid,
+    event_ids: &[Uuid],
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    if event_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE user_id = $1 AND event_id IN ({}) ORDER BY channel",
+        placeholders(2, event_ids.len())
+    );
+    let rows: Vec<ViewRow> = on_store!(store, p => {
+        let mut q = sqlx::query_as(&sql).bind(user_id);
+        for id in event_ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(p).await?
+    });
+    Ok(rows.into_iter().map(ViewRow::into_view).collect())
+}
+
+/// One of the user's deliveries.
+pub async fn get(store: &Store, user_id: Uuid, id: Uuid) -> Result<Option<Delivery>, sqlx::Error> {
+    let sql =
+        format!("SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE id = $1 AND user_id = $2");
+    let row: Option<ViewRow> = on_store!(store, p => {
+        sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(p).await?
+    });
+    Ok(row.map(ViewRow::into_view))
+}
+
+/// What asking for a delivery to be retried did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replay {
+    /// Queued for an attempt now, with a fresh retry window.
+    Queued(Delivery),
+    /// It was sent already; nothing to do.
+    AlreadySent(Delivery),
+    /// Not one of the user's.
+    NotFound,
+}
+
+/// Put a pending, retrying or failed delivery of the user's back in the notifier's queue, due now, with a
+/// fresh retry window. The notifier (whichever replica claims it first) attempts it.
+pub async fn replay(
+    store: &Store,
+    user_id: Uuid,
+    id: Uuid,
+    now: Timestamp,
+) -> Result<Replay, sqlx::Error> {
+    on_store!(store, p => {
+        sqlx::query(
+            "UPDATE worker_deliveries SET status = 'retrying', next_attempt_at = $1, retry_from = $1, updated_at = $1 \
+             WHERE id = $2 AND user_id = $3 AND status <> 'sent' AND payload IS NOT NULL",
+        )
+        .bind(now.as_millisecond())
+        .bind(id)
+        .bind(user_id)
+        .execute(p)
+        .await?;
+    });
+    Ok(match get(store, user_id, id).await? {
+        None => Replay::NotFound,
+        Some(d) if d.status == DeliveryStatus::Sent => Replay::AlreadySent(d),
+        Some(d) => Replay::Queued(d),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered() {
+        assert_eq!(super::placeholders(3, 2), "$3, $4");
+        assert_eq!(super::placeholders(2, 1), "$2");
+    }
+}
