@@ -2,7 +2,9 @@
 //! middleware every request passes through.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::{accounts, activity, health, internal, live, reminders, tags, tasks};
+use crate::routes::{
+    accounts, activity, deliveries, health, internal, live, reminders, tags, tasks,
+};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -34,7 +36,7 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "accounts", description = "Sign up, log in, profile and time zone"),
         (name = "tasks", description = "Tasks, filters, search, completion and recurrence"),
         (name = "tags", description = "Per-user tags"),
-        (name = "reminders", description = "Task reminders")
+        (name = "reminders", description = "Task reminders and their notifications")
     ),
     components(schemas(ErrorBody))
 )]
@@ -75,6 +77,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(activity::task_activity))
         .routes(routes!(reminders::list_reminders, reminders::add_reminder))
         .routes(routes!(reminders::delete_reminder))
+        .routes(routes!(deliveries::list_deliveries))
+        .routes(routes!(deliveries::retry_delivery))
         .routes(routes!(tags::list_tags, tags::create_tag))
         .routes(routes!(tags::get_tag, tags::update_tag, tags::delete_tag))
         .routes(routes!(live::events))

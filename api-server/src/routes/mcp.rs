@@ -18,7 +18,10 @@ use todo_core::StoreError;
 use todo_core::domain::filter::TaskQueryParams;
 use todo_core::model::{NewTask, TaskPatch};
 use todo_core::store::Owner;
+use todo_worker::deliveries;
 use uuid::Uuid;
+
+use crate::routes::deliveries::{DeliveryQueryParams, attach, retry, with_deliveries};
 
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
 
@@ -158,6 +161,23 @@ fn tools() -> Value {
             "inputSchema": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": task_id}}
         },
         {
+            "name": "list_deliveries",
+            "title": "List reminder notifications",
+            "description": "What became of the user's reminders, newest first: one entry per reminder firing and channel (email, webhook) with status pending, retrying (next_attempt_at), sent or failed (last_error says why; the notifier gave up after retrying for hours). A task's reminders carry the same state in `deliveries`.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "status": {"type": "string", "description": "Comma list of pending, retrying, sent, failed (default all)"},
+                "limit": {"type": "string", "description": "1..200, default 50"}
+            }}
+        },
+        {
+            "name": "retry_delivery",
+            "title": "Retry a reminder notification",
+            "description": "Send a failed (or still retrying) notification again now; the answer shows it retrying.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {
+                "id": {"type": "string", "format": "uuid", "description": "The delivery's id (from list_deliveries or a reminder's deliveries)"}
+            }}
+        },
+        {
             "name": "list_tags",
             "title": "List tags",
             "description": "The user's tags with how many tasks carry each.",
@@ -190,6 +210,13 @@ struct IdArgs {
     id: Uuid,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryArgs {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
 fn args<T: DeserializeOwned>(v: Value) -> Result<T, (i64, String)> {
     let v = if v.is_null() { json!({}) } else { v };
     serde_json::from_value(v).map_err(|e| (INVALID_PARAMS, format!("invalid arguments: {e}")))
@@ -202,7 +229,10 @@ fn tool_ok(value: Value) -> Value {
 
 /// Domain errors are tool results with `isError`, so the assistant can read and correct them.
 fn tool_error(err: StoreError) -> Result<Value, (i64, String)> {
-    let e = ApiError::from(err);
+    tool_api_error(ApiError::from(err))
+}
+
+fn tool_api_error(e: ApiError) -> Result<Value, (i64, String)> {
     if e.status.is_server_error() {
         return Err((-32603, "internal error".into()));
     }
@@ -216,14 +246,25 @@ async fn call_tool(s: &AppState, owner: &Owner, params: Value) -> Result<Value, 
     let call: CallParams = args(params)?;
     let now = Timestamp::now();
     let store = &s.store;
-    let result = match call.name.as_str() {
+    // Tasks as the REST API answers them: each fired reminder with its notifications' state.
+    let shown = |task: Result<todo_core::model::Task, StoreError>| async move {
+        with_deliveries(store, owner.id, task?)
+            .await
+            .map(|t| json!(t))
+    };
+    let result: Result<Value, ApiError> = match call.name.as_str() {
         "list_tasks" => {
             let params: TaskQueryParams = args(call.arguments)?;
             let query = match params.validate(&owner.tz, now) {
                 Ok(q) => q,
                 Err(e) => return tool_error(e.into()),
             };
-            store.list_tasks(owner, &query).await.map(|p| json!(p))
+            match store.list_tasks(owner, &query).await {
+                Ok(mut page) => attach(store, owner.id, &mut page.items)
+                    .await
+                    .map(|()| json!(page)),
+                Err(e) => Err(e.into()),
+            }
         }
         "create_task" => {
             let a: CreateArgs = args(call.arguments)?;
@@ -239,7 +280,11 @@ async fn call_tool(s: &AppState, owner: &Owner, params: Value) -> Result<Value, 
                 }),
                 ..Default::default()
             };
-            store.create_task(owner, input, now).await.map(|t| json!(t))
+            store
+                .create_task(owner, input, now)
+                .await
+                .map(|t| json!(t))
+                .map_err(ApiError::from)
         }
         "update_task" => {
             let mut map = match call.arguments {
@@ -248,17 +293,11 @@ async fn call_tool(s: &AppState, owner: &Owner, params: Value) -> Result<Value, 
             };
             let id: IdArgs = args(json!({"id": map.remove("id").unwrap_or(Value::Null)}))?;
             let patch: TaskPatch = args(Value::Object(map))?;
-            store
-                .update_task(owner, id.id, patch, now)
-                .await
-                .map(|t| json!(t))
+            shown(store.update_task(owner, id.id, patch, now).await).await
         }
         "complete_task" => {
             let a: IdArgs = args(call.arguments)?;
-            store
-                .complete_task(owner, a.id, now)
-                .await
-                .map(|t| json!(t))
+            shown(store.complete_task(owner, a.id, now).await).await
         }
         "delete_task" => {
             let a: IdArgs = args(call.arguments)?;
@@ -266,12 +305,35 @@ async fn call_tool(s: &AppState, owner: &Owner, params: Value) -> Result<Value, 
                 .delete_task(owner, a.id, now)
                 .await
                 .map(|()| json!({"deleted": a.id}))
+                .map_err(ApiError::from)
         }
-        "list_tags" => store.list_tags(owner).await.map(|t| json!(t)),
+        "list_tags" => store
+            .list_tags(owner)
+            .await
+            .map(|t| json!(t))
+            .map_err(ApiError::from),
+        "list_deliveries" => {
+            let a: DeliveryArgs = args(call.arguments)?;
+            let params = DeliveryQueryParams {
+                status: a.status,
+                limit: a.limit,
+            };
+            match params.validate() {
+                Ok((statuses, limit)) => deliveries::list(store, owner.id, &statuses, limit)
+                    .await
+                    .map(|d| json!(d))
+                    .map_err(|e| StoreError::Database(e).into()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        "retry_delivery" => {
+            let a: IdArgs = args(call.arguments)?;
+            retry(store, owner.id, a.id).await.map(|d| json!(d))
+        }
         other => return Err((INVALID_PARAMS, format!("unknown tool {other}"))),
     };
     match result {
         Ok(v) => Ok(tool_ok(v)),
-        Err(e) => tool_error(e),
+        Err(e) => tool_api_error(e),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod deliveries;
 pub mod health;
 pub mod internal;
 pub mod live;

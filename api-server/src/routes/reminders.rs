@@ -11,7 +11,8 @@ use todo_core::domain::reminder::ReminderInput;
 use todo_core::model::Reminder;
 use uuid::Uuid;
 
-/// A task's reminders with their next fire times.
+/// A task's reminders with their next fire times, and for those that fired, what became of each
+/// channel's notification.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/reminders", tag = "reminders", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Reminder>), CommonErrors), security(("bearer" = [])))]
 pub async fn list_reminders(
@@ -19,10 +20,14 @@ pub async fn list_reminders(
     Auth(owner): Auth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<Reminder>>> {
-    Ok(Json(s.store.list_reminders(&owner, id).await?))
+    let mut reminders = s.store.list_reminders(&owner, id).await?;
+    let mut refs: Vec<&mut Reminder> = reminders.iter_mut().collect();
+    crate::routes::deliveries::attach_to_reminders(&s.store, owner.id, &mut refs).await?;
+    Ok(Json(reminders))
 }
 
-/// Add a reminder: `at` (a moment) or `minutes_before` the due time (follows the due date when it moves).
+/// Add a reminder: `at` (a moment) or `minutes_before` the due time (follows the due date when it moves,
+/// and fires again when the due date moves after it fired and its new time is still ahead).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/reminders", tag = "reminders", params(("id" = Uuid, Path)), request_body = ReminderInput,
     responses((status = 201, body = Reminder), CommonErrors), security(("bearer" = [])))]
 pub async fn add_reminder(

@@ -2,6 +2,7 @@ use crate::auth::{Auth, RecentAuth};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::CommonErrors;
+use crate::routes::deliveries::{attach, with_deliveries};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +22,9 @@ pub async fn list_tasks(
 ) -> ApiResult<Json<TaskPage>> {
     let now = Timestamp::now();
     let query = params.validate(&owner.tz, now)?;
-    Ok(Json(s.store.list_tasks(&owner, &query).await?))
+    let mut page = s.store.list_tasks(&owner, &query).await?;
+    attach(&s.store, owner.id, &mut page.items).await?;
+    Ok(Json(page))
 }
 
 /// Create a task (with tags, reminders and a recurrence rule if given).
@@ -45,7 +48,8 @@ pub async fn get_task(
     Auth(owner): Auth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Task>> {
-    Ok(Json(s.store.get_task(&owner, id, Timestamp::now()).await?))
+    let task = s.store.get_task(&owner, id, Timestamp::now()).await?;
+    Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
 }
 
 /// Partial update: only the fields present change; `null` clears `due` or `recurrence`.
@@ -57,11 +61,11 @@ pub async fn update_task(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<TaskPatch>,
 ) -> ApiResult<Json<Task>> {
-    Ok(Json(
-        s.store
-            .update_task(&owner, id, patch, Timestamp::now())
-            .await?,
-    ))
+    let task = s
+        .store
+        .update_task(&owner, id, patch, Timestamp::now())
+        .await?;
+    Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)),
@@ -83,9 +87,8 @@ pub async fn complete_task(
     Auth(owner): Auth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Task>> {
-    Ok(Json(
-        s.store.complete_task(&owner, id, Timestamp::now()).await?,
-    ))
+    let task = s.store.complete_task(&owner, id, Timestamp::now()).await?;
+    Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
 }
 
 /// Reopen a completed task. Idempotent.
@@ -96,9 +99,8 @@ pub async fn reopen_task(
     Auth(owner): Auth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Task>> {
-    Ok(Json(
-        s.store.reopen_task(&owner, id, Timestamp::now()).await?,
-    ))
+    let task = s.store.reopen_task(&owner, id, Timestamp::now()).await?;
+    Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
 }
 
 /// Create the occurrence after this one in its series (what the recurrence worker calls). Idempotent:
@@ -110,11 +112,14 @@ pub async fn next_occurrence(
     Auth(owner): Auth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<NextOccurrence>> {
-    Ok(Json(
-        s.store
-            .create_next_occurrence(&owner, id, Timestamp::now())
-            .await?,
-    ))
+    let mut next = s
+        .store
+        .create_next_occurrence(&owner, id, Timestamp::now())
+        .await?;
+    if let Some(task) = next.next.take() {
+        next.next = Some(with_deliveries(&s.store, owner.id, task).await?);
+    }
+    Ok(Json(next))
 }
 
 /// Attach a tag to a task.
@@ -125,11 +130,11 @@ pub async fn attach_tag(
     Auth(owner): Auth,
     ApiPath((id, tag_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<Task>> {
-    Ok(Json(
-        s.store
-            .set_task_tag(&owner, id, tag_id, true, Timestamp::now())
-            .await?,
-    ))
+    let task = s
+        .store
+        .set_task_tag(&owner, id, tag_id, true, Timestamp::now())
+        .await?;
+    Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
 }
 
 /// Detach a tag from a task.
@@ -140,9 +145,9 @@ pub async fn detach_tag(
     Auth(owner): Auth,
     ApiPath((id, tag_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<Task>> {
-    Ok(Json(
-        s.store
-            .set_task_tag(&owner, id, tag_id, false, Timestamp::now())
-            .await?,
-    ))
+    let task = s
+        .store
+        .set_task_tag(&owner, id, tag_id, false, Timestamp::now())
+        .await?;
+    Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
 }

@@ -1,5 +1,5 @@
-//! Shared by the HTTP-level suites: the real router over a test store, request helpers, and a macro that
-//! runs a scenario on SQLite and PostgreSQL.
+//! Shared by the HTTP-level suites: the real router over a test store (the API's and the workers' tables),
+//! request helpers, and a macro that runs a scenario on SQLite and PostgreSQL.
 #![allow(dead_code)]
 
 use axum::Router;
@@ -120,12 +120,14 @@ macro_rules! http_test {
             #[tokio::test]
             async fn sqlite() {
                 let db = todo_core::testing::TestDb::sqlite().await;
+                todo_worker::storage::migrate(&db.store).await.unwrap();
                 run(common::app(db.store.clone())).await;
                 db.cleanup().await;
             }
             #[tokio::test]
             async fn postgres() {
                 let Some(db) = todo_core::testing::TestDb::postgres().await else { return };
+                todo_worker::storage::migrate(&db.store).await.unwrap();
                 run(common::app(db.store.clone())).await;
                 db.cleanup().await;
             }
