@@ -1,8 +1,8 @@
 //! `todo-api` as a process, started on a free port with a fresh SQLite database:
 //! - the web UI in a real browser: `tests/ui/e2e.mjs` (playwright-core driving Debian's Chromium).
 //!   Needs `node`, `tests/ui/node_modules` (`npm ci --prefix tests/ui`) and `/usr/bin/chromium`
-//!   (`.ci/setup-ui.sh` installs both). Without them the test is skipped, unless `CI` is set: then
-//!   it fails.
+//!   (`.ci/setup-ui.sh` installs both), and aiosmtpd (the mail server the script brings up after a
+//!   reminder's email failed). Without them the test is skipped, unless `CI` is set: then it fails.
 //! - SIGTERM with a browser's event stream open: the process still exits.
 
 use std::net::TcpListener;
@@ -49,6 +49,14 @@ fn missing_prerequisites(ui_dir: &Path) -> Vec<String> {
     if !Path::new(CHROMIUM).exists() {
         missing.push(format!("{CHROMIUM} (`apt-get install chromium`)"));
     }
+    let aiosmtpd = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !aiosmtpd {
+        missing.push("aiosmtpd (`pip install aiosmtpd`)".to_owned());
+    }
     missing
 }
 
@@ -85,8 +93,8 @@ async fn wait_ready(server: &mut Server, base: &str) {
     }
 }
 
-/// `todo-api` on a free port with a SQLite database in `scratch`, once `/readyz` answers.
-async fn start_server(scratch: &ScratchDir) -> (Server, String) {
+/// `todo-api` on a free port with a SQLite database in `scratch` and `env` set, once `/readyz` answers.
+async fn start_server(scratch: &ScratchDir, env: &[(&str, String)]) -> (Server, String) {
     std::fs::create_dir_all(&scratch.0).expect("create scratch dir");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -99,6 +107,7 @@ async fn start_server(scratch: &ScratchDir) -> (Server, String) {
                 format!("sqlite://{}", scratch.0.join("todo.db").display()),
             )
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -119,7 +128,7 @@ async fn sigterm_with_an_open_event_stream_exits() {
         std::process::id(),
         free_port()
     )));
-    let (mut server, base) = start_server(&scratch).await;
+    let (mut server, base) = start_server(&scratch, &[]).await;
     let signup: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/signup"))
         .json(&serde_json::json!({
@@ -188,7 +197,19 @@ async fn web_ui_end_to_end_in_chromium() {
         std::process::id(),
         free_port()
     )));
-    let (_server, base) = start_server(&scratch).await;
+    // Reminder emails go to a port nothing listens on until the script starts aiosmtpd there; retries are
+    // quick and give up after a second, so the UI shows a failed email to retry.
+    let smtp_port = free_port();
+    let (_server, base) = start_server(
+        &scratch,
+        &[
+            ("TODO_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
+            ("TODO_NOTIFY_RETRY_INITIAL", "200ms".into()),
+            ("TODO_NOTIFY_RETRY_MAX_INTERVAL", "200ms".into()),
+            ("TODO_NOTIFY_RETRY_FOR", "1s".into()),
+        ],
+    )
+    .await;
 
     // Kept after the run (also on failure) for a look: target/tmp/ui-e2e-screenshots.
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-e2e-screenshots");
@@ -199,6 +220,7 @@ async fn web_ui_end_to_end_in_chromium() {
         .current_dir(&ui_dir)
         .env("SCREENSHOT_DIR", &shots)
         .env("CHROMIUM", CHROMIUM)
+        .env("SMTP_PORT", smtp_port.to_string())
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();

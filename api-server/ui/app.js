@@ -10,6 +10,8 @@ const PRIORITY_ALIAS = { low: "low", med: "medium", medium: "medium", high: "hig
 const WEEKDAY = { MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun" };
 const PRESETS = ["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=YEARLY"];
 const DEFAULT_TAG_COLOR = "#808080";
+const CHANNEL_LABEL = { email: "Email", webhook: "Webhook" };
+const REMINDER_WATCH_MS = 2000;
 const TAG_PALETTE = ["#4f46e5", "#0891b2", "#059669", "#d97706", "#db2777", "#7c3aed", "#2563eb", "#dc2626", "#65a30d", "#0d9488"];
 const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -28,6 +30,7 @@ const state = {
   abort: null,
   events: null,
   editing: null,
+  reminderWatch: null,
   authMode: "signup",
 };
 
@@ -410,7 +413,9 @@ function render() {
   const existing = new Map($$(":scope > li", list).map((li) => [li.dataset.id, li]));
   items.forEach((task, i) => {
     let li = existing.get(task.id);
-    const stamp = `${task.updated_at}|${task.overdue}|${task.due_today}|${zone()}`;
+    // Reminder deliveries change without the task changing.
+    const reminders = task.reminders.map((r) => `${r.fired_at}:${r.deliveries.map((d) => d.status).join()}`).join();
+    const stamp = `${task.updated_at}|${task.overdue}|${task.due_today}|${zone()}|${reminders}`;
     if (!li) {
       li = h("li", { class: "task", "data-id": task.id });
       fillTask(li, task);
@@ -446,6 +451,8 @@ function fillTask(li, task) {
   if (task.recurrence) meta.append(h("span", { class: "rec", title: `RRULE: ${task.recurrence.rrule}` }, icon("repeat"), describeRule(task.recurrence.rrule)));
   const pending = task.reminders.filter((r) => !r.fired_at).length;
   if (pending) meta.append(h("span", { class: "rem", title: task.reminders.map(describeReminder).join("\n") }, icon("bell"), `${pending} reminder${pending === 1 ? "" : "s"}`));
+  const failed = task.reminders.flatMap((r) => r.deliveries.filter((d) => d.status === "failed"));
+  if (failed.length) meta.append(h("span", { class: "rem failed", title: failed.map((d) => `${CHANNEL_LABEL[d.channel]}: ${d.last_error}`).join("\n") }, icon("bell"), "Reminder not delivered"));
   for (const tag of task.tags) {
     meta.append(h("button", { type: "button", class: "chip", style: `--tag:${tagColor(tag)}`, title: `Show tasks tagged ${tag.name}`, onclick: () => filterTag(tag.name) }, tag.name));
   }
@@ -585,9 +592,40 @@ function openEditor(id) {
   $("#reminder-kind").value = "0";
   $("#reminder-at-field").hidden = true;
   resetDelete();
-  renderReminders(task);
   $("#editor").showModal();
+  renderReminders(task);
   el.title.focus();
+}
+
+// What became of a fired reminder on each channel; nothing says "sent" unless that channel sent it.
+function deliveryState(d) {
+  const name = CHANNEL_LABEL[d.channel];
+  switch (d.status) {
+    case "sent":
+      return h("span", { class: "delivery sent", title: d.sent_at ? `Sent ${formatInstant(d.sent_at)}` : null }, `${name} sent`);
+    case "failed":
+      return h("span", { class: "delivery failed" },
+        h("span", { class: "reason", title: d.last_error }, `${name} failed: ${d.last_error || "unknown error"}`),
+        h("button", { type: "button", class: "btn ghost small", "aria-label": `Retry ${name.toLowerCase()}`, onclick: (e) => retryDelivery(d, e.currentTarget) }, "Retry"));
+    case "retrying":
+      return h("span", { class: "delivery retrying", title: d.last_error ? `Attempt ${d.attempts} failed: ${d.last_error}` : null },
+        `${name} retrying${d.next_attempt_at ? ` · next ${formatInstant(d.next_attempt_at)}` : ""}`);
+    default:
+      return h("span", { class: "delivery pending" }, `${name} sending…`);
+  }
+}
+
+function reminderState(r) {
+  if (!r.fired_at) return h("span", { class: "muted" }, r.fire_at ? formatInstant(r.fire_at) : "needs a due date");
+  if (!r.fired_event_id) return h("span", { class: "muted" }, `Fired ${formatInstant(r.fired_at)}`);
+  if (!r.deliveries.length) return h("span", { class: "delivery pending" }, "Sending…");
+  return h("span", { class: "deliveries" }, ...r.deliveries.map(deliveryState));
+}
+
+// Due to fire within a minute, or fired and still being delivered: worth watching while the editor is open.
+function reminderBusy(r) {
+  if (!r.fired_at) return !!r.fire_at && Date.parse(r.fire_at) - Date.now() < 60_000;
+  return !!r.fired_event_id && (!r.deliveries.length || r.deliveries.some((d) => d.status === "pending" || d.status === "retrying"));
 }
 
 function renderReminders(task) {
@@ -596,19 +634,36 @@ function renderReminders(task) {
     ...task.reminders.map((r) =>
       h("li", {},
         h("span", {}, describeReminder(r)),
-        h("span", { class: "muted" }, r.fired_at ? "sent" : r.fire_at ? formatInstant(r.fire_at) : "needs a due date"),
+        reminderState(r),
         h("button", { type: "button", class: "btn ghost small", "aria-label": `Remove reminder: ${describeReminder(r)}`, onclick: () => removeReminder(r) }, "Remove"),
       ),
     ),
   );
   if (!task.reminders.length) list.append(h("li", { class: "muted" }, "No reminders"));
+  clearTimeout(state.reminderWatch);
+  if ($("#editor").open && task.reminders.some(reminderBusy)) {
+    state.reminderWatch = setTimeout(() => refreshEditing().catch(() => {}), REMINDER_WATCH_MS);
+  }
 }
 
 async function refreshEditing() {
+  if (!state.editing || !$("#editor").open) return;
   const task = await api("GET", `/tasks/${state.editing.id}`);
+  if (!state.editing || state.editing.id !== task.id) return;
   state.editing = task;
   renderReminders(task);
   replaceItem(task);
+}
+
+async function retryDelivery(d, btn) {
+  btn.disabled = true;
+  try {
+    await api("POST", `/deliveries/${d.id}/retry`);
+    await refreshEditing();
+  } catch (err) {
+    btn.disabled = false;
+    toast(err.message);
+  }
 }
 
 async function addReminder() {
@@ -794,6 +849,7 @@ function wire() {
     if (e.target === e.currentTarget) e.currentTarget.close();
   });
   $("#editor").addEventListener("close", () => {
+    clearTimeout(state.reminderWatch);
     const li = state.editing && $(`#tasks li[data-id="${state.editing.id}"] [data-role="title"]`);
     if (li) li.focus();
   });

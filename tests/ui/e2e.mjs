@@ -2,7 +2,9 @@
 // Usage: node e2e.mjs <base-url>
 // Env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT_DIR (default: a fresh temp directory).
 import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -24,6 +26,19 @@ const utcToday = new Date().toISOString().slice(0, 10);
 const shots = process.env.SCREENSHOT_DIR || mkdtempSync(join(tmpdir(), "todo-ui-"));
 
 const step = (name) => console.log(`• ${name}`);
+// Resolves once something accepts connections on the port (at most 15 s).
+async function waitForPort(port) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const open = await new Promise((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => resolve(socket.end() && true));
+      socket.on("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 function check(cond, msg) {
   if (!cond) throw new Error(msg);
 }
@@ -148,6 +163,35 @@ try {
   await page.keyboard.press("Escape");
   await page.locator("#editor").waitFor({ state: "hidden" });
 
+  step("a reminder's email fails while the mail server is down: the editor says so; Retry sends it once it is back");
+  const garden = await fetch(`${base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "Water the garden", reminders: [{ at: new Date(Date.now() + 1000).toISOString() }] }),
+  });
+  check(garden.status === 201, `creating a task with a reminder answered ${garden.status}`);
+  const gardenItem = page.locator("#tasks li", { hasText: "Water the garden" });
+  await gardenItem.getByRole("button", { name: "Edit “Water the garden”" }).click();
+  const gardenReminder = page.locator("#editor #reminder-list li").first();
+  const failedEmail = gardenReminder.locator(".delivery.failed", { hasText: "Email failed:" });
+  await failedEmail.waitFor({ timeout: 20_000 });
+  check(/refused/i.test(await failedEmail.textContent()), `the reason is shown: ${await failedEmail.textContent()}`);
+  check(!/sent/i.test(await gardenReminder.textContent()), "nothing says sent");
+  await gardenItem.locator(".rem.failed", { hasText: "Reminder not delivered" }).waitFor();
+  await page.screenshot({ path: join(shots, "reminder-failed.png"), animations: "disabled" });
+  const smtp = spawn("python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${process.env.SMTP_PORT}`, "-c", "aiosmtpd.handlers.Sink"], { stdio: "ignore" });
+  try {
+    await waitForPort(Number(process.env.SMTP_PORT));
+    await gardenReminder.getByRole("button", { name: "Retry email" }).click();
+    await gardenReminder.locator(".delivery.sent", { hasText: "Email sent" }).waitFor({ timeout: 20_000 });
+  } finally {
+    smtp.kill();
+  }
+  await gardenItem.locator(".rem.failed").waitFor({ state: "detached" });
+  await page.screenshot({ path: join(shots, "reminder-sent.png"), animations: "disabled" });
+  await page.keyboard.press("Escape");
+  await page.locator("#editor").waitFor({ state: "hidden" });
+
   step("load more: the next page comes from the cursor");
   await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${base}/api/v1/tasks`, {
     method: "POST",
@@ -161,7 +205,7 @@ try {
   await more.click();
   await more.waitFor({ state: "hidden" });
   const after = await page.locator("#tasks li").count();
-  check(before === 50 && after === 54, `expected 50 then 54 tasks, got ${before} then ${after}`);
+  check(before === 50 && after === 55, `expected 50 then 55 tasks, got ${before} then ${after}`);
 
   step("mobile layout, light and dark");
   await page.setViewportSize({ width: 390, height: 800 });
