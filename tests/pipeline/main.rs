@@ -8,6 +8,7 @@
 //! aiosmtpd the suite prints `SKIPPED` and why; under `CI=true` that is a failure.
 
 // Shared with the operator's tests: tool discovery and the real Kafka broker.
+mod benchmark;
 #[path = "../../operator/tests/common/mod.rs"]
 mod common;
 #[allow(dead_code)] // the suite uses the broker's plaintext listener only
@@ -49,10 +50,14 @@ const ALONE: [(&str, Scenario); 2] = [
     scenario!(writes_survive_restarts_of_worker_sidecars_and_broker),
 ];
 
+/// Measurements (ignored unless asked for: `-- --ignored benchmark`), after the scenarios.
+const BENCHMARKS: [(&str, Scenario); 1] = [("benchmark", |p| Box::pin(benchmark::benchmark(p)))];
+
 fn trials(
     runtime: &Arc<tokio::runtime::Runtime>,
     platform: &Arc<Platform>,
     scenarios: &[(&'static str, Scenario)],
+    ignored: bool,
 ) -> Vec<Trial> {
     scenarios
         .iter()
@@ -66,6 +71,7 @@ fn trials(
                     })
                     .map_err(|e| Failed::from(e.to_string()))
             })
+            .with_ignored_flag(ignored)
         })
         .collect()
 }
@@ -93,10 +99,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let together = libtest_mimic::run(&arguments, trials(&runtime, &platform, &TOGETHER));
+    let together = libtest_mimic::run(&arguments, trials(&runtime, &platform, &TOGETHER, false));
     let mut alone_arguments = arguments.clone();
     alone_arguments.test_threads = Some(1);
-    let alone = libtest_mimic::run(&alone_arguments, trials(&runtime, &platform, &ALONE));
+    let mut alone_trials = trials(&runtime, &platform, &ALONE, false);
+    alone_trials.extend(trials(&runtime, &platform, &BENCHMARKS, true));
+    let alone = libtest_mimic::run(&alone_arguments, alone_trials);
     let failed = translation.has_failed() || together.has_failed() || alone.has_failed();
     if failed {
         eprintln!("{}", runtime.block_on(platform.logs(40)));

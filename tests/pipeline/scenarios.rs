@@ -410,7 +410,7 @@ pub async fn writes_survive_restarts_of_worker_sidecars_and_broker(p: &Platform)
     }
     let tapped = |n: usize| async move {
         eventually(WITHIN, &format!("{n} events through Kafka"), || async {
-            (p.tap.received(&p.topics["task-events"].0).len() >= n).then_some(())
+            (p.tap.count(&p.topics["task-events"].0) >= n).then_some(())
         })
         .await;
     };

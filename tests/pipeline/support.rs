@@ -709,8 +709,8 @@ impl Webhook {
     }
 }
 
-/// What the tap received on one topic, in arrival order.
-type Received = Arc<Mutex<BTreeMap<String, Vec<Value>>>>;
+/// What the tap received on each topic, in arrival order, with the moment it arrived.
+type Received = Arc<Mutex<BTreeMap<String, Vec<(jiff::Timestamp, Value)>>>>;
 
 /// The test's own Dapr app: subscribes to the platform's topics with its own consumer group and publishes
 /// through its own component.
@@ -748,12 +748,13 @@ impl Tap {
                         |State(r): State<Received>,
                          UrlPath(topic): UrlPath<String>,
                          body: Bytes| async move {
+                            let arrived = jiff::Timestamp::now();
                             let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                             r.lock()
                                 .expect("tap lock")
                                 .entry(topic)
                                 .or_default()
-                                .push(event);
+                                .push((arrived, event));
                             axum::Json(json!({ "status": "SUCCESS" }))
                         },
                     ),
@@ -846,12 +847,29 @@ impl Tap {
 
     /// What arrived on `topic`, in order.
     pub fn received(&self, topic: &str) -> Vec<Value> {
+        self.arrivals(topic)
+            .into_iter()
+            .map(|(_, event)| event)
+            .collect()
+    }
+
+    /// What arrived on `topic`, in order, with when.
+    pub fn arrivals(&self, topic: &str) -> Vec<(jiff::Timestamp, Value)> {
         self.received
             .lock()
             .expect("tap lock")
             .get(topic)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// How many events arrived on `topic`.
+    pub fn count(&self, topic: &str) -> usize {
+        self.received
+            .lock()
+            .expect("tap lock")
+            .get(topic)
+            .map_or(0, Vec::len)
     }
 
     /// Publish a CloudEvent as-is to `topic` with `partition_key`.

@@ -1,0 +1,237 @@
+//! Numbers for BENCHMARKS.md, through real daprd and Kafka (ignored by default; see the README):
+//!
+//! ```text
+//! cargo test --release -p todo-pipeline --test pipeline -- --ignored benchmark --nocapture
+//! ```
+//!
+//! - the API's create throughput with its real sidecar beside it (32 clients, closed loop, 15 s);
+//! - commit → consumer latency at steady offered rates: updates are sent on a fixed schedule (open loop), and
+//!   each event's latency is from its CloudEvent `time` (set in the committing transaction) to its arrival at
+//!   the tap, a Dapr subscriber with its own consumer group — the path every worker's events take;
+//! - reminder delay with the cron binding (`@every 1s`): from a reminder's `fire_at` to its `reminder.due`
+//!   event reaching the tap.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::support::{Platform, eventually};
+
+/// The p-th percentile (0–100) of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn summary(mut values: Vec<f64>) -> String {
+    values.sort_by(f64::total_cmp);
+    format!(
+        "p50 {:.1} / p95 {:.1} / p99 {:.1} ms (n = {})",
+        percentile(&values, 50.0),
+        percentile(&values, 95.0),
+        percentile(&values, 99.0),
+        values.len()
+    )
+}
+
+fn millis(from: jiff::Timestamp, to: jiff::Timestamp) -> f64 {
+    (to - from)
+        .total(jiff::Unit::Millisecond)
+        .unwrap_or(f64::NAN)
+}
+
+async fn users(p: &Platform, n: usize, label: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for i in 0..n {
+        let email = format!(
+            "bench-{label}-{i}-{}@example.com",
+            uuid::Uuid::now_v7().simple()
+        );
+        tokens.push(p.signup(&email, "UTC").await);
+    }
+    tokens
+}
+
+async fn create_throughput(p: &Platform) {
+    const CLIENTS: usize = 32;
+    const FOR: Duration = Duration::from_secs(15);
+    let tokens = users(p, CLIENTS, "create").await;
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for token in tokens {
+        let http = p.http.clone();
+        let url = format!("{}/api/v1/tasks", p.api_url);
+        clients.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            while started.elapsed() < FOR {
+                let sent = Instant::now();
+                let body = json!({ "title": "benchmark task", "priority": "high", "due": "2027-06-01T09:00" });
+                match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status().as_u16() == 201 => latencies.push(sent.elapsed().as_secs_f64() * 1000.0),
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for client in clients {
+        let (l, e) = client.await.expect("client");
+        latencies.extend(l);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "create, {CLIENTS} clients, {:.0} s: {:.0} req/s, {}, {errors} errors",
+        seconds,
+        latencies.len() as f64 / seconds,
+        summary(latencies)
+    );
+}
+
+/// Offer `rate` updates per second for `seconds`; returns the achieved rate and the latencies.
+async fn latency_at(
+    p: &Platform,
+    tasks: &[(String, String)],
+    rate: u32,
+    seconds: u32,
+) -> (f64, Vec<f64>) {
+    let topic = p.topics["task-events"].0.clone();
+    let marker = format!("rate{rate}-");
+    let in_flight = Arc::new(Semaphore::new(512));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let total = rate * seconds;
+    let started = Instant::now();
+    let mut sent = Vec::new();
+    for n in 0..total {
+        ticker.tick().await;
+        let permit = in_flight.clone().acquire_owned().await.expect("semaphore");
+        let (token, id) = tasks[n as usize % tasks.len()].clone();
+        let http = p.http.clone();
+        let url = format!("{}/api/v1/tasks/{id}", p.api_url);
+        let title = format!("{marker}{n}");
+        sent.push(tokio::spawn(async move {
+            let ok = http
+                .request(Method::PATCH, url)
+                .bearer_auth(token)
+                .json(&json!({ "title": title }))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            drop(permit);
+            ok
+        }));
+    }
+    let mut accepted = 0usize;
+    for request in sent {
+        accepted += usize::from(request.await.expect("request"));
+    }
+    let achieved = accepted as f64 / started.elapsed().as_secs_f64();
+    let of_this_rate = |events: &[(jiff::Timestamp, Value)]| -> Vec<f64> {
+        events
+            .iter()
+            .filter(|(_, e)| {
+                e["data"]["task"]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with(&marker))
+            })
+            .filter_map(|(arrived, e)| {
+                let time: jiff::Timestamp = e["time"].as_str()?.parse().ok()?;
+                Some(millis(time, *arrived))
+            })
+            .collect()
+    };
+    let latencies = eventually(
+        Duration::from_secs(120),
+        "every update at the tap",
+        || async {
+            let latencies = of_this_rate(&p.tap.arrivals(&topic));
+            (latencies.len() >= accepted).then_some(latencies)
+        },
+    )
+    .await;
+    (achieved, latencies)
+}
+
+async fn commit_to_consumer(p: &Platform) {
+    let tokens = users(p, 50, "latency").await;
+    let mut tasks = Vec::new();
+    for token in tokens {
+        let (status, task) = p
+            .call(
+                Method::POST,
+                "/api/v1/tasks",
+                &token,
+                Some(json!({ "title": "rate" })),
+            )
+            .await;
+        assert_eq!(status, 201);
+        tasks.push((token, task["id"].as_str().expect("an id").to_owned()));
+    }
+    for rate in [250, 500, 1_000, 1_500, 2_000] {
+        let (achieved, latencies) = latency_at(p, &tasks, rate, 10).await;
+        println!(
+            "commit → consumer at {rate}/s offered ({achieved:.0}/s accepted): {}",
+            summary(latencies)
+        );
+    }
+}
+
+async fn reminder_delay(p: &Platform) {
+    const REMINDERS: usize = 20;
+    let token = users(p, 1, "reminders").await.remove(0);
+    let base = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
+    let mut ids = Vec::new();
+    for n in 0..REMINDERS {
+        let at = base + jiff::SignedDuration::from_millis(250 * n as i64);
+        let body = json!({ "title": format!("reminder {n}"), "due": "2027-06-01T09:00", "reminders": [{ "at": at.to_string() }] });
+        let (status, task) = p
+            .call(Method::POST, "/api/v1/tasks", &token, Some(body))
+            .await;
+        assert_eq!(status, 201, "{task}");
+        ids.push(task["id"].as_str().expect("an id").to_owned());
+    }
+    let topic = p.topics["reminders"].0.clone();
+    let delays = eventually(
+        Duration::from_secs(60),
+        "every reminder at the tap",
+        || async {
+            let delays: Vec<f64> = p
+                .tap
+                .arrivals(&topic)
+                .iter()
+                .filter(|(_, e)| {
+                    e["data"]["task"]["id"]
+                        .as_str()
+                        .is_some_and(|id| ids.iter().any(|i| i == id))
+                })
+                .filter_map(|(arrived, e)| {
+                    let fire_at: jiff::Timestamp = e["data"]["fire_at"].as_str()?.parse().ok()?;
+                    Some(millis(fire_at, *arrived))
+                })
+                .collect();
+            (delays.len() >= REMINDERS).then_some(delays)
+        },
+    )
+    .await;
+    println!(
+        "reminder delay, cron binding @every 1s: {}",
+        summary(delays)
+    );
+}
+
+/// The three measurements, printed.
+pub async fn benchmark(p: &Platform) {
+    create_throughput(p).await;
+    commit_to_consumer(p).await;
+    reminder_delay(p).await;
+}
