@@ -45,8 +45,9 @@ const TOGETHER: [(&str, Scenario); 4] = [
 ];
 
 /// Scenarios that stop and restart parts of the platform, one at a time after the others.
-const ALONE: [(&str, Scenario); 2] = [
+const ALONE: [(&str, Scenario); 3] = [
     scenario!(retry_is_redelivered_after_outages),
+    scenario!(email_waits_out_a_mail_server_outage),
     scenario!(writes_survive_restarts_of_worker_sidecars_and_broker),
 ];
 

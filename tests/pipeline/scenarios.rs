@@ -353,6 +353,74 @@ pub async fn retry_is_redelivered_after_outages(p: &Platform) {
     p.wait_ready(&recurrence).await;
 }
 
+/// A mail server down when a reminder fires: the notifier records the email as retrying with the reason and
+/// sends it once the server is back (on its backoff), once; the webhook went out meanwhile. Runs alone: it
+/// stops the mail server.
+pub async fn email_waits_out_a_mail_server_outage(p: &Platform) {
+    let address = email("outage");
+    let token = p.signup(&address, "UTC").await;
+    p.smtp.stop().await;
+    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1)).to_string();
+    let task = create(
+        p,
+        &token,
+        json!({ "title": "renew the passport", "due": "2027-02-01T10:00", "reminders": [{ "at": at }] }),
+    )
+    .await;
+    let id = task["id"].as_str().expect("an id").to_owned();
+    let deliveries = || async {
+        let (status, body) = p
+            .call(Method::GET, "/api/v1/deliveries", &token, None)
+            .await;
+        assert_eq!(status, 200, "deliveries: {body}");
+        let all = body["items"]
+            .as_array()
+            .or(body.as_array())
+            .cloned()
+            .unwrap_or_default();
+        all.into_iter()
+            .filter(|d| d["task_id"] == id.as_str())
+            .collect::<Vec<Value>>()
+    };
+    let retrying = eventually(WITHIN, "the email to be retrying", || async {
+        deliveries()
+            .await
+            .into_iter()
+            .find(|d| d["channel"] == "email" && d["status"] == "retrying")
+    })
+    .await;
+    assert!(
+        retrying["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "the reason is kept: {retrying}"
+    );
+    assert!(p.smtp.to(&address).is_empty());
+    p.smtp.resume().await;
+    eventually(
+        Duration::from_secs(120),
+        "the email after the outage",
+        || async {
+            let sent = deliveries()
+                .await
+                .into_iter()
+                .any(|d| d["channel"] == "email" && d["status"] == "sent");
+            (sent && !p.smtp.to(&address).is_empty()).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(p.smtp.to(&address).len(), 1, "sent once");
+    let webhook = deliveries()
+        .await
+        .into_iter()
+        .find(|d| d["channel"] == "webhook");
+    assert_eq!(
+        webhook.map(|d| d["status"].clone()),
+        Some(json!("sent")),
+        "the webhook did not wait for the mail server"
+    );
+}
+
 fn count_lines(path: &std::path::Path, needle: &str) -> usize {
     std::fs::read_to_string(path)
         .unwrap_or_default()

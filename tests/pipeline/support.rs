@@ -599,15 +599,36 @@ async fn create_database() -> Result<(String, String), String> {
 
 /// aiosmtpd writing every message to a Maildir.
 pub struct Smtp {
-    _server: Running,
+    server: tokio::sync::Mutex<Option<Running>>,
+    port: u16,
     pub url: String,
     maildir: PathBuf,
+    log: PathBuf,
 }
 
 impl Smtp {
     async fn start(dir: &Path) -> Smtp {
         let port = free_port();
-        let maildir = dir.join("mail");
+        let smtp = Smtp {
+            server: tokio::sync::Mutex::new(None),
+            port,
+            url: format!("smtp://127.0.0.1:{port}"),
+            maildir: dir.join("mail"),
+            log: dir.join("smtp.log"),
+        };
+        smtp.resume().await;
+        smtp
+    }
+
+    /// Stop the mail server (connections are refused until [`Smtp::resume`]).
+    pub async fn stop(&self) {
+        if let Some(mut server) = self.server.lock().await.take() {
+            server.kill().await;
+        }
+    }
+
+    /// Start the mail server on its port, keeping the messages received so far.
+    pub async fn resume(&self) {
         let server = Running::spawn(
             Path::new("python3"),
             &[
@@ -615,17 +636,19 @@ impl Smtp {
                 "aiosmtpd",
                 "-n",
                 "-l",
-                &format!("127.0.0.1:{port}"),
+                &format!("127.0.0.1:{}", self.port),
                 "-c",
                 "aiosmtpd.handlers.Mailbox",
             ]
             .map(str::to_owned)
             .into_iter()
-            .chain([maildir.display().to_string()])
+            .chain([self.maildir.display().to_string()])
             .collect::<Vec<_>>(),
             &BTreeMap::new(),
-            dir.join("smtp.log"),
+            self.log.clone(),
         );
+        *self.server.lock().await = Some(server);
+        let port = self.port;
         eventually(
             Duration::from_secs(15),
             "aiosmtpd to accept connections",
@@ -637,11 +660,6 @@ impl Smtp {
             },
         )
         .await;
-        Smtp {
-            _server: server,
-            url: format!("smtp://127.0.0.1:{port}"),
-            maildir,
-        }
     }
 
     /// Every message received so far, raw.
