@@ -127,7 +127,7 @@ pub struct Reminder {
     /// Per channel, what became of the last firing. Empty until it fires, and while the notifier has
     /// not yet picked the firing up (then it is pending).
     #[serde(default)]
-    pub deliveries: Vec<Delivery>,
+    pub deliveries: Vec<ReminderDelivery>,
 }
 
 /// A notification channel.
@@ -188,6 +188,42 @@ impl DeliveryStatus {
 
     pub fn parse(s: &str) -> Option<DeliveryStatus> {
         DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// A reminder's notification on one channel, as the reminder shows it: a [`Delivery`] without the
+/// reminder and task it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ReminderDelivery {
+    /// The delivery's id (`POST /api/v1/deliveries/{id}/retry`).
+    pub id: Uuid,
+    pub channel: Channel,
+    pub status: DeliveryStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Why the last failed attempt failed.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending and retrying only).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<Delivery> for ReminderDelivery {
+    fn from(d: Delivery) -> Self {
+        ReminderDelivery {
+            id: d.id,
+            channel: d.channel,
+            status: d.status,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            next_attempt_at: d.next_attempt_at,
+            sent_at: d.sent_at,
+            updated_at: d.updated_at,
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::Deserialize;
 use std::collections::HashMap;
-use todo_core::model::{Delivery, DeliveryStatus, Reminder, Task};
+use todo_core::model::{Delivery, DeliveryStatus, Reminder, ReminderDelivery, Task};
 use todo_core::{Invalid, Store, StoreError};
 use todo_worker::deliveries::{self, Replay};
 use uuid::Uuid;
@@ -140,12 +140,12 @@ pub async fn attach_to_reminders(
     if events.is_empty() {
         return Ok(());
     }
-    let mut by_event: HashMap<Uuid, Vec<Delivery>> = HashMap::new();
+    let mut by_event: HashMap<Uuid, Vec<ReminderDelivery>> = HashMap::new();
     for d in deliveries::of_events(store, user_id, &events)
         .await
         .map_err(db)?
     {
-        by_event.entry(d.event_id).or_default().push(d);
+        by_event.entry(d.event_id).or_default().push(d.into());
     }
     for r in reminders.iter_mut() {
         if let Some(event) = r.fired_event_id {
