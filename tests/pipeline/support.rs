@@ -40,12 +40,28 @@ pub fn repo() -> PathBuf {
     common::repo_root()
 }
 
-/// A free 127.0.0.1 port (the listener is dropped; ports are taken by the process started next).
+/// A free 127.0.0.1 port for a process started later. Taken below the kernel's ephemeral range (32768 and
+/// up by default): a port from `bind(0)` is free only until the next outgoing connection, and the suite opens
+/// hundreds, so daprd once found its gRPC port taken by one. Ports are handed out once per run, from a
+/// random start, and only if they can be bound now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const LAST: u16 = 32_000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        FIRST + rand::random::<u16>() % (LAST - FIRST - 2_000),
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(port < LAST, "no free port left below {LAST}");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Poll `check` every 100 ms until it returns `Some`, or panic naming `what` after `within`.
