@@ -4,7 +4,8 @@
 //! cargo test --release -p todo-pipeline --test pipeline -- --ignored benchmark --nocapture
 //! ```
 //!
-//! - the API's create throughput with its real sidecar beside it (32 clients, closed loop, 15 s);
+//! - the API's create throughput with its real sidecar beside it (32 clients, closed loop, 15 s), and beside
+//!   the stand-in sidecar of `tests/bench` on the same machine and database;
 //! - commit → consumer latency at steady offered rates: updates are sent on a fixed schedule (open loop), and
 //!   each event's latency is from its CloudEvent `time` (set in the committing transaction) to its arrival at
 //!   the tap, a Dapr subscriber with its own consumer group — the path every worker's events take;
@@ -18,7 +19,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::support::{Platform, eventually};
+use crate::support::{
+    Platform, Running, cargo_build, create_database, drop_database, eventually, free_port,
+};
 
 /// The p-th percentile (0–100) of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -46,27 +49,28 @@ fn millis(from: jiff::Timestamp, to: jiff::Timestamp) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-async fn users(p: &Platform, n: usize, label: &str) -> Vec<String> {
+async fn users(p: &Platform, api_url: &str, n: usize, label: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     for i in 0..n {
         let email = format!(
             "bench-{label}-{i}-{}@example.com",
             uuid::Uuid::now_v7().simple()
         );
-        tokens.push(p.signup(&email, "UTC").await);
+        tokens.push(p.signup_at(api_url, &email, "UTC").await);
     }
     tokens
 }
 
-async fn create_throughput(p: &Platform) {
+/// 32 clients creating tasks through `api_url` for 15 s; returns how many were created.
+async fn create_throughput(p: &Platform, api_url: &str, label: &str) -> usize {
     const CLIENTS: usize = 32;
     const FOR: Duration = Duration::from_secs(15);
-    let tokens = users(p, CLIENTS, "create").await;
+    let tokens = users(p, api_url, CLIENTS, "create").await;
     let started = Instant::now();
     let mut clients = Vec::new();
     for token in tokens {
         let http = p.http.clone();
-        let url = format!("{}/api/v1/tasks", p.api_url);
+        let url = format!("{api_url}/api/v1/tasks");
         clients.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
@@ -91,11 +95,19 @@ async fn create_throughput(p: &Platform) {
     let seconds = started.elapsed().as_secs_f64();
     let created = latencies.len();
     println!(
-        "create, {CLIENTS} clients, {:.0} s: {:.0} req/s, {}, {errors} errors",
+        "create {label}, {CLIENTS} clients, {:.0} s: {:.0} req/s, {}, {errors} errors",
         seconds,
         created as f64 / seconds,
         summary(latencies)
     );
+    created
+}
+
+/// Create throughput with the real sidecar, its events flowing to Kafka and three consumers; then the same
+/// against a second `todo-api` (same database) beside the stand-in sidecar of `tests/bench`, which accepts
+/// every publish and does nothing else.
+async fn create_real_and_stand_in(p: &Platform) {
+    let created = create_throughput(p, &p.api_url, "beside daprd").await;
     // The next measurement starts from an empty pipeline: wait until the creates' events are through.
     let drained = Instant::now();
     let topic = p.topics["task-events"].0.clone();
@@ -120,6 +132,40 @@ async fn create_throughput(p: &Platform) {
         "  their {created} events reached the tap {:.1} s after the last create",
         drained.elapsed().as_secs_f64()
     );
+
+    let bin = cargo_build(&["-p", "todo-worker", "--example", "bench_sidecar"])
+        .expect("the stand-in builds");
+    let sidecar_port = free_port();
+    let _sidecar = Running::spawn(
+        &bin.join("examples/bench_sidecar"),
+        &[sidecar_port.to_string()],
+        &Default::default(),
+        p.dir.join("bench_sidecar.log"),
+    );
+    // Its own database: two relays on one outbox would publish each other's events.
+    let (database, database_url) = create_database().await.expect("a database");
+    let api = &p.plan.apps[0];
+    let port = free_port();
+    let mut env = api.process.env.clone();
+    env.insert("DATABASE_URL".into(), database_url);
+    env.insert("TODO_MIGRATE".into(), "true".into());
+    env.insert("TODO_HTTP_ADDR".into(), format!("127.0.0.1:{port}"));
+    env.insert("DAPR_HTTP_PORT".into(), sidecar_port.to_string());
+    let _api = Running::spawn(
+        &bin.join(&api.process.binary),
+        &api.process.args,
+        &env,
+        p.dir.join("todo-api-stand-in.log"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    eventually(Duration::from_secs(60), "the second todo-api", || async {
+        let r = p.http.get(format!("{url}/readyz")).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    create_throughput(p, &url, "beside the stand-in sidecar").await;
+    drop(_api);
+    drop_database(&database).await;
 }
 
 /// Offer `rate` updates per second for `seconds`; returns the achieved rate and the latencies.
@@ -188,7 +234,7 @@ async fn latency_at(
 }
 
 async fn commit_to_consumer(p: &Platform) {
-    let tokens = users(p, 50, "latency").await;
+    let tokens = users(p, &p.api_url, 50, "latency").await;
     let mut tasks = Vec::new();
     for token in tokens {
         let (status, task) = p
@@ -213,7 +259,7 @@ async fn commit_to_consumer(p: &Platform) {
 
 async fn reminder_delay(p: &Platform) {
     const REMINDERS: usize = 20;
-    let token = users(p, 1, "reminders").await.remove(0);
+    let token = users(p, &p.api_url, 1, "reminders").await.remove(0);
     let base = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
     let mut ids = Vec::new();
     for n in 0..REMINDERS {
@@ -256,7 +302,7 @@ async fn reminder_delay(p: &Platform) {
 
 /// The three measurements, printed.
 pub async fn benchmark(p: &Platform) {
-    create_throughput(p).await;
+    create_real_and_stand_in(p).await;
     commit_to_consumer(p).await;
     reminder_delay(p).await;
 }

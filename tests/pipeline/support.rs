@@ -86,6 +86,20 @@ where
 /// A binary of this checkout, built here (a no-op when `cargo test --workspace` already built it): a test
 /// can only depend on another package's library, and a stale binary would test old code.
 fn workspace_binaries() -> Result<PathBuf, String> {
+    cargo_build(&[
+        "-p",
+        "todo-api",
+        "--bin",
+        "todo-api",
+        "-p",
+        "todo-worker",
+        "--bin",
+        "todo-worker",
+    ])
+}
+
+/// `cargo build <args>` in this test's profile; returns the profile's directory.
+pub fn cargo_build(args: &[&str]) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let profile_dir = exe
         .parent()
@@ -94,25 +108,13 @@ fn workspace_binaries() -> Result<PathBuf, String> {
         .to_path_buf();
     let mut build =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build
-        .args([
-            "build",
-            "-p",
-            "todo-api",
-            "--bin",
-            "todo-api",
-            "-p",
-            "todo-worker",
-            "--bin",
-            "todo-worker",
-        ])
-        .current_dir(repo());
+    build.arg("build").args(args).current_dir(repo());
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         build.arg("--release");
     }
     let status = build.status().map_err(|e| format!("cargo: {e}"))?;
     if !status.success() {
-        return Err("cargo build of todo-api and todo-worker failed".into());
+        return Err(format!("cargo build {args:?} failed"));
     }
     Ok(profile_dir)
 }
@@ -145,7 +147,7 @@ pub struct Running {
 }
 
 impl Running {
-    fn spawn(
+    pub fn spawn(
         program: &Path,
         args: &[String],
         env: &BTreeMap<String, String>,
@@ -520,9 +522,14 @@ impl Platform {
 
     /// Sign up a new user; returns its bearer token.
     pub async fn signup(&self, email: &str, time_zone: &str) -> String {
+        self.signup_at(&self.api_url, email, time_zone).await
+    }
+
+    /// Sign up a new user at the API at `api_url`.
+    pub async fn signup_at(&self, api_url: &str, email: &str, time_zone: &str) -> String {
         let r = self
             .http
-            .post(format!("{}/api/v1/auth/signup", self.api_url))
+            .post(format!("{api_url}/api/v1/auth/signup"))
             .json(&json!({ "email": email, "password": "password123", "time_zone": time_zone }))
             .send()
             .await
@@ -555,20 +562,12 @@ impl Platform {
 
     /// Stop every process and drop the database.
     pub async fn cleanup(&self) {
-        use sqlx::Connection;
         for entry in self.apps.lock().await.iter_mut() {
             for run in entry.process.iter_mut().chain(entry.daprd.iter_mut()) {
                 run.kill().await;
             }
         }
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.database.0
-            ))
-            .execute(&mut conn)
-            .await;
-        }
+        drop_database(&self.database.0).await;
     }
 }
 
@@ -597,8 +596,18 @@ fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// Drop a database made by [`create_database`].
+pub async fn drop_database(name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
 /// A fresh PostgreSQL database: (name, URL).
-async fn create_database() -> Result<(String, String), String> {
+pub async fn create_database() -> Result<(String, String), String> {
     use sqlx::Connection;
     let admin = admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin).await.map_err(|e| {
