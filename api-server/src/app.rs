@@ -140,7 +140,7 @@ pub fn build(state: AppState) -> Router {
         )
         .merge(Scalar::with_url("/docs", (*spec).clone()))
         .merge(crate::ui::router())
-        .route("/events/task-updates", axum::routing::post(crate::routes::live::task_updates))
+        .route(todo_contract::route::TASK_UPDATES, axum::routing::post(crate::routes::live::task_updates))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")

@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
+use todo_contract::{env, port};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,7 +33,7 @@ pub struct Config {
     /// Database: `postgres://…` or a SQLite file (`sqlite://todo.db`).
     #[arg(
         long,
-        env = "DATABASE_URL",
+        env = env::DATABASE_URL,
         default_value = "sqlite://todo.db",
         global = true
     )]
@@ -40,32 +41,32 @@ pub struct Config {
     /// Listen address.
     #[arg(
         long,
-        env = "TODO_HTTP_ADDR",
-        default_value = "127.0.0.1:8080",
+        env = env::HTTP_ADDR,
+        default_value = port::API_DEFAULT_ADDR,
         global = true
     )]
     pub http_addr: SocketAddr,
     /// HMAC secret for access tokens. When unset a random one is generated (tokens die with the process).
-    #[arg(long, env = "TODO_JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(long, env = env::JWT_SECRET, hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
     /// Access-token lifetime in minutes.
     #[arg(
         long,
-        env = "TODO_TOKEN_TTL_MINUTES",
+        env = env::TOKEN_TTL_MINUTES,
         default_value_t = 1440,
         global = true
     )]
     pub token_ttl_minutes: i64,
     /// Run migrations when serving (`false` when a migration Job runs them).
-    #[arg(long, env = "TODO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = env::MIGRATE, default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub migrate: bool,
     /// Log format: `text` or `json`.
-    #[arg(long, env = "TODO_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(long, env = env::LOG_FORMAT, default_value = "text", global = true)]
     pub log_format: String,
     /// Maximum database connections.
     #[arg(
         long,
-        env = "TODO_DB_MAX_CONNECTIONS",
+        env = env::DB_MAX_CONNECTIONS,
         default_value_t = 16,
         global = true
     )]
@@ -73,7 +74,7 @@ pub struct Config {
     /// Largest accepted request body in bytes.
     #[arg(
         long,
-        env = "TODO_MAX_BODY_BYTES",
+        env = env::MAX_BODY_BYTES,
         default_value_t = 1_048_576,
         global = true
     )]
@@ -81,16 +82,16 @@ pub struct Config {
     /// Per-request timeout in seconds (streams excepted).
     #[arg(
         long,
-        env = "TODO_REQUEST_TIMEOUT_SECS",
+        env = env::REQUEST_TIMEOUT_SECS,
         default_value_t = 30,
         global = true
     )]
     pub request_timeout_secs: u64,
     /// Comma-separated origins allowed by CORS (empty: same origin only).
-    #[arg(long, env = "TODO_CORS_ORIGINS", default_value = "", global = true)]
+    #[arg(long, env = env::CORS_ORIGINS, default_value = "", global = true)]
     pub cors_origins: String,
     /// Run the worker roles in this process over the in-process bus (default: when no Dapr sidecar).
-    #[arg(long, env = "TODO_EMBEDDED_WORKERS", action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = env::EMBEDDED_WORKERS, action = clap::ArgAction::Set, global = true)]
     pub embedded_workers: Option<bool>,
     #[command(flatten)]
     pub events: todo_worker::config::EventConfig,
@@ -102,5 +103,36 @@ impl Config {
     pub fn embedded_workers(&self) -> bool {
         self.embedded_workers
             .unwrap_or(self.events.dapr_http_port.is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+    use std::collections::BTreeSet;
+
+    /// The variables `todo-api`'s command line reads are exactly the contract's list for it.
+    #[test]
+    fn clap_reads_exactly_the_contracts_env_names() {
+        let clap: BTreeSet<String> = Cli::command()
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        let contract: BTreeSet<String> = todo_contract::env::api().map(str::to_owned).collect();
+        assert_eq!(clap, contract);
+    }
+
+    /// The variables without which it cannot start (required, no default) are the contract's list.
+    #[test]
+    fn clap_requires_exactly_the_contracts_required_names() {
+        let required: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter(|arg| arg.is_required_set() && arg.get_default_values().is_empty())
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(required, todo_contract::env::API_REQUIRED);
     }
 }

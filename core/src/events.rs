@@ -6,27 +6,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Base topic names; deployments prefix them (`TODO_TOPIC_PREFIX`) to keep platforms apart.
-pub mod topic {
-    pub const TASK_EVENTS: &str = "task-events";
-    pub const REMINDERS: &str = "reminders";
-    pub const TASK_UPDATES: &str = "task-updates";
-    pub const ALL: [&str; 3] = [TASK_EVENTS, REMINDERS, TASK_UPDATES];
-
-    /// The dead-letter topic of `base`.
-    pub fn dead_letter(base: &str) -> String {
-        format!("{base}-dlq")
-    }
-}
-
-pub mod kind {
-    pub const TASK_CREATED: &str = "todo.task.created.v1";
-    pub const TASK_UPDATED: &str = "todo.task.updated.v1";
-    pub const TASK_COMPLETED: &str = "todo.task.completed.v1";
-    pub const TASK_REOPENED: &str = "todo.task.reopened.v1";
-    pub const TASK_DELETED: &str = "todo.task.deleted.v1";
-    pub const REMINDER_DUE: &str = "todo.reminder.due.v1";
-}
+/// Base topic names and event types: the contract's (`todo-contract`), re-exported where they always were.
+pub use todo_contract::{kind, topic};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CloudEvent {
@@ -53,13 +34,13 @@ impl CloudEvent {
         data: serde_json::Value,
     ) -> Self {
         CloudEvent {
-            specversion: "1.0".into(),
+            specversion: todo_contract::cloud_event::SPEC_VERSION.into(),
             id: Uuid::now_v7(),
             source: source.into(),
             kind: kind.into(),
             subject: subject.to_string(),
             time,
-            datacontenttype: "application/json".into(),
+            datacontenttype: todo_contract::cloud_event::DATA_CONTENT_TYPE.into(),
             partitionkey: user_id.to_string(),
             data,
         }

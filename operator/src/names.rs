@@ -25,9 +25,9 @@ pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 
 /// HTTP port of todo-api.
-pub const API_PORT: i32 = 8080;
+pub const API_PORT: i32 = todo_contract::port::API as i32;
 /// HTTP port of todo-worker.
-pub const WORKER_PORT: i32 = 8081;
+pub const WORKER_PORT: i32 = todo_contract::port::WORKER as i32;
 /// Port Dapr sidecars serve metrics on.
 pub const DAPR_METRICS_PORT: i32 = 9090;
 /// PostgreSQL port.
@@ -60,10 +60,10 @@ impl WorkerRole {
     /// The `--role` / `TODO_WORKER_ROLES` value.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Recurrence => "recurrence",
-            Self::Reminders => "reminders",
-            Self::Notifier => "notifier",
-            Self::Audit => "audit",
+            Self::Recurrence => todo_contract::role::RECURRENCE,
+            Self::Reminders => todo_contract::role::REMINDERS,
+            Self::Notifier => todo_contract::role::NOTIFIER,
+            Self::Audit => todo_contract::role::AUDIT,
         }
     }
 }
@@ -86,9 +86,9 @@ impl Stream {
     /// Topic name without the platform prefix.
     pub fn base(self) -> &'static str {
         match self {
-            Self::TaskEvents => "task-events",
-            Self::Reminders => "reminders",
-            Self::TaskUpdates => "task-updates",
+            Self::TaskEvents => todo_contract::topic::TASK_EVENTS,
+            Self::Reminders => todo_contract::topic::REMINDERS,
+            Self::TaskUpdates => todo_contract::topic::TASK_UPDATES,
         }
     }
 }
@@ -217,12 +217,20 @@ impl Names {
 
     /// Full name of a stream's dead-letter topic.
     pub fn dead_letter_topic(&self, stream: Stream) -> String {
-        format!("{}{}-dlq", self.topic_prefix(), stream.base())
+        format!(
+            "{}{}",
+            self.topic_prefix(),
+            todo_contract::topic::dead_letter(stream.base())
+        )
     }
 
     /// Kubernetes-safe name of the Redpanda `Topic` resource for a Kafka topic.
     pub fn topic_resource(&self, stream: Stream, dead_letter: bool) -> String {
-        let suffix = if dead_letter { "-dlq" } else { "" };
+        let suffix = if dead_letter {
+            todo_contract::topic::DEAD_LETTER_SUFFIX
+        } else {
+            ""
+        };
         self.child(&format!("{}{suffix}", stream.base()))
     }
 

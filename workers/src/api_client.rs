@@ -4,6 +4,8 @@
 
 use crate::dapr::{DaprClient, DaprError};
 use jiff::Timestamp;
+/// Internal API routes and bodies (called through Dapr; not exposed by the ingress).
+use todo_contract::internal;
 use todo_core::Store;
 use todo_core::model::NextOccurrence;
 use uuid::Uuid;
@@ -35,10 +37,6 @@ impl ApiCallError {
     }
 }
 
-/// Internal API routes (called through Dapr; not exposed by the ingress).
-pub const NEXT_OCCURRENCE_METHOD: &str = "internal/v1/next-occurrence";
-pub const FIRE_REMINDERS_METHOD: &str = "internal/v1/fire-reminders";
-
 impl ApiClient {
     pub async fn next_occurrence(
         &self,
@@ -53,9 +51,12 @@ impl ApiClient {
                     .await?)
             }
             ApiClient::Dapr { client, app_id } => {
-                let body = serde_json::json!({ "user_id": user_id, "task_id": task_id });
+                let body =
+                    serde_json::to_value(internal::NextOccurrenceRequest { user_id, task_id })?;
                 Ok(serde_json::from_value(
-                    client.invoke(app_id, NEXT_OCCURRENCE_METHOD, &body).await?,
+                    client
+                        .invoke(app_id, internal::method(internal::NEXT_OCCURRENCE), &body)
+                        .await?,
                 )?)
             }
         }
@@ -69,11 +70,14 @@ impl ApiClient {
             }
             ApiClient::Dapr { client, app_id } => {
                 let v = client
-                    .invoke(app_id, FIRE_REMINDERS_METHOD, &serde_json::json!({}))
+                    .invoke(
+                        app_id,
+                        internal::method(internal::FIRE_REMINDERS),
+                        &serde_json::json!({}),
+                    )
                     .await?;
-                Ok(v.get("fired")
-                    .and_then(serde_json::Value::as_u64)
-                    .unwrap_or(0) as usize)
+                Ok(serde_json::from_value::<internal::FireRemindersResponse>(v)
+                    .map_or(0, |answer| answer.fired))
             }
         }
     }

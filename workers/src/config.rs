@@ -3,30 +3,31 @@
 
 use clap::Args;
 use jiff::SignedDuration;
+use todo_contract::env;
 
 #[derive(Debug, Clone, Args)]
 pub struct EventConfig {
     /// The Dapr sidecar's HTTP port (set by Dapr). When set, events go through Dapr; otherwise in-process.
-    #[arg(long, env = "DAPR_HTTP_PORT", global = true)]
+    #[arg(long, env = env::DAPR_HTTP_PORT, global = true)]
     pub dapr_http_port: Option<u16>,
     /// Token for calls to the Dapr sidecar, when Dapr API token auth is on (set by Dapr).
-    #[arg(long, env = "DAPR_API_TOKEN", hide_env_values = true, global = true)]
+    #[arg(long, env = env::DAPR_API_TOKEN, hide_env_values = true, global = true)]
     pub dapr_api_token: Option<String>,
     /// Name of the Dapr pub/sub component.
     #[arg(
         long,
-        env = "TODO_PUBSUB_NAME",
+        env = env::PUBSUB_NAME,
         default_value = "pubsub",
         global = true
     )]
     pub pubsub_name: String,
     /// Prefix of every topic name (keeps platforms sharing a Kafka cluster apart).
-    #[arg(long, env = "TODO_TOPIC_PREFIX", default_value = "", global = true)]
+    #[arg(long, env = env::TOPIC_PREFIX, default_value = "", global = true)]
     pub topic_prefix: String,
     /// Dapr app-id of the API, for service invocation from workers.
     #[arg(
         long,
-        env = "TODO_API_APP_ID",
+        env = env::API_APP_ID,
         default_value = "todo-api",
         global = true
     )]
@@ -34,7 +35,7 @@ pub struct EventConfig {
     /// Name of the Dapr cron binding that drives reminder scans (`POST /<name>`).
     #[arg(
         long,
-        env = "TODO_REMINDER_BINDING",
+        env = env::REMINDER_BINDING,
         default_value = "reminder-cron",
         global = true
     )]
@@ -42,7 +43,7 @@ pub struct EventConfig {
     /// Delivery attempts before an event goes to the dead-letter topic (in-process bus; Dapr uses its Resiliency policy).
     #[arg(
         long,
-        env = "TODO_MAX_DELIVERY_ATTEMPTS",
+        env = env::MAX_DELIVERY_ATTEMPTS,
         default_value_t = 5,
         global = true
     )]
@@ -53,23 +54,23 @@ pub struct EventConfig {
 pub struct NotifyConfig {
     /// SMTP server for reminder emails, e.g. `smtp://user:pass@mail:587?tls=required` or `smtps://…:465`.
     /// Unset: reminders are logged instead of mailed.
-    #[arg(long, env = "TODO_SMTP_URL", hide_env_values = true, global = true)]
+    #[arg(long, env = env::SMTP_URL, hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
     /// Sender of reminder emails.
     #[arg(
         long,
-        env = "TODO_SMTP_FROM",
+        env = env::SMTP_FROM,
         default_value = "TodoPlatform <reminders@todoplatform.local>",
         global = true
     )]
     pub smtp_from: String,
     /// Where reminder webhooks are POSTed (unset: no webhooks).
-    #[arg(long, env = "TODO_WEBHOOK_URL", global = true)]
+    #[arg(long, env = env::WEBHOOK_URL, global = true)]
     pub webhook_url: Option<String>,
     /// Key for the webhook's `X-Todo-Signature` HMAC-SHA256 header.
     #[arg(
         long,
-        env = "TODO_WEBHOOK_SECRET",
+        env = env::WEBHOOK_SECRET,
         hide_env_values = true,
         global = true
     )]
@@ -77,7 +78,7 @@ pub struct NotifyConfig {
     /// Public URL of the web UI, for links in emails.
     #[arg(
         long,
-        env = "TODO_PUBLIC_URL",
+        env = env::PUBLIC_URL,
         default_value = "http://localhost:8080",
         global = true
     )]
@@ -95,7 +96,7 @@ pub struct RetryPolicy {
     /// Wait after a notification's first failed attempt.
     #[arg(
         long = "notify-retry-initial",
-        env = "TODO_NOTIFY_RETRY_INITIAL",
+        env = env::NOTIFY_RETRY_INITIAL,
         default_value = "30s",
         value_parser = parse_duration,
         global = true
@@ -104,7 +105,7 @@ pub struct RetryPolicy {
     /// Longest wait between attempts.
     #[arg(
         long = "notify-retry-max-interval",
-        env = "TODO_NOTIFY_RETRY_MAX_INTERVAL",
+        env = env::NOTIFY_RETRY_MAX_INTERVAL,
         default_value = "1h",
         value_parser = parse_duration,
         global = true
@@ -113,7 +114,7 @@ pub struct RetryPolicy {
     /// How long a notification is retried before it counts as failed.
     #[arg(
         long = "notify-retry-for",
-        env = "TODO_NOTIFY_RETRY_FOR",
+        env = env::NOTIFY_RETRY_FOR,
         default_value = "24h",
         value_parser = parse_duration,
         global = true

@@ -99,7 +99,7 @@ impl DaprClient {
             .http
             .request(method, format!("{}{path}", self.base_url));
         match &self.api_token {
-            Some(t) => req.header("dapr-api-token", t),
+            Some(t) => req.header(todo_contract::header::APP_TOKEN, t),
             None => req,
         }
     }

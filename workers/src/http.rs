@@ -41,8 +41,8 @@ pub fn router(state: WorkerState, reminder_binding: &str) -> Router {
                 )
             }),
         )
-        .route("/events/task-events", post(task_events))
-        .route("/events/reminders", post(reminder_events))
+        .route(todo_contract::route::TASK_EVENTS, post(task_events))
+        .route(todo_contract::route::REMINDERS, post(reminder_events))
         .route(
             &format!("/{}", reminder_binding.trim_start_matches('/')),
             post(cron),

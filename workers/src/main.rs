@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use todo_contract::{env, port};
 use todo_core::Store;
 use todo_worker::api_client::ApiClient;
 use todo_worker::config::{EventConfig, NotifyConfig};
@@ -40,7 +41,7 @@ struct WorkerConfig {
     /// Database (the platform's; workers use their own tables in it).
     #[arg(
         long,
-        env = "DATABASE_URL",
+        env = env::DATABASE_URL,
         default_value = "sqlite://todo.db",
         global = true
     )]
@@ -48,24 +49,24 @@ struct WorkerConfig {
     /// Listen address.
     #[arg(
         long,
-        env = "TODO_HTTP_ADDR",
-        default_value = "127.0.0.1:8081",
+        env = env::HTTP_ADDR,
+        default_value = port::WORKER_DEFAULT_ADDR,
         global = true
     )]
     http_addr: SocketAddr,
     /// Comma-separated roles: recurrence, reminders, notifier, audit.
     #[arg(
         long = "role",
-        env = "TODO_WORKER_ROLES",
+        env = env::WORKER_ROLES,
         default_value = "recurrence,reminders,notifier,audit",
         global = true
     )]
     roles: String,
-    #[arg(long, env = "TODO_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(long, env = env::LOG_FORMAT, default_value = "text", global = true)]
     log_format: String,
     #[arg(
         long,
-        env = "TODO_DB_MAX_CONNECTIONS",
+        env = env::DB_MAX_CONNECTIONS,
         default_value_t = 8,
         global = true
     )]
@@ -155,4 +156,45 @@ async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
     }
     tracing::info!("todo-worker stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+    use std::collections::BTreeSet;
+
+    /// The variables `todo-worker`'s command line reads are exactly the contract's list for it.
+    #[test]
+    fn clap_reads_exactly_the_contracts_env_names() {
+        let clap: BTreeSet<String> = Cli::command()
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        let contract: BTreeSet<String> = todo_contract::env::worker().map(str::to_owned).collect();
+        assert_eq!(clap, contract);
+    }
+
+    /// The variables without which it cannot start (required, no default) are the contract's list.
+    #[test]
+    fn clap_requires_exactly_the_contracts_required_names() {
+        let required: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter(|arg| arg.is_required_set() && arg.get_default_values().is_empty())
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(required, todo_contract::env::WORKER_REQUIRED);
+    }
+
+    /// The roles `--role` accepts are the contract's.
+    #[test]
+    fn roles_are_the_contracts() {
+        let names: Vec<&str> = todo_worker::roles::Role::ALL
+            .iter()
+            .map(|r| r.name())
+            .collect();
+        assert_eq!(names, todo_contract::role::ALL);
+    }
 }

@@ -14,22 +14,22 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router};
 use jiff::Timestamp;
-use serde::Deserialize;
 use std::sync::Arc;
+use todo_contract::internal;
 use todo_core::model::NextOccurrence;
 use uuid::Uuid;
 
 /// Dapr sets this header on every service-invocation request it forwards to the app.
-pub const CALLER_APP_ID_HEADER: &str = "dapr-caller-app-id";
+pub const CALLER_APP_ID_HEADER: &str = todo_contract::header::CALLER_APP_ID;
 /// Dapr sends the app API token (`APP_API_TOKEN` in the app's environment) in this header.
-pub const APP_TOKEN_HEADER: &str = "dapr-api-token";
+pub const APP_TOKEN_HEADER: &str = todo_contract::header::APP_TOKEN;
 /// How many due reminders one `fire-reminders` call fires at most (the cron binding calls again soon).
 const FIRE_BATCH: u32 = 500;
 
 /// The internal routes, guarded by the token from the `APP_API_TOKEN` environment variable (Dapr's name).
 pub fn router() -> Router<AppState> {
     router_with_token(
-        std::env::var("APP_API_TOKEN")
+        std::env::var(todo_contract::env::APP_API_TOKEN)
             .ok()
             .filter(|t| !t.is_empty()),
     )
@@ -39,8 +39,8 @@ pub fn router() -> Router<AppState> {
 pub fn router_with_token(app_token: Option<String>) -> Router<AppState> {
     let app_token = Arc::new(app_token);
     Router::new()
-        .route("/internal/v1/next-occurrence", post(next_occurrence))
-        .route("/internal/v1/fire-reminders", post(fire_reminders))
+        .route(internal::NEXT_OCCURRENCE, post(next_occurrence))
+        .route(internal::FIRE_REMINDERS, post(fire_reminders))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {
                 let app_token = app_token.clone();
@@ -84,12 +84,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NextOccurrenceRequest {
-    pub user_id: Uuid,
-    pub task_id: Uuid,
-}
+/// The contract's body, with UUIDs.
+pub type NextOccurrenceRequest = internal::NextOccurrenceRequest<Uuid>;
 
 /// Create the occurrence after a completed one (idempotent: a repeat returns the existing one).
 async fn next_occurrence(
@@ -105,12 +101,14 @@ async fn next_occurrence(
 }
 
 /// Fire due reminders into the outbox; answers `{"fired": n}`.
-async fn fire_reminders(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+async fn fire_reminders(
+    State(s): State<AppState>,
+) -> ApiResult<Json<internal::FireRemindersResponse>> {
     let fired = s
         .store
         .fire_due_reminders(Timestamp::now(), FIRE_BATCH)
         .await?;
-    Ok(Json(serde_json::json!({ "fired": fired.len() })))
+    Ok(Json(internal::FireRemindersResponse { fired: fired.len() }))
 }
 
 #[cfg(test)]

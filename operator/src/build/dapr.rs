@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::{Ctx, TopicProvisioning};
 use crate::crd::{SaslMechanism, TopicDeletionPolicy, TopicProvisioner};
 use crate::names::{Stream, WorkerRole};
+use todo_contract::{role, route};
 
 /// Dapr Component (dapr.io/v1alpha1).
 pub fn component_resource() -> ApiResource {
@@ -200,26 +201,26 @@ pub fn subscriptions(ctx: &Ctx, roles: &[WorkerRole]) -> Vec<DynamicObject> {
         match role {
             WorkerRole::Recurrence => {
                 routes.push((
-                    "recurrence".into(),
+                    role::RECURRENCE.into(),
                     names.worker(*role),
                     Stream::TaskEvents,
-                    "/events/task-events",
+                    route::TASK_EVENTS,
                 ));
             }
             WorkerRole::Audit => {
                 routes.push((
-                    "audit".into(),
+                    role::AUDIT.into(),
                     names.worker(*role),
                     Stream::TaskEvents,
-                    "/events/task-events",
+                    route::TASK_EVENTS,
                 ));
             }
             WorkerRole::Notifier => {
                 routes.push((
-                    "notifier".into(),
+                    role::NOTIFIER.into(),
                     names.worker(*role),
                     Stream::Reminders,
-                    "/events/reminders",
+                    route::REMINDERS,
                 ));
             }
             // Reminders is driven by the cron binding and publishes; it subscribes to nothing.
@@ -230,7 +231,7 @@ pub fn subscriptions(ctx: &Ctx, roles: &[WorkerRole]) -> Vec<DynamicObject> {
         "api".into(),
         names.api(),
         Stream::TaskUpdates,
-        "/events/task-updates",
+        route::TASK_UPDATES,
     ));
     routes
         .into_iter()

@@ -26,6 +26,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::{Ctx, short_hash};
 use crate::crd::PullPolicy;
 use crate::names::{API_PORT, CONFIG_HASH_ANNOTATION, DAPR_METRICS_PORT, WORKER_PORT, WorkerRole};
+use todo_contract::env as var;
 
 /// Name of the API's app container (its component); the HPA scales on this container's CPU.
 const API_CONTAINER: &str = "api";
@@ -57,20 +58,20 @@ pub(super) fn config_map(ctx: &Ctx) -> ConfigMap {
     let spec = &ctx.platform.spec;
     let names = &ctx.names;
     let mut data = BTreeMap::from([
-        ("TODO_LOG_FORMAT".to_owned(), "json".to_owned()),
-        ("RUST_LOG".to_owned(), spec.log_level.as_str().to_owned()),
-        ("TODO_PUBSUB_NAME".to_owned(), names.pubsub()),
-        ("TODO_TOPIC_PREFIX".to_owned(), names.topic_prefix()),
-        ("TODO_API_APP_ID".to_owned(), names.api()),
-        ("TODO_REMINDER_BINDING".to_owned(), names.reminder_binding()),
-        ("TODO_PUBLIC_URL".to_owned(), super::network::url(ctx)),
+        (var::LOG_FORMAT.to_owned(), "json".to_owned()),
+        (var::RUST_LOG.to_owned(), spec.log_level.as_str().to_owned()),
+        (var::PUBSUB_NAME.to_owned(), names.pubsub()),
+        (var::TOPIC_PREFIX.to_owned(), names.topic_prefix()),
+        (var::API_APP_ID.to_owned(), names.api()),
+        (var::REMINDER_BINDING.to_owned(), names.reminder_binding()),
+        (var::PUBLIC_URL.to_owned(), super::network::url(ctx)),
         (
-            "TODO_DB_MAX_CONNECTIONS".to_owned(),
+            var::DB_MAX_CONNECTIONS.to_owned(),
             spec.database.max_connections.to_string(),
         ),
     ]);
     if let Some(smtp) = &spec.notifications.smtp {
-        data.insert("TODO_SMTP_FROM".into(), smtp.from.clone());
+        data.insert(var::SMTP_FROM.into(), smtp.from.clone());
     }
     ConfigMap {
         metadata: ctx.meta(names.config_map(), "config"),
@@ -453,16 +454,16 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
         args: vec!["serve".into()],
         port: API_PORT,
         env: vec![
-            env("TODO_HTTP_ADDR", format!("0.0.0.0:{API_PORT}")),
+            env(var::HTTP_ADDR, format!("0.0.0.0:{API_PORT}")),
             // In Kubernetes each worker role is its own Deployment.
-            env("TODO_EMBEDDED_WORKERS", "false"),
+            env(var::EMBEDDED_WORKERS, "false"),
             // The migration Job migrates before any pod of a release starts.
-            env("TODO_MIGRATE", "false"),
-            secret_env("DATABASE_URL", database_url_ref(ctx)),
-            secret_env("TODO_JWT_SECRET", jwt_secret_ref(ctx)),
+            env(var::MIGRATE, "false"),
+            secret_env(var::DATABASE_URL, database_url_ref(ctx)),
+            secret_env(var::JWT_SECRET, jwt_secret_ref(ctx)),
             // Dapr's variable name for the app token the sidecar presents (see the annotation).
             secret_env(
-                "APP_API_TOKEN",
+                var::APP_API_TOKEN,
                 (ctx.names.app_token_secret(), "token".into()),
             ),
         ],
@@ -485,14 +486,14 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
             WorkerRole::Audit => &spec.workers.audit,
         };
         let mut env_vars = vec![
-            env("TODO_HTTP_ADDR", format!("0.0.0.0:{WORKER_PORT}")),
-            env("TODO_WORKER_ROLES", role.as_str()),
-            secret_env("DATABASE_URL", database_url_ref(ctx)),
+            env(var::HTTP_ADDR, format!("0.0.0.0:{WORKER_PORT}")),
+            env(var::WORKER_ROLES, role.as_str()),
+            secret_env(var::DATABASE_URL, database_url_ref(ctx)),
         ];
         if *role == WorkerRole::Notifier {
             if let Some(smtp) = &spec.notifications.smtp {
                 env_vars.push(secret_env(
-                    "TODO_SMTP_URL",
+                    var::SMTP_URL,
                     (
                         smtp.url_secret_ref.name.clone(),
                         smtp.url_secret_ref.key.clone(),
@@ -500,9 +501,9 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
                 ));
             }
             if let Some(webhook) = &spec.notifications.webhook {
-                env_vars.push(env("TODO_WEBHOOK_URL", webhook.url.clone()));
+                env_vars.push(env(var::WEBHOOK_URL, webhook.url.clone()));
                 env_vars.push(secret_env(
-                    "TODO_WEBHOOK_SECRET",
+                    var::WEBHOOK_SECRET,
                     (
                         webhook.signing_secret_ref.name.clone(),
                         webhook.signing_secret_ref.key.clone(),
@@ -583,7 +584,7 @@ pub(super) fn services(ctx: &Ctx, roles: &[WorkerRole]) -> Vec<Service> {
 pub(super) fn migration_job(ctx: &Ctx) -> Job {
     let api_image = api_image(ctx);
     let worker_image = worker_image(ctx);
-    let database_url = secret_env("DATABASE_URL", database_url_ref(ctx));
+    let database_url = secret_env(var::DATABASE_URL, database_url_ref(ctx));
     let (tmp, tmp_mount) = tmp_volume();
     let migrate = |name: &str, image: String| Container {
         name: name.into(),

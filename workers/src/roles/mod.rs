@@ -27,10 +27,10 @@ impl Role {
 
     pub fn name(self) -> &'static str {
         match self {
-            Role::Recurrence => "recurrence",
-            Role::Reminders => "reminders",
-            Role::Notifier => "notifier",
-            Role::Audit => "audit",
+            Role::Recurrence => todo_contract::role::RECURRENCE,
+            Role::Reminders => todo_contract::role::REMINDERS,
+            Role::Notifier => todo_contract::role::NOTIFIER,
+            Role::Audit => todo_contract::role::AUDIT,
         }
     }
 }
