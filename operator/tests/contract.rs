@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::Container;
 use todo_contract::{env, port, route};
 use todo_operator::build::{self, DesiredState};
 use todo_operator::render::{self, offline_inputs};
@@ -66,62 +66,12 @@ impl Binary {
     }
 }
 
-/// Every app container of the platform (Deployments and the migration Job) with the names it gets:
-/// its own env and, when it reads the platform's ConfigMap, every key of it.
-fn app_containers(desired: &DesiredState) -> Vec<(Container, BTreeSet<String>)> {
-    let config_map_name = desired.config_map.metadata.name.clone().expect("named");
-    let config_keys: BTreeSet<String> = desired
-        .config_map
-        .data
-        .clone()
-        .unwrap_or_default()
-        .into_keys()
-        .collect();
-    let job_pod = desired
-        .migration_job
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.spec.clone());
-    let deployment_pods = desired
-        .deployments
-        .iter()
-        .filter_map(|d| d.spec.as_ref().and_then(|s| s.template.spec.clone()));
-    let pods: Vec<PodSpec> = job_pod.into_iter().chain(deployment_pods).collect();
-    pods.iter()
-        .flat_map(|pod| {
-            pod.containers
-                .iter()
-                .chain(pod.init_containers.iter().flatten())
-        })
-        .map(|container| {
-            let mut names: BTreeSet<String> = container
-                .env
-                .iter()
-                .flatten()
-                .map(|e| e.name.clone())
-                .collect();
-            for source in container.env_from.iter().flatten() {
-                let Some(config_map) = &source.config_map_ref else {
-                    panic!(
-                        "{}: env from something other than a ConfigMap",
-                        container.name
-                    );
-                };
-                assert_eq!(config_map.name, config_map_name, "{}", container.name);
-                assert_eq!(source.prefix, None, "{}", container.name);
-                names.extend(config_keys.iter().cloned());
-            }
-            (container.clone(), names)
-        })
-        .collect()
-}
-
 /// The operator sets only names the binary in the container reads, and everything it requires.
 #[test]
 fn operator_sets_only_what_the_binary_reads_and_all_it_requires() {
     let mut seen = BTreeSet::new();
     for relative in PLATFORMS {
-        for (container, names) in app_containers(&desired(relative)) {
+        for (container, names) in common::app_containers(&desired(relative)) {
             let binary = Binary::of(&container);
             seen.insert(format!("{binary:?}"));
             let reads = binary.reads();

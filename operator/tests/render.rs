@@ -125,37 +125,11 @@ fn gitops_examples_point_at_the_platform_directory() {
 /// Environment variable names the builders put into any container (directly or via the
 /// ConfigMap), across every fixture.
 fn env_names_set_by_builders() -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for relative in PLATFORMS {
-        let desired = desired(relative);
-        names.extend(
-            desired
-                .config_map
-                .data
-                .clone()
-                .unwrap_or_default()
-                .into_keys(),
-        );
-        let job_pod = desired
-            .migration_job
-            .spec
-            .as_ref()
-            .and_then(|s| s.template.spec.clone());
-        let deployment_pods = desired
-            .deployments
-            .iter()
-            .filter_map(|d| d.spec.as_ref().and_then(|s| s.template.spec.clone()));
-        for pod in job_pod.into_iter().chain(deployment_pods) {
-            for container in pod
-                .containers
-                .iter()
-                .chain(pod.init_containers.iter().flatten())
-            {
-                names.extend(container.env.iter().flatten().map(|e| e.name.clone()));
-            }
-        }
-    }
-    names
+    PLATFORMS
+        .into_iter()
+        .flat_map(|relative| common::app_containers(&desired(relative)))
+        .flat_map(|(_, names)| names)
+        .collect()
 }
 
 /// Names in the first column of the table under `## Configuration` in the README.

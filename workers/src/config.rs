@@ -153,6 +153,21 @@ impl RetryPolicy {
     }
 }
 
+/// The environment variables a command line reads (clap's `env` of every argument), and those it
+/// cannot start without (required, no default): what the binaries' tests hold against `todo-contract`.
+pub fn clap_env_names(
+    command: &clap::Command,
+) -> (std::collections::BTreeSet<String>, Vec<String>) {
+    let name = |arg: &clap::Arg| arg.get_env().map(|n| n.to_string_lossy().into_owned());
+    let reads = command.get_arguments().filter_map(name).collect();
+    let required = command
+        .get_arguments()
+        .filter(|arg| arg.is_required_set() && arg.get_default_values().is_empty())
+        .filter_map(name)
+        .collect();
+    (reads, required)
+}
+
 /// A positive duration: `30s`, `5m`, `1h 30m`, `250ms` (or ISO 8601, `PT30S`).
 pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
     let d: SignedDuration = s

@@ -163,29 +163,18 @@ mod tests {
     use super::Cli;
     use clap::CommandFactory;
     use std::collections::BTreeSet;
+    use todo_contract::env;
 
-    /// The variables `todo-worker`'s command line reads are exactly the contract's list for it.
+    /// The variables `todo-worker`'s command line reads are exactly the contract's list for it, and so are
+    /// those it cannot start without.
     #[test]
     fn clap_reads_exactly_the_contracts_env_names() {
-        let clap: BTreeSet<String> = Cli::command()
-            .get_arguments()
-            .filter_map(|arg| arg.get_env())
-            .map(|name| name.to_string_lossy().into_owned())
-            .collect();
-        let contract: BTreeSet<String> = todo_contract::env::worker().map(str::to_owned).collect();
-        assert_eq!(clap, contract);
-    }
-
-    /// The variables without which it cannot start (required, no default) are the contract's list.
-    #[test]
-    fn clap_requires_exactly_the_contracts_required_names() {
-        let required: Vec<String> = Cli::command()
-            .get_arguments()
-            .filter(|arg| arg.is_required_set() && arg.get_default_values().is_empty())
-            .filter_map(|arg| arg.get_env())
-            .map(|name| name.to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(required, todo_contract::env::WORKER_REQUIRED);
+        let (reads, required) = todo_worker::config::clap_env_names(&Cli::command());
+        assert_eq!(
+            reads,
+            env::worker().map(str::to_owned).collect::<BTreeSet<_>>()
+        );
+        assert_eq!(required, env::WORKER_REQUIRED);
     }
 
     /// The roles `--role` accepts are the contract's.

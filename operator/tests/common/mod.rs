@@ -112,3 +112,99 @@ pub fn helm(test: &str) -> Option<PathBuf> {
         "helm v4 not found ($HELM, PATH, /opt/todo-operator-tools/bin/helm)",
     )
 }
+
+/// Every app container of the platform (Deployments and the migration Job) with the names it gets:
+/// its own env and, when it reads the platform's ConfigMap, every key of it.
+pub fn app_containers(
+    desired: &todo_operator::build::DesiredState,
+) -> Vec<(
+    k8s_openapi::api::core::v1::Container,
+    std::collections::BTreeSet<String>,
+)> {
+    let config_map_name = desired.config_map.metadata.name.clone().expect("named");
+    let config_keys: std::collections::BTreeSet<String> = desired
+        .config_map
+        .data
+        .clone()
+        .unwrap_or_default()
+        .into_keys()
+        .collect();
+    let job_pod = desired
+        .migration_job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.clone());
+    let deployment_pods = desired
+        .deployments
+        .iter()
+        .filter_map(|d| d.spec.as_ref().and_then(|s| s.template.spec.clone()));
+    let pods: Vec<k8s_openapi::api::core::v1::PodSpec> =
+        job_pod.into_iter().chain(deployment_pods).collect();
+    pods.iter()
+        .flat_map(|pod| {
+            pod.containers
+                .iter()
+                .chain(pod.init_containers.iter().flatten())
+        })
+        .map(|container| {
+            let mut names: std::collections::BTreeSet<String> = container
+                .env
+                .iter()
+                .flatten()
+                .map(|e| e.name.clone())
+                .collect();
+            for source in container.env_from.iter().flatten() {
+                let Some(config_map) = &source.config_map_ref else {
+                    panic!(
+                        "{}: env from something other than a ConfigMap",
+                        container.name
+                    );
+                };
+                assert_eq!(config_map.name, config_map_name, "{}", container.name);
+                assert_eq!(source.prefix, None, "{}", container.name);
+                names.extend(config_keys.iter().cloned());
+            }
+            (container.clone(), names)
+        })
+        .collect()
+}
+
+/// `cargo build <args>` in this test's profile; returns the profile's directory.
+pub fn cargo_build(args: &[&str]) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("test binary outside target/<profile>/deps")?
+        .to_path_buf();
+    let mut build =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.arg("build").args(args).current_dir(repo_root());
+    // Cargo gives a test the variables of the package under test (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...);
+    // passed on, they make this build recompile every crate that reads them, each time (a minute here).
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_BIN_",
+            "CARGO_CRATE_",
+            "CARGO_PRIMARY_",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        {
+            build.env_remove(name.as_ref());
+        }
+    }
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build {args:?} failed"));
+    }
+    Ok(profile_dir)
+}
