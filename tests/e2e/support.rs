@@ -180,23 +180,9 @@ pub static KSTATUS_SAMPLES: Mutex<Vec<(Value, String)>> = Mutex::new(Vec::new())
 /// binary is built here (a no-op when `cargo test --workspace` already built it): a stale binary would
 /// test old code.
 fn operator_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build
-        .args(["build", "-p", "todo-operator", "--bin", "todo-operator"])
-        .current_dir(repo());
-    if profile_dir
-        .file_name()
-        .is_some_and(|name| name == "release")
-    {
-        build.arg("--release");
-    }
-    check(&mut build, None);
-    profile_dir.join("todo-operator")
+    crate::common::cargo_build(&["-p", "todo-operator", "--bin", "todo-operator"])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("todo-operator")
 }
 
 /// The operator as a process of this machine, authenticated with a token of the chart's ServiceAccount

@@ -19,9 +19,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::support::{
-    Platform, Running, cargo_build, create_database, drop_database, eventually, free_port,
-};
+use crate::support::{Platform, Running, create_database, drop_database, eventually, free_port};
 
 /// The p-th percentile (0–100) of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -133,7 +131,7 @@ async fn create_real_and_stand_in(p: &Platform) {
         drained.elapsed().as_secs_f64()
     );
 
-    let bin = cargo_build(&["-p", "todo-worker", "--example", "bench_sidecar"])
+    let bin = crate::common::cargo_build(&["-p", "todo-worker", "--example", "bench_sidecar"])
         .expect("the stand-in builds");
     let sidecar_port = free_port();
     let _sidecar = Running::spawn(

@@ -40,6 +40,53 @@ async fn activity(p: &Platform, token: &str, task: &str) -> Vec<String> {
         .collect()
 }
 
+/// The caller's open tasks titled `title`.
+async fn open_titled(p: &Platform, token: &str, title: &str) -> Vec<Value> {
+    let (status, list) = p
+        .call(Method::GET, "/api/v1/tasks?status=open", token, None)
+        .await;
+    assert_eq!(status, 200, "list: {list}");
+    list["items"]
+        .as_array()
+        .expect("a page of tasks")
+        .iter()
+        .filter(|t| t["title"] == title)
+        .cloned()
+        .collect()
+}
+
+/// A new user's recurring task, due `due`, repeating by `rrule`: (token, title, task).
+async fn recurring_task(
+    p: &Platform,
+    test: &str,
+    due: &str,
+    rrule: &str,
+) -> (String, String, Value) {
+    let token = p
+        .signup(&email(&test.replace(' ', "-")), "Europe/Berlin")
+        .await;
+    let title = format!("{test} {}", uuid::Uuid::now_v7().simple());
+    let task = create(
+        p,
+        &token,
+        json!({ "title": title, "due": due, "recurrence": { "rrule": rrule } }),
+    )
+    .await;
+    (token, title, task)
+}
+
+async fn complete(p: &Platform, token: &str, id: &str) {
+    let (status, body) = p
+        .call(
+            Method::POST,
+            &format!("/api/v1/tasks/{id}/complete"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "complete: {body}");
+}
+
 async fn create(p: &Platform, token: &str, body: Value) -> Value {
     let (status, task) = p
         .call(Method::POST, "/api/v1/tasks", token, Some(body))
@@ -109,34 +156,12 @@ pub async fn lifecycle_reaches_the_audit_log_in_order(p: &Platform) {
 /// Completing a recurring task: the recurrence worker asks the API for the next occurrence through Dapr
 /// service invocation (worker sidecar → API sidecar → API with the app token).
 pub async fn recurring_completion_schedules_the_next(p: &Platform) {
-    let token = p.signup(&email("recurring"), "Europe/Berlin").await;
-    let title = format!("water the plants {}", uuid::Uuid::now_v7().simple());
-    let task = create(
-        p,
-        &token,
-        json!({ "title": title, "due": "2027-01-04T08:00", "recurrence": { "rrule": "FREQ=DAILY" } }),
-    )
-    .await;
+    let (token, title, task) =
+        recurring_task(p, "water the plants", "2027-01-04T08:00", "FREQ=DAILY").await;
     let id = task["id"].as_str().expect("an id");
-    assert_eq!(
-        p.call(
-            Method::POST,
-            &format!("/api/v1/tasks/{id}/complete"),
-            &token,
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    complete(p, &token, id).await;
     let next = eventually(WITHIN, "the next occurrence", || async {
-        let (_, list) = p
-            .call(Method::GET, "/api/v1/tasks?status=open", &token, None)
-            .await;
-        list["items"]
-            .as_array()
-            .or(list.as_array())
-            .and_then(|items| items.iter().find(|t| t["title"] == title.as_str()).cloned())
+        open_titled(p, &token, &title).await.into_iter().next()
     })
     .await;
     assert_ne!(next["id"], task["id"]);
@@ -153,18 +178,7 @@ pub async fn recurring_completion_schedules_the_next(p: &Platform) {
             .then_some(())
     })
     .await;
-    let (_, list) = p
-        .call(Method::GET, "/api/v1/tasks?status=open", &token, None)
-        .await;
-    let open = list["items"]
-        .as_array()
-        .or(list.as_array())
-        .expect("a list");
-    assert_eq!(
-        open.iter().filter(|t| t["title"] == title.as_str()).count(),
-        1,
-        "{list}"
-    );
+    assert_eq!(open_titled(p, &token, &title).await.len(), 1);
     // The worker counts once the API has answered; the new task can be listed a moment before that.
     eventually(
         WITHIN,
@@ -283,29 +297,13 @@ pub async fn poison_event_lands_on_the_dead_letter_topic(p: &Platform) {
 /// is completed, the API is down when the worker comes back (so it answers RETRY), and once the API is
 /// back the redelivered event creates the next occurrence — once. Runs alone: it stops the API.
 pub async fn retry_is_redelivered_after_outages(p: &Platform) {
-    let token = p.signup(&email("retry"), "UTC").await;
-    let title = format!("pay rent {}", uuid::Uuid::now_v7().simple());
-    let task = create(
-        p,
-        &token,
-        json!({ "title": title, "due": "2027-03-01T09:00", "recurrence": { "rrule": "FREQ=MONTHLY" } }),
-    )
-    .await;
+    let (token, title, task) =
+        recurring_task(p, "pay rent", "2027-03-01T09:00", "FREQ=MONTHLY").await;
     let id = task["id"].as_str().expect("an id");
     let recurrence = p.app_id("recurrence");
     let api = p.app_id("api");
     p.kill_app(&recurrence).await;
-    assert_eq!(
-        p.call(
-            Method::POST,
-            &format!("/api/v1/tasks/{id}/complete"),
-            &token,
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    complete(p, &token, id).await;
     // The completion is on Kafka once the audit worker has it.
     eventually(
         WITHIN,
@@ -332,21 +330,7 @@ pub async fn retry_is_redelivered_after_outages(p: &Platform) {
     let next = eventually(
         Duration::from_secs(120),
         "the next occurrence after redelivery",
-        || async {
-            let (_, list) = p
-                .call(Method::GET, "/api/v1/tasks?status=open", &token, None)
-                .await;
-            list["items"]
-                .as_array()
-                .or(list.as_array())
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter(|t| t["title"] == title.as_str())
-                        .count()
-                })
-                .filter(|n| *n > 0)
-        },
+        || async { Some(open_titled(p, &token, &title).await.len()).filter(|n| *n > 0) },
     )
     .await;
     assert_eq!(next, 1, "redelivery creates the next occurrence once");

@@ -86,7 +86,7 @@ where
 /// A binary of this checkout, built here (a no-op when `cargo test --workspace` already built it): a test
 /// can only depend on another package's library, and a stale binary would test old code.
 fn workspace_binaries() -> Result<PathBuf, String> {
-    cargo_build(&[
+    common::cargo_build(&[
         "-p",
         "todo-api",
         "--bin",
@@ -96,27 +96,6 @@ fn workspace_binaries() -> Result<PathBuf, String> {
         "--bin",
         "todo-worker",
     ])
-}
-
-/// `cargo build <args>` in this test's profile; returns the profile's directory.
-pub fn cargo_build(args: &[&str]) -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("test binary outside target/<profile>/deps")?
-        .to_path_buf();
-    let mut build =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build.arg("build").args(args).current_dir(repo());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let status = build.status().map_err(|e| format!("cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build {args:?} failed"));
-    }
-    Ok(profile_dir)
 }
 
 /// daprd as built by `tests/dapr/daprd.sh`.
@@ -575,7 +554,8 @@ fn random_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-fn secret(name: &str, key: &str, value: &str) -> Secret {
+/// A Secret of the platform's namespace with one key.
+pub fn secret(name: &str, key: &str, value: &str) -> Secret {
     Secret {
         metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
             name: Some(name.into()),

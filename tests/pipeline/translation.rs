@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+
+use crate::support::secret;
 use libtest_mimic::{Failed, Trial};
 use serde_json::{Value, json};
 use todo_operator::build::{self, BuildInputs, DesiredState, GeneratedSecrets};
@@ -71,20 +72,6 @@ fn desired() -> DesiredState {
         referenced_secret_versions: BTreeMap::new(),
     };
     build::build(&platform, &inputs).expect("builds")
-}
-
-fn secret(name: &str, key: &str, value: &str) -> Secret {
-    Secret {
-        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        data: Some(BTreeMap::from([(
-            key.to_owned(),
-            ByteString(value.as_bytes().to_vec()),
-        )])),
-        ..Default::default()
-    }
 }
 
 fn given() -> Vec<Secret> {
