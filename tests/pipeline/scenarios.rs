@@ -75,6 +75,18 @@ async fn recurring_task(
     (token, title, task)
 }
 
+/// Wait until the audit worker has recorded the task's completion: the event is on Kafka and consumed.
+async fn completion_audited(p: &Platform, token: &str, id: &str) {
+    eventually(WITHIN, "the completion in the activity log", || async {
+        activity(p, token, id)
+            .await
+            .iter()
+            .any(|k| k == "todo.task.completed.v1")
+            .then_some(())
+    })
+    .await;
+}
+
 async fn complete(p: &Platform, token: &str, id: &str) {
     let (status, body) = p
         .call(
@@ -170,14 +182,7 @@ pub async fn recurring_completion_schedules_the_next(p: &Platform) {
         "the next occurrence is the next day: {next}"
     );
     // Wait for the completion to be fully consumed (audited), then count: exactly one next occurrence.
-    eventually(WITHIN, "the completion in the activity log", || async {
-        activity(p, &token, id)
-            .await
-            .iter()
-            .any(|k| k == "todo.task.completed.v1")
-            .then_some(())
-    })
-    .await;
+    completion_audited(p, &token, id).await;
     assert_eq!(open_titled(p, &token, &title).await.len(), 1);
     // The worker counts once the API has answered; the new task can be listed a moment before that.
     eventually(
@@ -305,18 +310,7 @@ pub async fn retry_is_redelivered_after_outages(p: &Platform) {
     p.kill_app(&recurrence).await;
     complete(p, &token, id).await;
     // The completion is on Kafka once the audit worker has it.
-    eventually(
-        WITHIN,
-        "the completion to be consumed by the audit worker",
-        || async {
-            activity(p, &token, id)
-                .await
-                .iter()
-                .any(|k| k == "todo.task.completed.v1")
-                .then_some(())
-        },
-    )
-    .await;
+    completion_audited(p, &token, id).await;
     p.kill_app(&api).await;
     let log = p.app_log(&recurrence).await;
     let retries_before = count_lines(&log, "event will be retried");
