@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     if failed {
         eprintln!("{}", runtime.block_on(platform.logs(40)));
     }
-    runtime.block_on(platform.cleanup());
+    runtime.block_on(platform.cleanup(failed));
     if failed {
         ExitCode::FAILURE
     } else {

@@ -539,14 +539,18 @@ impl Platform {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// Stop every process and drop the database.
-    pub async fn cleanup(&self) {
+    /// Stop every process and drop the database; remove the logs too unless they are to be kept (a failure
+    /// names them).
+    pub async fn cleanup(&self, keep_logs: bool) {
         for entry in self.apps.lock().await.iter_mut() {
             for run in entry.process.iter_mut().chain(entry.daprd.iter_mut()) {
                 run.kill().await;
             }
         }
         drop_database(&self.database.0).await;
+        if !keep_logs {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
