@@ -1,7 +1,7 @@
 //! The Helm chart: `helm lint`, and `helm template` output validated against Kubernetes'
 //! schemas for the default values and the single-replica variant.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,6 +1,6 @@
 //! The `todo-operator` binary's offline commands.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

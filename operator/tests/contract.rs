@@ -3,7 +3,7 @@
 //! the routes its Subscriptions name are routes the subscribing binary serves. (The binaries' own
 //! tests check that their command lines read exactly the contract's names.)
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

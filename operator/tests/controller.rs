@@ -1,7 +1,7 @@
 //! The reconciler against an in-memory API server (kube-rs's tower-test mock pattern): what a
 //! reconcile writes, and — as important — what it does not.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

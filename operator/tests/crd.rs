@@ -1,7 +1,7 @@
 //! The committed CRD (crds/ and the chart's copy) against the Rust types, and the schema's
 //! own rules.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

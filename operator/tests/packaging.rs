@@ -1,6 +1,6 @@
 //! Dockerfiles (hadolint) and the e2e workflow (actionlint, zizmor) pass their linters.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

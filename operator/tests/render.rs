@@ -2,7 +2,7 @@
 //! document against Kubernetes' and Dapr's / Redpanda's schemas, and the env-var contract with
 //! the README.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

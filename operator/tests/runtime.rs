@@ -1,7 +1,7 @@
 //! The operator process's pieces around the reconciler: Lease leader election (against the
 //! in-memory API server) and the health/metrics endpoints (over real HTTP).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,10 +3,8 @@
 //! with each SASL mechanism the CRD offers over TLS with a test CA. Each test uses its own topic
 //! names, so they share the broker and run in parallel.
 
-mod common;
-#[allow(dead_code)] // restarting the broker is for the pipeline suite
-mod kafka_broker;
-mod support;
+use crate::kafka_broker;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Shared test helpers: repository paths and discovery of external tools. A missing tool skips
 //! the test locally (printing why) but fails it when `CI` is set, because CI installs them all.
 
-#![allow(dead_code)] // each test binary uses a different subset of these helpers
+#![allow(dead_code)] // the operator, e2e and pipeline suites each use a different subset of these helpers
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
