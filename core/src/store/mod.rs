@@ -1,11 +1,13 @@
 //! Storage: one `Store` over SQLite (embedded default) or PostgreSQL (production).
 //!
-//! Each statement is written once and compiled for both backends by the `on_pool!` macro (the two arms
-//! are type-checked separately, so a statement that doesn't bind on one backend fails to compile).
-//! Where the dialects really differ — full-text search, row locking — the SQL is chosen per backend and
-//! everything around it stays shared. One behavioural test suite (`tests/store.rs`) runs on both.
+//! Each operation is written once, generic over the [`Dialect`](dialect::Dialect), and compiled for both
+//! backends (a statement whose values don't encode on one of them fails to compile). `Store` holds one
+//! pool and calls the operation for it. Where the dialects really differ — full-text search, row locking
+//! — each dialect writes its SQL out in full and everything around it stays shared. One behavioural test
+//! suite (`tests/store.rs`) runs on both.
 
 mod callers;
+pub mod dialect;
 mod outbox;
 mod reminders;
 mod rows;
@@ -16,9 +18,11 @@ mod users;
 pub use callers::CALLER_TTL;
 pub use outbox::{OutboxBacklog, OutboxRow};
 pub use reminders::DueReminder;
-pub use users::{Credentials, Owner};
+pub use rows::Owner;
+pub use users::Credentials;
 
 use crate::error::StoreResult;
+use dialect::Dialect;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -39,40 +43,6 @@ pub(crate) enum Pool {
 pub enum Backend {
     Postgres,
     Sqlite,
-}
-
-/// Run `$body` with `$p` bound to the concrete pool; the body is compiled once per backend.
-macro_rules! on_pool {
-    ($store:expr, $p:ident => $body:expr) => {
-        match &$store.pool {
-            $crate::store::Pool::Postgres($p) => $body,
-            $crate::store::Pool::Sqlite($p) => $body,
-        }
-    };
-}
-pub(crate) use on_pool;
-
-/// Open a write transaction. SQLite needs `BEGIN IMMEDIATE`: a deferred transaction that reads and then
-/// writes can fail with SQLITE_BUSY instead of waiting for the lock.
-pub(crate) trait BeginWrite {
-    type Db: sqlx::Database;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
-}
-
-impl BeginWrite for PgPool {
-    type Db = sqlx::Postgres;
-    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        self.begin().await
-    }
-}
-
-impl BeginWrite for SqlitePool {
-    type Db = sqlx::Sqlite;
-    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -183,8 +153,10 @@ impl Store {
 
     /// Readiness: the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
-        on_pool!(self, p => { sqlx::query("SELECT 1").execute(p).await?; });
-        Ok(())
+        match &self.pool {
+            Pool::Postgres(p) => ping(p).await,
+            Pool::Sqlite(p) => ping(p).await,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -196,7 +168,10 @@ impl Store {
 
     /// `(connections open, of which idle)` for the pool-usage gauge.
     pub fn pool_usage(&self) -> (u32, usize) {
-        on_pool!(self, p => (p.size(), p.num_idle()))
+        match &self.pool {
+            Pool::Postgres(p) => (p.size(), p.num_idle()),
+            Pool::Sqlite(p) => (p.size(), p.num_idle()),
+        }
     }
 
     /// The PostgreSQL pool, for `LISTEN` (the outbox relay) and workers' own tables.
@@ -222,13 +197,19 @@ impl Store {
         &self.source
     }
 
-    pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self.pool, Pool::Postgres(_))
-    }
-
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match &self.pool {
+            Pool::Postgres(p) => p.close().await,
+            Pool::Sqlite(p) => p.close().await,
+        }
     }
+}
+
+async fn ping<D: Dialect>(pool: &sqlx::Pool<D>) -> StoreResult<()> {
+    dialect::query("SELECT 1")
+        .execute(&mut pool.acquire().await?)
+        .await?;
+    Ok(())
 }
 
 /// Milliseconds since the epoch, the storage form of every instant.

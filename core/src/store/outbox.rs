@@ -6,31 +6,86 @@
 //! entry), and nothing has to prune it later.
 
 use crate::error::StoreResult;
-use crate::events::CloudEvent;
-use crate::store::{Store, encode_error, ms, on_pool};
+use crate::events::{CloudEvent, topic};
+use crate::model::Task;
+use crate::store::dialect::{Conn, Dialect, query, query_as};
+use crate::store::rows::Owner;
+use crate::store::{Pool, Store, encode_error, ms};
 use jiff::Timestamp;
 use uuid::Uuid;
 
+/// The topics every task change is published to: consumers' `task-events` and live views' `task-updates`.
+pub(crate) const TASK_EVENT_TOPICS: [&str; 2] = [topic::TASK_EVENTS, topic::TASK_UPDATES];
+
 /// Insert `event` once per topic in the caller's transaction, in one statement. The caller wakes the relay
 /// (`Store::outbox_wake`) after the commit.
-macro_rules! insert_event {
-    ($tx:expr, $store:expr, $event:expr, $topics:expr, $now:expr) => {{
-        let event: &$crate::events::CloudEvent = $event;
-        let topics: &[&str] = $topics;
-        let payload = $crate::store::outbox::event_payload(event)?;
-        let rows: Vec<String> = (0..topics.len()).map(|i| format!("($1, $2, $3, $4, ${}, $4)", i + 5)).collect();
-        let sql = format!(
-            "INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) VALUES {}",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(event.id).bind(&event.partitionkey).bind(&payload).bind($crate::store::ms($now));
-        for t in topics {
-            q = q.bind(*t);
-        }
-        q.execute(&mut *$tx).await?;
-    }};
+pub(crate) async fn insert_event<D: Dialect>(
+    on: &mut impl Conn<D>,
+    event: &CloudEvent,
+    topics: &[&str],
+    now: Timestamp,
+) -> StoreResult<()> {
+    let payload = event_payload(event)?;
+    let rows: Vec<String> = (0..topics.len())
+        .map(|i| format!("($1, $2, $3, $4, ${}, $4)", i + 5))
+        .collect();
+    let sql = format!(
+        "INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = query(&sql)
+        .bind(event.id)
+        .bind(&event.partitionkey)
+        .bind(&payload)
+        .bind(ms(now));
+    for t in topics {
+        q = q.bind(*t);
+    }
+    q.execute(on).await?;
+    Ok(())
 }
-pub(crate) use insert_event;
+
+impl Store {
+    /// The CloudEvent of a task change, as written to the outbox.
+    pub(crate) fn task_event(
+        &self,
+        owner: &Owner,
+        kind: &str,
+        task: &Task,
+        changed: Vec<String>,
+        now: Timestamp,
+    ) -> StoreResult<CloudEvent> {
+        let data = crate::events::TaskEventData {
+            task: task.clone(),
+            user: owner.event_user(),
+            changed,
+        };
+        let data = serde_json::to_value(&data).map_err(encode_error)?;
+        Ok(CloudEvent::new(
+            self.event_source(),
+            kind,
+            task.id,
+            owner.id,
+            now,
+            data,
+        ))
+    }
+
+    /// Write the task's events (task-events for consumers, task-updates for live views) in the caller's
+    /// transaction.
+    pub(crate) async fn emit_task_event<D: Dialect>(
+        &self,
+        on: &mut impl Conn<D>,
+        owner: &Owner,
+        kind: &str,
+        task: &Task,
+        changed: Vec<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let event = self.task_event(owner, kind, task, changed, now)?;
+        insert_event(on, &event, &TASK_EVENT_TOPICS, now).await
+    }
+}
 
 /// An event as its outbox row carries it.
 pub(crate) fn event_payload(event: &CloudEvent) -> StoreResult<String> {
@@ -67,25 +122,10 @@ impl Store {
         limit: u32,
         lease_ms: i64,
     ) -> StoreResult<Vec<OutboxRow>> {
-        // The batch is chosen once, in a materialized CTE. As `WHERE seq IN (SELECT … LIMIT n FOR UPDATE SKIP
-        // LOCKED)`, PostgreSQL may evaluate the subquery more than once: under load (10,000 writes while a
-        // sidecar and the broker restarted) one claim took 4,256 rows with a limit of 200, in 18 s, holding
-        // leases it could not publish within.
-        let (materialized, lock) = if self.is_postgres() {
-            ("MATERIALIZED ", " FOR UPDATE SKIP LOCKED")
-        } else {
-            ("", "")
+        let mut rows = match &self.pool {
+            Pool::Postgres(p) => claim(p, now, limit, lease_ms).await?,
+            Pool::Sqlite(p) => claim(p, now, limit, lease_ms).await?,
         };
-        let sql = format!(
-            "WITH batch AS {materialized}(SELECT seq FROM outbox \
-             WHERE next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
-             ORDER BY seq LIMIT $3{lock}) \
-             UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM batch) \
-             RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at"
-        );
-        let mut rows: Vec<OutboxRow> = on_pool!(self, p => {
-            sqlx::query_as(&sql).bind(ms(now) + lease_ms).bind(ms(now)).bind(i64::from(limit)).fetch_all(p).await?
-        });
         rows.sort_by_key(|r| r.seq);
         Ok(rows)
     }
@@ -95,22 +135,19 @@ impl Store {
         if seqs.is_empty() {
             return Ok(());
         }
-        let sql = format!("DELETE FROM outbox WHERE {}", self.seq_in_list("$1"));
-        let seqs = self.seq_list(seqs);
-        on_pool!(self, p => {
-            sqlx::query(&sql).bind(&seqs).execute(p).await?;
-        });
-        Ok(())
+        match &self.pool {
+            Pool::Postgres(p) => remove_published(p, seqs).await,
+            Pool::Sqlite(p) => remove_published(p, seqs).await,
+        }
     }
 
     /// Record a failed attempt and when to retry.
     pub async fn mark_failed(&self, seq: i64, error: &str, retry_at: Timestamp) -> StoreResult<()> {
         let error: String = error.chars().take(1000).collect();
-        on_pool!(self, p => {
-            sqlx::query("UPDATE outbox SET claimed_until = NULL, last_error = $1, next_attempt_at = $2 WHERE seq = $3")
-                .bind(error).bind(ms(retry_at)).bind(seq).execute(p).await?;
-        });
-        Ok(())
+        match &self.pool {
+            Pool::Postgres(p) => mark_failed(p, seq, error, retry_at).await,
+            Pool::Sqlite(p) => mark_failed(p, seq, error, retry_at).await,
+        }
     }
 
     /// Give claimed rows back without counting an attempt (the relay stopped a batch to keep order).
@@ -118,49 +155,76 @@ impl Store {
         if seqs.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1, next_attempt_at = $1 WHERE {}",
-            self.seq_in_list("$2")
-        );
-        let seqs = self.seq_list(seqs);
-        on_pool!(self, p => {
-            sqlx::query(&sql).bind(ms(retry_at)).bind(&seqs).execute(p).await?;
-        });
-        Ok(())
-    }
-
-    /// `seq` is in the list bound at `param` (see `seq_list`). One list parameter instead of a placeholder
-    /// per row keeps the statement text fixed, so each connection prepares it once: with a placeholder per
-    /// row, every batch size was a new statement to parse, plan and later evict from the statement cache.
-    fn seq_in_list(&self, param: &str) -> String {
-        if self.is_postgres() {
-            format!("seq = ANY({param}::bigint[])")
-        } else {
-            format!("seq IN (SELECT value FROM json_each({param}))")
-        }
-    }
-
-    /// Sequence numbers as one text parameter: an array literal for PostgreSQL, a JSON array for SQLite.
-    fn seq_list(&self, seqs: &[i64]) -> String {
-        let items = seqs
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        if self.is_postgres() {
-            format!("{{{items}}}")
-        } else {
-            format!("[{items}]")
+        match &self.pool {
+            Pool::Postgres(p) => release_claims(p, seqs, retry_at).await,
+            Pool::Sqlite(p) => release_claims(p, seqs, retry_at).await,
         }
     }
 
     pub async fn outbox_backlog(&self) -> StoreResult<OutboxBacklog> {
-        let (pending, oldest): (i64, Option<i64>) = on_pool!(self, p => {
-            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox").fetch_one(p).await?
-        });
+        let (pending, oldest) = match &self.pool {
+            Pool::Postgres(p) => backlog(p).await?,
+            Pool::Sqlite(p) => backlog(p).await?,
+        };
         Ok(OutboxBacklog {
             pending,
             oldest_created_ms: oldest,
         })
     }
+}
+
+async fn claim<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    now: Timestamp,
+    limit: u32,
+    lease_ms: i64,
+) -> StoreResult<Vec<OutboxRow>> {
+    Ok(query_as(D::CLAIM_OUTBOX)
+        .bind(ms(now) + lease_ms)
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut pool.acquire().await?)
+        .await?)
+}
+
+async fn remove_published<D: Dialect>(pool: &sqlx::Pool<D>, seqs: &[i64]) -> StoreResult<()> {
+    query(D::REMOVE_PUBLISHED)
+        .bind(D::seq_list(seqs))
+        .execute(&mut pool.acquire().await?)
+        .await?;
+    Ok(())
+}
+
+async fn mark_failed<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    seq: i64,
+    error: String,
+    retry_at: Timestamp,
+) -> StoreResult<()> {
+    query("UPDATE outbox SET claimed_until = NULL, last_error = $1, next_attempt_at = $2 WHERE seq = $3")
+        .bind(error)
+        .bind(ms(retry_at))
+        .bind(seq)
+        .execute(&mut pool.acquire().await?)
+        .await?;
+    Ok(())
+}
+
+async fn release_claims<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    seqs: &[i64],
+    retry_at: Timestamp,
+) -> StoreResult<()> {
+    query(D::RELEASE_CLAIMS)
+        .bind(ms(retry_at))
+        .bind(D::seq_list(seqs))
+        .execute(&mut pool.acquire().await?)
+        .await?;
+    Ok(())
+}
+
+async fn backlog<D: Dialect>(pool: &sqlx::Pool<D>) -> StoreResult<(i64, Option<i64>)> {
+    Ok(query_as("SELECT COUNT(*), MIN(created_at) FROM outbox")
+        .fetch_one(&mut pool.acquire().await?)
+        .await?)
 }

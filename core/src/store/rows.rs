@@ -1,59 +1,186 @@
-//! Row shapes shared by both backends and their conversion into the model.
+//! Row shapes shared by both backends, their conversion into the model, and the reads and writes of
+//! them that several of the store's operations share. Imports no other operation module, so each can
+//! use it without the modules depending on one another.
 
 use crate::domain::due::Due;
 use crate::domain::recurrence::Rule;
+use crate::domain::reminder::ReminderSpec;
 use crate::domain::task::{Priority, Status};
+use crate::domain::time_zone::stored_time_zone;
 use crate::error::{StoreError, StoreResult};
-use crate::model::{Reminder, TagRef, Task};
-use crate::store::{Owner, from_ms};
+use crate::model::{Reminder, TagRef, Task, User};
+use crate::store::dialect::{Conn, Dialect, query, query_as};
+use crate::store::{from_ms, ms};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use uuid::Uuid;
 
-/// A task's own columns (`t` is the tasks table).
-macro_rules! own_columns {
-    () => {
-        "t.id, t.title, t.description, t.status, t.priority, t.due_at, t.due_all_day, t.recurrence, \
-         t.series_id, t.occurrence, t.series_anchor, t.completed_at, t.created_at, t.updated_at"
+/// The caller of a request: who they are and the zone their dates live in.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub time_zone: String,
+    pub tz: TimeZone,
+    pub created_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    time_zone: String,
+    created_at: i64,
+}
+
+impl From<UserRow> for Owner {
+    fn from(r: UserRow) -> Owner {
+        Owner {
+            tz: stored_time_zone(&r.time_zone),
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            time_zone: r.time_zone,
+            created_at: from_ms(r.created_at),
+        }
+    }
+}
+
+impl Owner {
+    /// Whether `other` is this profile as it is now (what tasks and their events are written with).
+    pub(crate) fn same_profile(&self, other: &Owner) -> bool {
+        self.id == other.id
+            && self.email == other.email
+            && self.display_name == other.display_name
+            && self.time_zone == other.time_zone
+    }
+
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id,
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            time_zone: self.time_zone.clone(),
+            created_at: self.created_at,
+        }
+    }
+
+    pub fn event_user(&self) -> crate::events::EventUser {
+        crate::events::EventUser {
+            id: self.id,
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            time_zone: self.time_zone.clone(),
+        }
+    }
+}
+
+/// Read a caller's profile; `StoreError::NotFound` if the account is gone.
+pub(crate) async fn load_owner<D: Dialect>(on: &mut impl Conn<D>, id: Uuid) -> StoreResult<Owner> {
+    let row: Option<UserRow> =
+        query_as("SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(on)
+            .await?;
+    Ok(Owner::from(row.ok_or(StoreError::NotFound("user"))?))
+}
+
+/// One task of the owner, whole (see [`Dialect::task_columns`]).
+pub(crate) async fn load_task<D: Dialect>(
+    on: &mut impl Conn<D>,
+    owner: &Owner,
+    id: Uuid,
+    now: Timestamp,
+) -> StoreResult<Task> {
+    let sql = format!(
+        "SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2",
+        D::task_columns()
+    );
+    let row: Option<TaskRow> = query_as(&sql)
+        .bind(id)
+        .bind(owner.id)
+        .fetch_optional(on)
+        .await?;
+    row.ok_or(StoreError::NotFound("task"))?
+        .into_task(owner, now)
+}
+
+/// One task row of the owner, locked for the rest of the transaction where the database locks rows.
+pub(crate) async fn load_row_for_update<D: Dialect>(
+    on: &mut impl Conn<D>,
+    owner: &Owner,
+    id: Uuid,
+) -> StoreResult<TaskRow> {
+    let row: Option<TaskRow> = query_as(D::TASK_FOR_UPDATE)
+        .bind(id)
+        .bind(owner.id)
+        .fetch_optional(on)
+        .await?;
+    row.ok_or(StoreError::NotFound("task"))
+}
+
+/// A new reminder of `task_id` with its fire time computed, before it is written.
+pub(crate) fn planned_reminder(
+    task_id: Uuid,
+    spec: &ReminderSpec,
+    due: Option<Due>,
+    tz: &TimeZone,
+) -> Reminder {
+    let (at, minutes_before) = match *spec {
+        ReminderSpec::Absolute(at) => (Some(at), None),
+        ReminderSpec::Relative { minutes_before } => (None, Some(minutes_before)),
     };
+    // Stored to the millisecond; the returned reminder says what a read will.
+    let stored = |t: Timestamp| from_ms(ms(t));
+    Reminder {
+        id: Uuid::now_v7(),
+        task_id,
+        at: at.map(stored),
+        minutes_before,
+        fire_at: spec.fire_at(due, tz).map(stored),
+        fired_at: None,
+        fired_event_id: None,
+        deliveries: Vec::new(),
+    }
 }
 
-pub(crate) const TASK_COLUMNS: &str = own_columns!();
-
-/// The columns a whole task is read with: its own, the tags the row carries (`tags_json`, kept by
-/// [`refresh_derived`](crate::store::tasks::refresh_derived)) and its reminders (by fire time) aggregated
-/// into a JSON array, so a task or a page of tasks is one statement. The aggregate functions differ by
-/// dialect; SQLite keeps ids as 16-byte blobs, so they travel as hex.
-pub(crate) trait TaskSelect {
-    const COLUMNS: &'static str;
+/// Write a planned reminder in the caller's transaction.
+pub(crate) async fn write_reminder<D: Dialect>(
+    on: &mut impl Conn<D>,
+    r: &Reminder,
+    owner: &Owner,
+    now: Timestamp,
+) -> StoreResult<()> {
+    query(
+        "INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(r.id)
+    .bind(r.task_id)
+    .bind(owner.id)
+    .bind(r.at.map(ms))
+    .bind(r.minutes_before.map(|m| m as i32))
+    .bind(r.fire_at.map(ms))
+    .bind(ms(now))
+    .execute(on)
+    .await?;
+    Ok(())
 }
 
-impl TaskSelect for sqlx::Postgres {
-    const COLUMNS: &'static str = concat!(
-        own_columns!(),
-        ", t.tags_json, \
-         (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at, r.fired_event_id) \
-           ORDER BY r.fire_at IS NULL, r.fire_at, r.id)::text \
-           FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
-    );
-}
-
-impl TaskSelect for sqlx::Sqlite {
-    const COLUMNS: &'static str = concat!(
-        own_columns!(),
-        ", t.tags_json, \
-         (SELECT json_group_array(json_array(hex(r.id), r.at, r.minutes_before, r.fire_at, r.fired_at, NULLIF(hex(r.fired_event_id), '')) \
-           ORDER BY r.fire_at IS NULL, r.fire_at, r.id) \
-           FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
-    );
-}
-
-/// [`TaskSelect::COLUMNS`] for the database `exec` talks to.
-pub(crate) fn task_columns<'c, E>(_exec: &E) -> &'static str
-where
-    E: sqlx::Executor<'c>,
-    E::Database: TaskSelect,
-{
-    <E::Database as TaskSelect>::COLUMNS
+/// Insert one reminder with its computed fire time.
+pub(crate) async fn insert_reminder<D: Dialect>(
+    on: &mut impl Conn<D>,
+    task_id: Uuid,
+    owner: &Owner,
+    spec: &ReminderSpec,
+    due: Option<Due>,
+    now: Timestamp,
+) -> StoreResult<Reminder> {
+    let reminder = planned_reminder(task_id, spec, due, &owner.tz);
+    write_reminder(on, &reminder, owner, now).await?;
+    Ok(reminder)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -78,10 +205,10 @@ pub(crate) struct TaskRow {
     pub sort_int: Option<i64>,
     #[sqlx(default)]
     pub sort_text: Option<String>,
-    /// `[[id, name, color], …]` (see [`TaskSelect`]).
+    /// `[[id, name, color], …]` (see [`Dialect::task_columns`]).
     #[sqlx(default)]
     pub tags_json: Option<String>,
-    /// `[[id, at, minutes_before, fire_at, fired_at, fired_event_id], …]` (see [`TaskSelect`]).
+    /// `[[id, at, minutes_before, fire_at, fired_at, fired_event_id], …]` (see [`Dialect::task_columns`]).
     #[sqlx(default)]
     pub reminders_json: Option<String>,
 }
@@ -127,7 +254,7 @@ impl TaskRow {
             .and_then(|json| serde_json::from_str(json).ok())
     }
 
-    /// The task with the tags and reminders read alongside it (rows read with [`TaskSelect::COLUMNS`]).
+    /// The task with the tags and reminders read alongside it (rows read with [`Dialect::task_columns`]).
     pub fn into_task(self, owner: &Owner, now: Timestamp) -> StoreResult<Task> {
         let tags = parse_children::<(Uuid, String, String)>(self.tags_json.as_deref())?
             .into_iter()

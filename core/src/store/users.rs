@@ -1,97 +1,21 @@
 //! Accounts and profiles.
 
 use crate::domain::due::Due;
-use crate::domain::time_zone::{parse_time_zone, stored_time_zone};
+use crate::domain::reminder::ReminderSpec;
+use crate::domain::time_zone::parse_time_zone;
 use crate::error::{Invalid, StoreResult};
-use crate::model::{ProfilePatch, User};
-use crate::store::{BeginWrite, Store, conflict_on_unique, from_ms, ms, on_pool};
+use crate::model::ProfilePatch;
+use crate::store::dialect::{Conn, Dialect, query, query_as};
+use crate::store::rows::{Owner, load_owner};
+use crate::store::{Pool, Store, conflict_on_unique, ms};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::time::Instant;
 use uuid::Uuid;
 
-/// The caller of a request: who they are and the zone their dates live in.
-#[derive(Debug, Clone)]
-pub struct Owner {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub time_zone: String,
-    pub tz: TimeZone,
-    pub created_at: Timestamp,
-}
-
 pub struct Credentials {
     pub id: Uuid,
     pub password_hash: String,
-}
-
-/// Read a caller's profile with `$executor` (a pool or a transaction); `StoreError::NotFound` if the
-/// account is gone.
-macro_rules! load_owner {
-    ($executor:expr, $id:expr) => {{
-        let row: Option<$crate::store::users::UserRow> =
-            sqlx::query_as($crate::store::users::SELECT_OWNER)
-                .bind($id)
-                .fetch_optional($executor)
-                .await?;
-        $crate::store::Owner::from(row.ok_or($crate::error::StoreError::NotFound("user"))?)
-    }};
-}
-pub(crate) use load_owner;
-
-pub(crate) const SELECT_OWNER: &str =
-    "SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = $1";
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
-    id: Uuid,
-    email: String,
-    display_name: String,
-    time_zone: String,
-    created_at: i64,
-}
-
-impl From<UserRow> for Owner {
-    fn from(r: UserRow) -> Owner {
-        Owner {
-            tz: stored_time_zone(&r.time_zone),
-            id: r.id,
-            email: r.email,
-            display_name: r.display_name,
-            time_zone: r.time_zone,
-            created_at: from_ms(r.created_at),
-        }
-    }
-}
-
-impl Owner {
-    /// Whether `other` is this profile as it is now (what tasks and their events are written with).
-    pub(crate) fn same_profile(&self, other: &Owner) -> bool {
-        self.id == other.id
-            && self.email == other.email
-            && self.display_name == other.display_name
-            && self.time_zone == other.time_zone
-    }
-
-    pub fn to_user(&self) -> User {
-        User {
-            id: self.id,
-            email: self.email.clone(),
-            display_name: self.display_name.clone(),
-            time_zone: self.time_zone.clone(),
-            created_at: self.created_at,
-        }
-    }
-
-    pub fn event_user(&self) -> crate::events::EventUser {
-        crate::events::EventUser {
-            id: self.id,
-            email: self.email.clone(),
-            display_name: self.display_name.clone(),
-            time_zone: self.time_zone.clone(),
-        }
-    }
 }
 
 fn validate_display_name(raw: &str) -> Result<String, Invalid> {
@@ -125,33 +49,34 @@ impl Store {
         };
         let display = validate_display_name(display_name.unwrap_or(""))?;
         let id = Uuid::now_v7();
-        on_pool!(self, p => {
-            sqlx::query(
-                "INSERT INTO users (id, email, password_hash, display_name, time_zone, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            )
-            .bind(id)
-            .bind(email)
-            .bind(password_hash)
-            .bind(&display)
-            .bind(&tz_name)
-            .bind(ms(now))
-            .execute(p)
-            .await
-            .map_err(|e| conflict_on_unique(e, "email_taken", "email", || "an account with this email already exists".into()))?;
-        });
+        let account = NewAccount {
+            id,
+            email,
+            password_hash,
+            display_name: &display,
+            time_zone: &tz_name,
+            now,
+        };
+        match &self.pool {
+            Pool::Postgres(p) => insert_user(p, &account).await?,
+            Pool::Sqlite(p) => insert_user(p, &account).await?,
+        }
         self.owner(id).await
     }
 
     pub async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
-        let row: Option<(Uuid, String)> = on_pool!(self, p => {
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1").bind(email).fetch_optional(p).await?
-        });
+        let row = match &self.pool {
+            Pool::Postgres(p) => credentials(p, email).await?,
+            Pool::Sqlite(p) => credentials(p, email).await?,
+        };
         Ok(row.map(|(id, password_hash)| Credentials { id, password_hash }))
     }
 
     pub async fn owner(&self, id: Uuid) -> StoreResult<Owner> {
-        Ok(on_pool!(self, p => load_owner!(p, id)))
+        match &self.pool {
+            Pool::Postgres(p) => load_owner(&mut p.acquire().await?, id).await,
+            Pool::Sqlite(p) => load_owner(&mut p.acquire().await?, id).await,
+        }
     }
 
     /// The caller's profile, as read up to `CALLER_TTL` ago (see `callers`): for requests whose reads
@@ -185,27 +110,132 @@ impl Store {
             Some(name) => Some((name.trim().to_owned(), parse_time_zone(name, "time_zone")?)),
             None => None,
         };
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            if let Some(name) = &display {
-                sqlx::query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
-                    .bind(name).bind(ms(now)).bind(owner.id).execute(&mut *tx).await?;
-            }
-            if let Some((name, tz)) = &new_tz {
-                sqlx::query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
-                    .bind(name).bind(ms(now)).bind(owner.id).execute(&mut *tx).await?;
-                let all_day: Vec<(Uuid, i64)> =
-                    sqlx::query_as("SELECT id, due_at FROM tasks WHERE user_id = $1 AND due_all_day AND due_at IS NOT NULL")
-                        .bind(owner.id).fetch_all(&mut *tx).await?;
-                for (id, at) in all_day {
-                    let moved = Due::from_stored(at, true).rezone(&owner.tz, tz);
-                    sqlx::query("UPDATE tasks SET due_at = $1 WHERE id = $2").bind(moved.at_ms()).bind(id).execute(&mut *tx).await?;
-                }
-                crate::store::reminders::recompute_for_user!(&mut *tx, owner.id, tz);
-            }
-            tx.commit().await?;
-        });
+        let change = ProfileChange {
+            display_name: display,
+            time_zone: new_tz,
+        };
+        match &self.pool {
+            Pool::Postgres(p) => update_profile(p, owner, &change, now).await?,
+            Pool::Sqlite(p) => update_profile(p, owner, &change, now).await?,
+        }
         self.callers.forget(owner.id);
         self.owner(owner.id).await
     }
+}
+
+struct NewAccount<'a> {
+    id: Uuid,
+    email: &'a str,
+    password_hash: &'a str,
+    display_name: &'a str,
+    time_zone: &'a str,
+    now: Timestamp,
+}
+
+async fn insert_user<D: Dialect>(pool: &sqlx::Pool<D>, a: &NewAccount<'_>) -> StoreResult<()> {
+    query(
+        "INSERT INTO users (id, email, password_hash, display_name, time_zone, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(a.id)
+    .bind(a.email)
+    .bind(a.password_hash)
+    .bind(a.display_name)
+    .bind(a.time_zone)
+    .bind(ms(a.now))
+    .execute(&mut pool.acquire().await?)
+    .await
+    .map_err(|e| {
+        conflict_on_unique(e, "email_taken", "email", || {
+            "an account with this email already exists".into()
+        })
+    })?;
+    Ok(())
+}
+
+async fn credentials<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    email: &str,
+) -> StoreResult<Option<(Uuid, String)>> {
+    Ok(
+        query_as("SELECT id, password_hash FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut pool.acquire().await?)
+            .await?,
+    )
+}
+
+/// A validated profile update: the new display name and zone, where they change.
+struct ProfileChange {
+    display_name: Option<String>,
+    time_zone: Option<(String, TimeZone)>,
+}
+
+async fn update_profile<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    owner: &Owner,
+    change: &ProfileChange,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut tx = D::begin_write(pool).await?;
+    if let Some(name) = &change.display_name {
+        query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
+            .bind(name)
+            .bind(ms(now))
+            .bind(owner.id)
+            .execute(&mut tx)
+            .await?;
+    }
+    if let Some((name, tz)) = &change.time_zone {
+        query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
+            .bind(name)
+            .bind(ms(now))
+            .bind(owner.id)
+            .execute(&mut tx)
+            .await?;
+        let all_day: Vec<(Uuid, i64)> = query_as(
+            "SELECT id, due_at FROM tasks WHERE user_id = $1 AND due_all_day AND due_at IS NOT NULL",
+        )
+        .bind(owner.id)
+        .fetch_all(&mut tx)
+        .await?;
+        for (id, at) in all_day {
+            let moved = Due::from_stored(at, true).rezone(&owner.tz, tz);
+            query("UPDATE tasks SET due_at = $1 WHERE id = $2")
+                .bind(moved.at_ms())
+                .bind(id)
+                .execute(&mut tx)
+                .await?;
+        }
+        recompute_relative_reminders(&mut tx, owner.id, tz).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Recompute fire times of all unfired relative reminders of a user (after a zone change).
+async fn recompute_relative_reminders<D: Dialect>(
+    on: &mut impl Conn<D>,
+    user_id: Uuid,
+    tz: &TimeZone,
+) -> StoreResult<()> {
+    let rows: Vec<(Uuid, Option<i64>, bool, i32)> = query_as(
+        "SELECT r.id, t.due_at, t.due_all_day, r.minutes_before FROM reminders r JOIN tasks t ON t.id = r.task_id \
+         WHERE r.user_id = $1 AND r.minutes_before IS NOT NULL AND r.fired_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_all(on)
+    .await?;
+    for (id, due_at, all_day, minutes) in rows {
+        let due = due_at.map(|at| Due::from_stored(at, all_day));
+        let spec = ReminderSpec::Relative {
+            minutes_before: minutes.max(0) as u32,
+        };
+        query("UPDATE reminders SET fire_at = $1 WHERE id = $2")
+            .bind(spec.fire_at(due, tz).map(ms))
+            .bind(id)
+            .execute(on)
+            .await?;
+    }
+    Ok(())
 }
