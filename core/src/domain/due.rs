@@ -15,6 +15,9 @@ pub struct Due {
     /// due "today" becomes overdue only when the user's day ends.
     pub at: Timestamp,
     pub all_day: bool,
+    /// The wall-clock time the due date was given as, when that time does not exist in the zone (a DST gap):
+    /// the instant moved past the gap, but a series started from it keeps the time the user asked for.
+    wall: Option<DateTime>,
 }
 
 /// How a due date is shown: local date and time in the user's zone plus the UTC instant.
@@ -56,6 +59,7 @@ impl Due {
             return Ok(Due {
                 at: ts,
                 all_day: false,
+                wall: None,
             });
         }
         let local: DateTime = input.parse().map_err(|_| bad())?;
@@ -72,20 +76,18 @@ impl Due {
         Due {
             at: truncate_ms(at),
             all_day: true,
+            wall: None,
         }
     }
 
     /// A wall-clock time in `tz`. In a DST gap the time moves forward by the gap's length; in a fold the
     /// earlier of the two instants is taken (RFC 5545's rule, and what calendar apps do).
     pub fn local(dt: DateTime, tz: &TimeZone) -> Due {
-        let at = tz
-            .to_ambiguous_zoned(dt)
-            .compatible()
-            .map(|z| z.timestamp())
-            .unwrap_or(Timestamp::MAX);
+        let at = truncate_ms(resolve(dt, tz));
         Due {
-            at: truncate_ms(at),
+            at,
             all_day: false,
+            wall: (at.to_zoned(tz.clone()).datetime() != dt).then_some(dt),
         }
     }
 
@@ -93,6 +95,7 @@ impl Due {
         Due {
             at: Timestamp::from_millisecond(at_ms).unwrap_or(Timestamp::UNIX_EPOCH),
             all_day,
+            wall: None,
         }
     }
 
@@ -109,9 +112,14 @@ impl Due {
         self.zoned(tz).date()
     }
 
-    /// The local date-time (wall clock) in `tz`; for all-day tasks the time part is meaningless.
+    /// The local date-time (wall clock) in `tz`; for all-day tasks the time part is meaningless. A due date
+    /// given as a wall time inside a DST gap answers that wall time (02:30, not the 03:30 it resolved to), so a
+    /// series anchored on it keeps 02:30 on every other day, as RFC 5545 §3.3.10 has it.
     pub fn local_datetime(&self, tz: &TimeZone) -> DateTime {
-        self.zoned(tz).datetime()
+        match self.wall {
+            Some(wall) if truncate_ms(resolve(wall, tz)) == self.at => wall,
+            _ => self.zoned(tz).datetime(),
+        }
     }
 
     pub fn view(&self, tz: &TimeZone) -> DueView {
@@ -175,6 +183,15 @@ pub fn parse_bound(input: &str, tz: &TimeZone, field: &'static str) -> Result<Ti
     Due::parse(input, tz, field).map(|d| d.at)
 }
 
+/// The instant of a wall time in `tz`: in a gap the offset before it (so 02:30 becomes 03:30), in a fold the
+/// earlier instant — RFC 5545 §3.3.5's reading of a local time, which jiff calls "compatible".
+pub fn resolve(dt: DateTime, tz: &TimeZone) -> Timestamp {
+    tz.to_ambiguous_zoned(dt)
+        .compatible()
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::MAX)
+}
+
 fn truncate_ms(ts: Timestamp) -> Timestamp {
     Timestamp::from_millisecond(ts.as_millisecond()).unwrap_or(ts)
 }
@@ -225,6 +242,28 @@ mod tests {
             "2026-11-01T05:30:00Z",
             "EDT (-4), the earlier instant"
         );
+    }
+
+    /// A wall time in the gap is due after the gap, but remembers the time asked for (what a series keeps);
+    /// read back from storage, or in another zone, it is the instant's local time.
+    #[test]
+    fn gap_time_remembers_the_wall_time_asked_for() {
+        let berlin = tz("Europe/Berlin");
+        let d = Due::parse("2026-03-29T02:30", &berlin, "due").unwrap();
+        assert_eq!(d.at.to_string(), "2026-03-29T01:30:00Z");
+        assert_eq!(d.view(&berlin).time.unwrap().to_string(), "03:30:00");
+        assert_eq!(d.local_datetime(&berlin).to_string(), "2026-03-29T02:30:00");
+        let stored = Due::from_stored(d.at_ms(), false);
+        assert_eq!(
+            stored.local_datetime(&berlin).to_string(),
+            "2026-03-29T03:30:00"
+        );
+        assert_eq!(
+            d.local_datetime(&TimeZone::UTC).to_string(),
+            "2026-03-29T01:30:00"
+        );
+        let plain = Due::parse("2026-03-30T02:30", &berlin, "due").unwrap();
+        assert_eq!(plain, Due::from_stored(plain.at_ms(), false));
     }
 
     /// Malformed inputs name the field.

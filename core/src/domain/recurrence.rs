@@ -5,9 +5,11 @@
 //! is clamped to the month's last day instead of skipping the month — "monthly on the 31st" means
 //! "the end of every month" to a person paying rent.
 
+use crate::domain::due::resolve;
 use crate::error::Invalid;
-use jiff::ToSpan;
 use jiff::civil::{Date, DateTime, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -67,6 +69,83 @@ pub struct NthWeekday {
     pub weekday: Day,
 }
 
+/// The end of a series (RRULE `UNTIL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Until {
+    /// No occurrence on a later local date (in the user's zone); written `2027-01-15`, `UNTIL=20270115`.
+    Date(Date),
+    /// No occurrence after this instant; written as RFC 3339, `UNTIL=20270115T090000Z`.
+    Instant(Timestamp),
+}
+
+impl Until {
+    /// Whether an occurrence at local wall time `local` in `tz` is inside the series.
+    pub fn allows(&self, local: DateTime, tz: &TimeZone) -> bool {
+        match self {
+            Until::Date(d) => local.date() <= *d,
+            Until::Instant(t) => resolve(local, tz) <= *t,
+        }
+    }
+
+    fn rrule_value(&self) -> String {
+        match self {
+            Until::Date(d) => d.strftime("%Y%m%d").to_string(),
+            Until::Instant(t) => t.strftime("%Y%m%dT%H%M%SZ").to_string(),
+        }
+    }
+
+    /// RFC 5545 allows a DATE or a UTC DATE-TIME here (a floating local time is not valid with a zoned start).
+    fn parse_rrule_value(v: &str) -> Option<Until> {
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if !v.is_ascii() {
+            return None;
+        }
+        match v.len() {
+            8 if digits(v) => Date::strptime("%Y%m%d", v).ok().map(Until::Date),
+            16 if digits(&v[..8])
+                && &v[8..9] == "T"
+                && digits(&v[9..15])
+                && v[15..].eq_ignore_ascii_case("Z") =>
+            {
+                let utc = DateTime::strptime("%Y%m%dT%H%M%S", &v[..15]).ok()?;
+                utc.to_zoned(TimeZone::UTC)
+                    .ok()
+                    .map(|z| Until::Instant(z.timestamp()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Until {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Until::Date(d) => d.fmt(f),
+            Until::Instant(t) => t.fmt(f),
+        }
+    }
+}
+
+impl From<Until> for String {
+    fn from(u: Until) -> String {
+        u.to_string()
+    }
+}
+
+impl TryFrom<String> for Until {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Until, String> {
+        if let Ok(t) = s.parse::<Timestamp>() {
+            return Ok(Until::Instant(t));
+        }
+        s.parse::<Date>().map(Until::Date).map_err(|_| {
+            format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant with offset")
+        })
+    }
+}
+
 /// A validated recurrence rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rule {
@@ -81,9 +160,9 @@ pub struct Rule {
     pub nth_weekday: Option<NthWeekday>,
     /// Yearly: the month (1..=12); default the first due date's month.
     pub month: Option<i8>,
-    /// No occurrence after this local date.
-    #[schema(value_type = Option<String>, format = Date)]
-    pub until: Option<Date>,
+    /// The series' end: a local date (inclusive) like `2027-01-15`, or an instant like `2027-01-15T09:00:00Z`.
+    #[schema(value_type = Option<String>, example = "2027-01-15")]
+    pub until: Option<Until>,
     /// At most this many occurrences in the series (1..=10000).
     pub count: Option<u32>,
     pub basis: Basis,
@@ -104,8 +183,9 @@ pub struct RuleInput {
     pub nth_weekday: Option<NthWeekday>,
     #[schema(minimum = 1, maximum = 12)]
     pub month: Option<i8>,
-    #[schema(value_type = Option<String>, format = Date)]
-    pub until: Option<Date>,
+    /// A local date (inclusive) like `2027-01-15`, or an RFC 3339 instant like `2027-01-15T09:00:00Z`.
+    #[schema(value_type = Option<String>, example = "2027-01-15")]
+    pub until: Option<Until>,
     #[schema(minimum = 1, maximum = 10000)]
     pub count: Option<u32>,
     pub basis: Option<Basis>,
@@ -302,17 +382,31 @@ impl Rule {
             let _ = write!(s, ";COUNT={c}");
         }
         if let Some(u) = self.until {
-            let _ = write!(s, ";UNTIL={}", u.strftime("%Y%m%d"));
+            let _ = write!(s, ";UNTIL={}", u.rrule_value());
         }
         s
     }
 
-    /// The occurrence that follows the current one, or `None` when the series has ended.
-    ///
-    /// `anchor` is the series' start (local wall time), `current` the current occurrence's local due time,
-    /// `completed` when the user completed it (local), `occurrence` its 1-based position.
+    /// [`Rule::next_in`] for a caller without the user's zone: an `UNTIL` instant is compared as if the wall
+    /// times were UTC, so callers that know the zone use `next_in`.
     pub fn next(
         &self,
+        anchor: DateTime,
+        current: DateTime,
+        completed: DateTime,
+        occurrence: u32,
+    ) -> Option<Next> {
+        self.next_in(&TimeZone::UTC, anchor, current, completed, occurrence)
+    }
+
+    /// The occurrence that follows the current one, or `None` when the series has ended.
+    ///
+    /// `tz` is the user's zone (an `UNTIL` instant is compared with the occurrence's instant in it), `anchor`
+    /// the series' start (local wall time), `current` the current occurrence's local due time, `completed`
+    /// when the user completed it (local), `occurrence` its 1-based position.
+    pub fn next_in(
+        &self,
+        tz: &TimeZone,
         anchor: DateTime,
         current: DateTime,
         completed: DateTime,
@@ -329,7 +423,7 @@ impl Rule {
             }
         };
         let local = self.first_after(start, after)?;
-        if self.until.is_some_and(|u| local.date() > u) {
+        if self.until.is_some_and(|u| !u.allows(local, tz)) {
             return None;
         }
         Some(Next {
@@ -547,13 +641,11 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
             }
             "BYDAY" => byday = Some(value),
             "UNTIL" => {
-                let date_part = value
-                    .get(..8)
-                    .ok_or_else(|| bad(format!("UNTIL={value} is not YYYYMMDD[THHMMSSZ]")))?;
-                rule.until = Some(
-                    Date::strptime("%Y%m%d", date_part)
-                        .map_err(|_| bad(format!("UNTIL={value} is not a valid date")))?,
-                );
+                rule.until = Some(Until::parse_rrule_value(value).ok_or_else(|| {
+                    bad(format!(
+                        "UNTIL={value} is not a date (YYYYMMDD) or a UTC date-time (YYYYMMDDTHHMMSSZ)"
+                    ))
+                })?);
             }
             "WKST" if value.eq_ignore_ascii_case("MO") => {}
             other => return Err(bad(format!("RRULE part {other} is not supported"))),
@@ -619,6 +711,136 @@ mod tests {
 
     fn dates(v: &[DateTime]) -> Vec<String> {
         v.iter().map(|d| d.date().to_string()).collect()
+    }
+
+    /// A series as the store walks it: the first due parsed in `zone` (its local wall time is the anchor), each
+    /// occurrence stored as an instant and read back as the current one. The UTC instants of up to `n`.
+    fn stored_series(text: &str, zone: &str, due: &str, n: usize) -> Vec<String> {
+        use crate::domain::due::Due;
+        let tz = TimeZone::get(zone).unwrap();
+        let r = rule(text);
+        let first = Due::parse(due, &tz, "due").unwrap();
+        let anchor = first.local_datetime(&tz);
+        let mut stored = Due::from_stored(first.at_ms(), false);
+        let mut out = vec![stored.at.to_string()];
+        let mut occurrence = 1;
+        while out.len() < n {
+            let current = stored.local_datetime(&tz);
+            let Some(next) = r.next_in(&tz, anchor, current, current, occurrence) else {
+                break;
+            };
+            stored = Due::from_stored(Due::local(next.local, &tz).at_ms(), false);
+            occurrence = next.occurrence;
+            out.push(stored.at.to_string());
+        }
+        out
+    }
+
+    /// Issue 17, bug 1: a first due inside the spring-forward gap is due at the time after the gap that day
+    /// only; the series keeps the wall time asked for (02:30), in Berlin, New York and Auckland.
+    #[test]
+    fn first_due_in_dst_gap_keeps_series_wall_time() {
+        assert_eq!(
+            stored_series("FREQ=DAILY", "Europe/Berlin", "2026-03-29T02:30", 3),
+            [
+                "2026-03-29T01:30:00Z",
+                "2026-03-30T00:30:00Z",
+                "2026-03-31T00:30:00Z"
+            ]
+        );
+        assert_eq!(
+            stored_series(
+                "FREQ=MONTHLY;BYDAY=2SU",
+                "America/New_York",
+                "2026-03-08T02:30",
+                3
+            ),
+            [
+                "2026-03-08T07:30:00Z",
+                "2026-04-12T06:30:00Z",
+                "2026-05-10T06:30:00Z"
+            ]
+        );
+        assert_eq!(
+            stored_series("FREQ=DAILY", "Pacific/Auckland", "2026-09-27T02:30", 3),
+            [
+                "2026-09-26T14:30:00Z",
+                "2026-09-27T13:30:00Z",
+                "2026-09-28T13:30:00Z"
+            ]
+        );
+    }
+
+    /// Issue 17, bug 2: an UNTIL with a UTC time is an instant, compared with each occurrence's instant; a
+    /// date-only UNTIL is a local date, inclusive.
+    #[test]
+    fn until_utc_date_time_is_an_instant() {
+        let utc = "FREQ=DAILY;UNTIL=20260102T090000Z";
+        assert_eq!(rule(utc).to_rrule(), utc);
+        assert_eq!(
+            stored_series(utc, "UTC", "2026-01-01T10:00", 10),
+            ["2026-01-01T10:00:00Z"]
+        );
+        assert_eq!(
+            stored_series(
+                "FREQ=DAILY;UNTIL=20260103T000000Z",
+                "America/New_York",
+                "2026-01-02T12:00",
+                10
+            ),
+            ["2026-01-02T17:00:00Z"]
+        );
+        assert_eq!(
+            stored_series(
+                "FREQ=DAILY;UNTIL=20260103T235959Z",
+                "Pacific/Auckland",
+                "2026-01-01T09:00",
+                10
+            ),
+            [
+                "2025-12-31T20:00:00Z",
+                "2026-01-01T20:00:00Z",
+                "2026-01-02T20:00:00Z",
+                "2026-01-03T20:00:00Z"
+            ]
+        );
+        assert_eq!(
+            stored_series(
+                "FREQ=DAILY;UNTIL=20260103",
+                "America/New_York",
+                "2026-01-02T22:00",
+                10
+            ),
+            ["2026-01-03T03:00:00Z", "2026-01-04T03:00:00Z"]
+        );
+        // The structured form and the stored JSON spell it as RFC 3339 or a date.
+        let json = serde_json::to_value(rule(utc)).unwrap();
+        assert_eq!(json["until"], "2026-01-02T09:00:00Z");
+        let back: Rule = serde_json::from_value(json).unwrap();
+        assert_eq!(back, rule(utc));
+        let dated: Rule = serde_json::from_str(
+            r#"{"frequency":"daily","interval":1,"weekdays":[],"month_day":null,"nth_weekday":null,"month":null,"until":"2026-01-15","count":null,"basis":"due"}"#,
+        )
+        .unwrap();
+        assert_eq!(dated.until, Some(Until::Date(date(2026, 1, 15))));
+    }
+
+    /// Issue 17, bug 4: a malformed UNTIL is rejected naming the part, not cut to its first eight characters.
+    #[test]
+    fn malformed_until_is_rejected() {
+        for text in [
+            "FREQ=DAILY;UNTIL=20270115junk",
+            "FREQ=DAILY;UNTIL=20270115T120000",
+            "FREQ=DAILY;UNTIL=20270115T1200Z",
+            "FREQ=DAILY;UNTIL=2027011",
+            "FREQ=DAILY;UNTIL=20271315",
+            "FREQ=DAILY;UNTIL=2027011é",
+        ] {
+            let err = parse_rrule(text).unwrap_err();
+            assert_eq!(err.code, "invalid_rrule", "{text}");
+            assert_eq!(err.field.as_deref(), Some("rrule"), "{text}");
+            assert!(err.message.starts_with("UNTIL="), "{text}: {}", err.message);
+        }
     }
 
     /// Every N days, keeping the wall-clock time.
