@@ -2,8 +2,7 @@
 //! Dapr service invocation (reached through a test sidecar that speaks Dapr's HTTP API), their guard, and
 //! the public activity endpoint fed by the audit role.
 
-#[path = "../../workers/tests/support/mod.rs"]
-mod support;
+use crate::support;
 
 use axum::Router;
 use axum::body::Body;

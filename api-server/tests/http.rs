@@ -1,10 +1,8 @@
 //! The HTTP contract, through the real router (middleware included), on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::*;
 use serde_json::json;
 use todo_api::auth::TokenKeys;
 use tower::ServiceExt;

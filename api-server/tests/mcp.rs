@@ -1,10 +1,8 @@
 //! The MCP endpoint speaks JSON-RPC 2.0 as the Model Context Protocol's Streamable HTTP transport expects,
 //! and its tools behave like the REST API (same validation, same scoping).
 
-mod common;
-
+use crate::common::*;
 use axum::http::{Method, StatusCode};
-use common::*;
 use serde_json::{Value, json};
 
 async fn rpc(app: &axum::Router, token: &str, body: Value) -> Reply {

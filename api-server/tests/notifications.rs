@@ -5,14 +5,12 @@
 //! and a failed one replayed, another user sees none of it, and a moved due date re-arms a fired reminder.
 //! Backoff is made short through the real flags; the tests poll, they do not sleep for timing.
 
-mod common;
-#[path = "../../workers/tests/support/mod.rs"]
-mod support;
+use crate::support;
 
+use crate::common::{assert_error, call, signup};
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use clap::Parser;
-use common::{assert_error, call, signup};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -93,7 +91,7 @@ store_test!(
     mail_outage_shows_retrying_then_sent, |store| {
     let Some(mut smtp) = SmtpServer::down_at_first() else { return };
     let _dev = dev_mode(&store, &["--smtp-url", &smtp.url, "--notify-retry-initial", "100ms", "--notify-retry-max-interval", "200ms"]).await;
-    let app = common::app(store.clone());
+    let app = crate::common::app(store.clone());
     let ada = signup(&app, "ada@example.com", "Europe/Berlin").await;
     let bob = signup(&app, "bob@example.com", "UTC").await;
     let created = call(&app, Method::POST, "/api/v1/tasks", Some(&ada), Some(json!({
@@ -159,7 +157,7 @@ store_test!(
     let Some(mut smtp) = SmtpServer::down_at_first() else { return };
     let _dev = dev_mode(&store, &["--smtp-url", &smtp.url, "--notify-retry-initial", "100ms",
         "--notify-retry-max-interval", "100ms", "--notify-retry-for", "500ms"]).await;
-    let app = common::app(store.clone());
+    let app = crate::common::app(store.clone());
     let ada = signup(&app, "ada@example.com", "UTC").await;
     let created = call(&app, Method::POST, "/api/v1/tasks", Some(&ada), Some(json!({
         "title": "Pay rent", "reminders": [{"at": in_a_second()}]}))).await.body;
@@ -206,7 +204,7 @@ store_test!(
     moved_due_date_sends_the_reminder_again, |store| {
     let Some(smtp) = SmtpServer::start().await else { return };
     let _dev = dev_mode(&store, &["--smtp-url", &smtp.url]).await;
-    let app = common::app(store.clone());
+    let app = crate::common::app(store.clone());
     let ada = signup(&app, "ada@example.com", "UTC").await;
     let created = call(&app, Method::POST, "/api/v1/tasks", Some(&ada), Some(json!({
         "title": "Call Grace", "due": in_a_second(), "reminders": [{"minutes_before": 0}]}))).await.body;

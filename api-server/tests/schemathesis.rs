@@ -1,17 +1,9 @@
 //! Property-based API fuzzing with schemathesis against the real binary: no 5xx, every response matches
 //! the OpenAPI document (status codes, content types, schemas), and the server logs no error.
 
-use std::net::TcpListener;
+use crate::common::free_port;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn tool_missing(what: &str) -> bool {
     if std::env::var_os("CI").is_some() {

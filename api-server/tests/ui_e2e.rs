@@ -5,7 +5,7 @@
 //!   reminder's email failed). Without them the test is skipped, unless `CI` is set: then it fails.
 //! - SIGTERM with a browser's event stream open: the process still exits.
 
-use std::net::TcpListener;
+use crate::common::free_port;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -58,13 +58,6 @@ fn missing_prerequisites(ui_dir: &Path) -> Vec<String> {
         missing.push("aiosmtpd (`pip install aiosmtpd`)".to_owned());
     }
     missing
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
 }
 
 async fn wait_ready(server: &mut Server, base: &str) {

@@ -1,6 +1,5 @@
 //! Shared by the HTTP-level suites: the real router over a test store (the API's and the workers' tables),
 //! request helpers, and a macro that runs a scenario on SQLite and PostgreSQL.
-#![allow(dead_code)]
 
 use axum::Router;
 use axum::body::Body;
@@ -109,7 +108,6 @@ pub fn assert_error(r: &Reply, status: StatusCode, code: &str, field: Option<&st
     }
 }
 
-#[macro_export]
 macro_rules! http_test {
     ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
         $(#[$meta])*
@@ -121,16 +119,24 @@ macro_rules! http_test {
             async fn sqlite() {
                 let db = todo_core::testing::TestDb::sqlite().await;
                 todo_worker::storage::migrate(&db.store).await.unwrap();
-                run(common::app(db.store.clone())).await;
+                run($crate::common::app(db.store.clone())).await;
                 db.cleanup().await;
             }
             #[tokio::test]
             async fn postgres() {
                 let Some(db) = todo_core::testing::TestDb::postgres().await else { return };
                 todo_worker::storage::migrate(&db.store).await.unwrap();
-                run(common::app(db.store.clone())).await;
+                run($crate::common::app(db.store.clone())).await;
                 db.cleanup().await;
             }
         }
     };
+}
+
+/// A free loopback port for a server the test starts as a process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
 }

@@ -1,0 +1,15 @@
+//! The API's integration tests, in one binary (each module was a binary of its own: seven links of the
+//! whole API and its dependencies for every change, the largest part of a CI build's time and disk).
+
+#[macro_use]
+mod common;
+#[path = "../../workers/tests/support/mod.rs"]
+mod support;
+
+mod events_internal;
+mod http;
+mod mcp;
+mod notifications;
+mod openapi;
+mod schemathesis;
+mod ui_e2e;
