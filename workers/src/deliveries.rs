@@ -7,11 +7,12 @@
 //! notifier's queue. Every function takes the time it acts at, so tests can move the clock.
 
 use crate::config::RetryPolicy;
-use crate::storage::on_store;
 use jiff::Timestamp;
 use todo_core::Store;
 use todo_core::events::{CloudEvent, ReminderDueData};
 use todo_core::model::{Channel, Delivery, DeliveryStatus};
+use todo_core::store::Pool;
+use todo_core::store::dialect::{Dialect, query, query_as};
 use uuid::Uuid;
 
 const VIEW_COLUMNS: &str = "id, event_id, reminder_id, task_id, task_title, channel, status, attempts, \
@@ -87,30 +88,55 @@ pub async fn record(
     let payload = serde_json::to_string(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let now = now.as_millisecond();
     for (channel, recipient) in channels {
-        on_store!(store, p => {
-            sqlx::query(
-                "INSERT INTO worker_deliveries (id, event_id, channel, recipient, status, attempts, user_id, task_id, \
-                 reminder_id, task_title, payload, next_attempt_at, retry_from, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $8, $9, $10, $10, $10, $10) \
-                 ON CONFLICT (event_id, channel) DO UPDATE SET id = COALESCE(worker_deliveries.id, excluded.id), \
-                 user_id = excluded.user_id, task_id = excluded.task_id, reminder_id = excluded.reminder_id, \
-                 task_title = excluded.task_title, payload = excluded.payload, retry_from = excluded.retry_from \
-                 WHERE worker_deliveries.payload IS NULL",
-            )
-            .bind(Uuid::now_v7())
-            .bind(event.id)
-            .bind(channel.as_str())
-            .bind(*recipient)
-            .bind(data.user.id)
-            .bind(data.task.id)
-            .bind(data.reminder_id)
-            .bind(&data.task.title)
-            .bind(&payload)
-            .bind(now)
-            .execute(p)
-            .await?;
-        });
+        let row = NewDelivery {
+            channel: *channel,
+            recipient,
+            payload: &payload,
+            now,
+        };
+        match store.pool() {
+            Pool::Postgres(p) => insert(p, event, data, &row).await?,
+            Pool::Sqlite(p) => insert(p, event, data, &row).await?,
+        }
     }
+    Ok(())
+}
+
+/// One channel's row of a firing, as `record` writes it.
+struct NewDelivery<'a> {
+    channel: Channel,
+    recipient: &'a str,
+    payload: &'a str,
+    now: i64,
+}
+
+async fn insert<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    event: &CloudEvent,
+    data: &ReminderDueData,
+    row: &NewDelivery<'_>,
+) -> Result<(), sqlx::Error> {
+    query(
+        "INSERT INTO worker_deliveries (id, event_id, channel, recipient, status, attempts, user_id, task_id, \
+         reminder_id, task_title, payload, next_attempt_at, retry_from, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $8, $9, $10, $10, $10, $10) \
+         ON CONFLICT (event_id, channel) DO UPDATE SET id = COALESCE(worker_deliveries.id, excluded.id), \
+         user_id = excluded.user_id, task_id = excluded.task_id, reminder_id = excluded.reminder_id, \
+         task_title = excluded.task_title, payload = excluded.payload, retry_from = excluded.retry_from \
+         WHERE worker_deliveries.payload IS NULL",
+    )
+    .bind(Uuid::now_v7())
+    .bind(event.id)
+    .bind(row.channel.as_str())
+    .bind(row.recipient)
+    .bind(data.user.id)
+    .bind(data.task.id)
+    .bind(data.reminder_id)
+    .bind(&data.task.title)
+    .bind(row.payload)
+    .bind(row.now)
+    .execute(&mut pool.acquire().await?)
+    .await?;
     Ok(())
 }
 
@@ -139,15 +165,11 @@ pub async fn claim(
         "UPDATE worker_deliveries SET claimed_until = $2, attempts = attempts + 1, updated_at = $1 \
          WHERE event_id = $3 AND channel = $4 AND {ATTEMPTABLE} RETURNING recipient, payload, attempts"
     );
-    let row: Option<(String, String, i32)> = on_store!(store, p => {
-        sqlx::query_as(&sql)
-            .bind(now_ms)
-            .bind(now_ms + lease.as_millis() as i64)
-            .bind(event_id)
-            .bind(channel.as_str())
-            .fetch_optional(p)
-            .await?
-    });
+    let lease_until = now_ms + lease.as_millis() as i64;
+    let row = match store.pool() {
+        Pool::Postgres(p) => claim_row(p, &sql, (now_ms, lease_until), event_id, channel).await?,
+        Pool::Sqlite(p) => claim_row(p, &sql, (now_ms, lease_until), event_id, channel).await?,
+    };
     Ok(row.map(|(recipient, payload, attempts)| Claimed {
         event_id,
         channel,
@@ -155,6 +177,23 @@ pub async fn claim(
         payload,
         attempts: u32::try_from(attempts).unwrap_or(0),
     }))
+}
+
+/// `recipient, payload, attempts` of the delivery `sql` (see `claim`) claimed at `now` until `until`.
+async fn claim_row<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    sql: &str,
+    (now, until): (i64, i64),
+    event_id: Uuid,
+    channel: Channel,
+) -> Result<Option<(String, String, i32)>, sqlx::Error> {
+    query_as(sql)
+        .bind(now)
+        .bind(until)
+        .bind(event_id)
+        .bind(channel.as_str())
+        .fetch_optional(&mut pool.acquire().await?)
+        .await
 }
 
 /// Deliveries due at `now` and not being attempted, earliest first.
@@ -166,26 +205,47 @@ pub async fn due(
     let sql = format!(
         "SELECT event_id, channel FROM worker_deliveries WHERE {ATTEMPTABLE} ORDER BY next_attempt_at LIMIT $2"
     );
-    let rows: Vec<(Uuid, String)> = on_store!(store, p => {
-        sqlx::query_as(&sql).bind(now.as_millisecond()).bind(i64::from(limit)).fetch_all(p).await?
-    });
+    let rows = match store.pool() {
+        Pool::Postgres(p) => due_rows(p, &sql, now, limit).await?,
+        Pool::Sqlite(p) => due_rows(p, &sql, now, limit).await?,
+    };
     Ok(rows
         .into_iter()
         .filter_map(|(id, c)| Channel::parse(&c).map(|c| (id, c)))
         .collect())
 }
 
+async fn due_rows<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    sql: &str,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    query_as(sql)
+        .bind(now.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&mut pool.acquire().await?)
+        .await
+}
+
 /// When the next delivery becomes attemptable (a claimed one when its lease ends), if any is queued.
 pub async fn next_due_at(store: &Store) -> Result<Option<Timestamp>, sqlx::Error> {
-    let row: Option<(Option<i64>,)> = on_store!(store, p => {
-        sqlx::query_as(
-            "SELECT MIN(CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END) \
-             FROM worker_deliveries WHERE status IN ('pending', 'retrying') AND payload IS NOT NULL",
-        )
-        .fetch_optional(p)
-        .await?
-    });
+    let row = match store.pool() {
+        Pool::Postgres(p) => next_due_row(p).await?,
+        Pool::Sqlite(p) => next_due_row(p).await?,
+    };
     Ok(row.and_then(|(v,)| v).map(at))
+}
+
+async fn next_due_row<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+) -> Result<Option<(Option<i64>,)>, sqlx::Error> {
+    query_as(
+        "SELECT MIN(CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END) \
+         FROM worker_deliveries WHERE status IN ('pending', 'retrying') AND payload IS NOT NULL",
+    )
+    .fetch_optional(&mut pool.acquire().await?)
+    .await
 }
 
 /// The claimed attempt succeeded.
@@ -195,17 +255,27 @@ pub async fn mark_sent(
     channel: Channel,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    on_store!(store, p => {
-        sqlx::query(
-            "UPDATE worker_deliveries SET status = 'sent', sent_at = $1, next_attempt_at = NULL, claimed_until = NULL, \
-             updated_at = $1 WHERE event_id = $2 AND channel = $3",
-        )
-        .bind(now.as_millisecond())
-        .bind(event_id)
-        .bind(channel.as_str())
-        .execute(p)
-        .await?;
-    });
+    match store.pool() {
+        Pool::Postgres(p) => mark_sent_on(p, event_id, channel, now).await,
+        Pool::Sqlite(p) => mark_sent_on(p, event_id, channel, now).await,
+    }
+}
+
+async fn mark_sent_on<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    event_id: Uuid,
+    channel: Channel,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    query(
+        "UPDATE worker_deliveries SET status = 'sent', sent_at = $1, next_attempt_at = NULL, claimed_until = NULL, \
+         updated_at = $1 WHERE event_id = $2 AND channel = $3",
+    )
+    .bind(now.as_millisecond())
+    .bind(event_id)
+    .bind(channel.as_str())
+    .execute(&mut pool.acquire().await?)
+    .await?;
     Ok(())
 }
 
@@ -220,10 +290,10 @@ pub async fn mark_failed(
     policy: &RetryPolicy,
 ) -> Result<DeliveryStatus, sqlx::Error> {
     // Read now, not at the claim: a replay during the attempt started a new window.
-    let from: Option<(Option<i64>,)> = on_store!(store, p => {
-        sqlx::query_as("SELECT retry_from FROM worker_deliveries WHERE event_id = $1 AND channel = $2")
-            .bind(event_id).bind(channel.as_str()).fetch_optional(p).await?
-    });
+    let from = match store.pool() {
+        Pool::Postgres(p) => retry_from(p, event_id, channel).await?,
+        Pool::Sqlite(p) => retry_from(p, event_id, channel).await?,
+    };
     let from = from.and_then(|(f,)| f).map(at).unwrap_or(now);
     let next = policy.next_attempt(from, now);
     let status = if next.is_some() {
@@ -231,21 +301,58 @@ pub async fn mark_failed(
     } else {
         DeliveryStatus::Failed
     };
-    on_store!(store, p => {
-        sqlx::query(
-            "UPDATE worker_deliveries SET status = $1, next_attempt_at = $2, last_error = $3, claimed_until = NULL, \
-             updated_at = $4 WHERE event_id = $5 AND channel = $6 AND status <> 'sent'",
-        )
-        .bind(status.as_str())
-        .bind(next.map(|t| t.as_millisecond()))
-        .bind(error)
-        .bind(now.as_millisecond())
+    let failure = Failure {
+        status,
+        next,
+        error,
+        now,
+    };
+    match store.pool() {
+        Pool::Postgres(p) => mark_failed_on(p, event_id, channel, &failure).await?,
+        Pool::Sqlite(p) => mark_failed_on(p, event_id, channel, &failure).await?,
+    }
+    Ok(status)
+}
+
+async fn retry_from<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    event_id: Uuid,
+    channel: Channel,
+) -> Result<Option<(Option<i64>,)>, sqlx::Error> {
+    query_as("SELECT retry_from FROM worker_deliveries WHERE event_id = $1 AND channel = $2")
         .bind(event_id)
         .bind(channel.as_str())
-        .execute(p)
-        .await?;
-    });
-    Ok(status)
+        .fetch_optional(&mut pool.acquire().await?)
+        .await
+}
+
+/// What a failed attempt leaves a delivery as.
+struct Failure<'a> {
+    status: DeliveryStatus,
+    next: Option<Timestamp>,
+    error: &'a str,
+    now: Timestamp,
+}
+
+async fn mark_failed_on<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    event_id: Uuid,
+    channel: Channel,
+    f: &Failure<'_>,
+) -> Result<(), sqlx::Error> {
+    query(
+        "UPDATE worker_deliveries SET status = $1, next_attempt_at = $2, last_error = $3, claimed_until = NULL, \
+         updated_at = $4 WHERE event_id = $5 AND channel = $6 AND status <> 'sent'",
+    )
+    .bind(f.status.as_str())
+    .bind(f.next.map(|t| t.as_millisecond()))
+    .bind(f.error)
+    .bind(f.now.as_millisecond())
+    .bind(event_id)
+    .bind(channel.as_str())
+    .execute(&mut pool.acquire().await?)
+    .await?;
+    Ok(())
 }
 
 /// The user's deliveries with one of `statuses` (all when empty), newest first.
@@ -264,14 +371,25 @@ pub async fn list(
         "SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE user_id = $1{filter} \
          ORDER BY created_at DESC, id DESC LIMIT $2"
     );
-    let rows: Vec<ViewRow> = on_store!(store, p => {
-        let mut q = sqlx::query_as(&sql).bind(user_id).bind(i64::from(limit));
-        for s in statuses {
-            q = q.bind(s.as_str());
-        }
-        q.fetch_all(p).await?
-    });
+    let rows = match store.pool() {
+        Pool::Postgres(p) => list_rows(p, &sql, user_id, limit, statuses).await?,
+        Pool::Sqlite(p) => list_rows(p, &sql, user_id, limit, statuses).await?,
+    };
     Ok(rows.into_iter().map(ViewRow::into_view).collect())
+}
+
+async fn list_rows<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    sql: &str,
+    user_id: Uuid,
+    limit: u32,
+    statuses: &[DeliveryStatus],
+) -> Result<Vec<ViewRow>, sqlx::Error> {
+    let mut q = query_as(sql).bind(user_id).bind(i64::from(limit));
+    for s in statuses {
+        q = q.bind(s.as_str());
+    }
+    q.fetch_all(&mut pool.acquire().await?).await
 }
 
 /// The user's deliveries of the given events (reminder firings), by channel.
@@ -287,24 +405,48 @@ pub async fn of_events(
         "SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE user_id = $1 AND event_id IN ({}) ORDER BY channel",
         placeholders(2, event_ids.len())
     );
-    let rows: Vec<ViewRow> = on_store!(store, p => {
-        let mut q = sqlx::query_as(&sql).bind(user_id);
-        for id in event_ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(p).await?
-    });
+    let rows = match store.pool() {
+        Pool::Postgres(p) => event_rows(p, &sql, user_id, event_ids).await?,
+        Pool::Sqlite(p) => event_rows(p, &sql, user_id, event_ids).await?,
+    };
     Ok(rows.into_iter().map(ViewRow::into_view).collect())
+}
+
+async fn event_rows<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    sql: &str,
+    user_id: Uuid,
+    event_ids: &[Uuid],
+) -> Result<Vec<ViewRow>, sqlx::Error> {
+    let mut q = query_as(sql).bind(user_id);
+    for id in event_ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(&mut pool.acquire().await?).await
 }
 
 /// One of the user's deliveries.
 pub async fn get(store: &Store, user_id: Uuid, id: Uuid) -> Result<Option<Delivery>, sqlx::Error> {
     let sql =
         format!("SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE id = $1 AND user_id = $2");
-    let row: Option<ViewRow> = on_store!(store, p => {
-        sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(p).await?
-    });
+    let row = match store.pool() {
+        Pool::Postgres(p) => get_row(p, &sql, user_id, id).await?,
+        Pool::Sqlite(p) => get_row(p, &sql, user_id, id).await?,
+    };
     Ok(row.map(ViewRow::into_view))
+}
+
+async fn get_row<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    sql: &str,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ViewRow>, sqlx::Error> {
+    query_as(sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&mut pool.acquire().await?)
+        .await
 }
 
 /// What asking for a delivery to be retried did.
@@ -326,22 +468,33 @@ pub async fn replay(
     id: Uuid,
     now: Timestamp,
 ) -> Result<Replay, sqlx::Error> {
-    on_store!(store, p => {
-        sqlx::query(
-            "UPDATE worker_deliveries SET status = 'retrying', next_attempt_at = $1, retry_from = $1, updated_at = $1 \
-             WHERE id = $2 AND user_id = $3 AND status <> 'sent' AND payload IS NOT NULL",
-        )
-        .bind(now.as_millisecond())
-        .bind(id)
-        .bind(user_id)
-        .execute(p)
-        .await?;
-    });
+    match store.pool() {
+        Pool::Postgres(p) => requeue(p, user_id, id, now).await?,
+        Pool::Sqlite(p) => requeue(p, user_id, id, now).await?,
+    }
     Ok(match get(store, user_id, id).await? {
         None => Replay::NotFound,
         Some(d) if d.status == DeliveryStatus::Sent => Replay::AlreadySent(d),
         Some(d) => Replay::Queued(d),
     })
+}
+
+async fn requeue<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    user_id: Uuid,
+    id: Uuid,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    query(
+        "UPDATE worker_deliveries SET status = 'retrying', next_attempt_at = $1, retry_from = $1, updated_at = $1 \
+         WHERE id = $2 AND user_id = $3 AND status <> 'sent' AND payload IS NOT NULL",
+    )
+    .bind(now.as_millisecond())
+    .bind(id)
+    .bind(user_id)
+    .execute(&mut pool.acquire().await?)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@ use crate::api_client::ApiClient;
 use crate::bus::{InProcessBus, Outcome, handler};
 use crate::config::{EventConfig, NotifyConfig};
 use crate::roles::{audit, notifier::Notifier, recurrence, reminders};
-use crate::storage::on_store;
 use std::time::Duration;
 use todo_core::Store;
 use todo_core::events::topic;
+use todo_core::store::Pool;
+use todo_core::store::dialect::{Dialect, query};
 use tokio::sync::watch;
 
 /// Subscribe recurrence, audit and notifier to the bus, record dead letters, and start the reminder timer
@@ -73,13 +74,27 @@ async fn record_dead_letter(
     event: &todo_core::events::CloudEvent,
 ) -> Outcome {
     let payload = serde_json::to_string(event).unwrap_or_default();
-    let result = on_store!(store, p => {
-        sqlx::query("INSERT INTO worker_dead_letters (topic, event_id, payload, at) VALUES ($1, $2, $3, $4)")
-            .bind(topic::dead_letter(base)).bind(event.id).bind(payload).bind(jiff::Timestamp::now().as_millisecond())
-            .execute(p).await.map(|r| r.rows_affected())
-    });
+    let result = match store.pool() {
+        Pool::Postgres(p) => insert_dead_letter(p, base, event, &payload).await,
+        Pool::Sqlite(p) => insert_dead_letter(p, base, event, &payload).await,
+    };
     match result {
         Ok(_) => Outcome::Success,
         Err(e) => Outcome::Retry(e.to_string()),
     }
+}
+
+async fn insert_dead_letter<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    base: &str,
+    event: &todo_core::events::CloudEvent,
+    payload: &str,
+) -> Result<u64, sqlx::Error> {
+    query("INSERT INTO worker_dead_letters (topic, event_id, payload, at) VALUES ($1, $2, $3, $4)")
+        .bind(topic::dead_letter(base))
+        .bind(event.id)
+        .bind(payload)
+        .bind(jiff::Timestamp::now().as_millisecond())
+        .execute(&mut pool.acquire().await?)
+        .await
 }

@@ -4,31 +4,14 @@
 //! through `deliveries::replay`.
 
 use todo_core::Store;
-use todo_core::store::tolerant;
+use todo_core::store::{Pool, tolerant};
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub async fn migrate(store: &Store) -> Result<(), sqlx::migrate::MigrateError> {
-    if let Some(p) = store.postgres() {
-        tolerant(&PG_MIGRATIONS).run(p).await
-    } else if let Some(p) = store.sqlite() {
-        tolerant(&SQLITE_MIGRATIONS).run(p).await
-    } else {
-        Ok(())
+    match store.pool() {
+        Pool::Postgres(p) => tolerant(&PG_MIGRATIONS).run(p).await,
+        Pool::Sqlite(p) => tolerant(&SQLITE_MIGRATIONS).run(p).await,
     }
 }
-
-/// Run `$body` with `$p` bound to the store's concrete pool (both arms type-checked).
-macro_rules! on_store {
-    ($store:expr, $p:ident => $body:expr) => {
-        if let Some($p) = $store.postgres() {
-            $body
-        } else if let Some($p) = $store.sqlite() {
-            $body
-        } else {
-            unreachable!("a store is PostgreSQL or SQLite")
-        }
-    };
-}
-pub(crate) use on_store;

@@ -32,8 +32,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// A store's connection pool, one per backend: generic code over [`Dialect`] runs on either.
 #[derive(Clone, Debug)]
-pub(crate) enum Pool {
+pub enum Pool {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
@@ -157,6 +158,11 @@ impl Store {
             Pool::Postgres(p) => ping(p).await,
             Pool::Sqlite(p) => ping(p).await,
         }
+    }
+
+    /// The pool, for a crate that keeps its own tables in the same database (the workers').
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     pub fn backend(&self) -> Backend {
