@@ -8,7 +8,8 @@ const LINGER_MS = 1500;
 const PRIORITY_LABEL = { none: "", low: "Low", medium: "Medium", high: "High", urgent: "Urgent" };
 const PRIORITY_ALIAS = { low: "low", med: "medium", medium: "medium", high: "high", urgent: "urgent", 1: "low", 2: "medium", 3: "high", 4: "urgent" };
 const WEEKDAY = { MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun" };
-const PRESETS = ["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=YEARLY"];
+const PRESETS = ["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1", "FREQ=YEARLY"];
+const MONTH = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const DEFAULT_TAG_COLOR = "#808080";
 const CHANNEL_LABEL = { email: "Email", webhook: "Webhook" };
 const REMINDER_WATCH_MS = 2000;
@@ -192,7 +193,12 @@ function describeRule(rrule) {
   const unit = { DAILY: "day", WEEKLY: "week", MONTHLY: "month", YEARLY: "year" }[parts.FREQ] || "time";
   let text = n === 1 ? { day: "Daily", week: "Weekly", month: "Monthly", year: "Yearly" }[unit] || "Repeats" : `Every ${n} ${unit}s`;
   if (parts.BYDAY) text += ` on ${parts.BYDAY.split(",").map((d) => d.replace(/[A-Z]{2}$/, (x) => WEEKDAY[x] || x)).join(", ")}`;
-  if (parts.BYMONTHDAY) text += parts.BYMONTHDAY === "-1" ? " on the last day" : ` on day ${parts.BYMONTHDAY}`;
+  // "28,29,30,31" with BYSETPOS=-1 is the standard spelling of "the 31st, or the last day of shorter months".
+  const monthEnd = parts.BYSETPOS === "-1" && parts.BYMONTHDAY && /^28(,29(,30(,31)?)?)?$/.test(parts.BYMONTHDAY);
+  if (monthEnd) text += ` on day ${parts.BYMONTHDAY.split(",").pop()}, or the last day of shorter months`;
+  else if (parts.BYMONTHDAY) text += parts.BYMONTHDAY === "-1" ? " on the last day" : ` on day ${parts.BYMONTHDAY}`;
+  if (parts.BYMONTH) text += ` in ${parts.BYMONTH.split(",").map((m) => MONTH[Number(m) - 1] || m).join(", ")}`;
+  if (parts.BYSETPOS && !monthEnd) text += `, only the ${parts.BYSETPOS.split(",").map((p) => (p === "-1" ? "last" : `#${p}`)).join(" and ")} of each`;
   if (parts.COUNT) text += `, ${parts.COUNT}×`;
   if (parts.UNTIL) text += `, until ${parts.UNTIL.slice(0, 8).replace(/(\d{4})(\d{2})(\d{2})/, "$1-$2-$3")}`;
   return text;

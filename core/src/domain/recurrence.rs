@@ -1,20 +1,30 @@
-//! Recurrence rules: a subset of RFC 5545 RRULE that covers what todo users ask for, evaluated on local
-//! wall-clock time in the user's zone (so "every day at 09:00" stays 09:00 across DST changes).
+//! Recurrence rules: RFC 5545 RRULE with the parts a todo list needs — FREQ (DAILY, WEEKLY, MONTHLY,
+//! YEARLY), INTERVAL, BYMONTH, BYMONTHDAY, BYDAY (with positions), BYSETPOS, WKST, COUNT and UNTIL — meaning
+//! exactly what RFC 5545 §3.3.10 says; any other part is rejected by name, never reinterpreted.
 //!
-//! Deliberate difference from RFC 5545: a monthly/yearly rule on a day the month lacks (the 31st, Feb 29)
-//! is clamped to the month's last day instead of skipping the month — "monthly on the 31st" means
-//! "the end of every month" to a person paying rent.
+//! Occurrences are local wall-clock times in the user's zone, so "every day at 09:00" stays 09:00 across DST
+//! changes. A wall time that does not exist on one day (inside a spring-forward gap) is due at the instant
+//! RFC 5545 §3.3.5 gives it, with the offset before the gap (02:30 becomes 03:30 that day), and the series
+//! keeps 02:30 on the other days; a time that occurs twice is the earlier one. (§3.3.10 also says instances
+//! at nonexistent times are ignored; a todo list does not silently drop a chore, so it follows the
+//! paragraph that refers to §3.3.5.)
+//!
+//! A day the month lacks is skipped, as the RFC and every calendar do: `BYMONTHDAY=31` has no February.
+//! "The 31st, or the last day of shorter months" is spelled `BYMONTHDAY=28,29,30,31;BYSETPOS=-1`, and "the
+//! last day" `BYMONTHDAY=-1`; the structured form names the first `short_months: last_day`.
 
 use crate::domain::due::resolve;
 use crate::error::Invalid;
 use jiff::civil::{Date, DateTime, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt::Write as _;
 
 pub const MAX_INTERVAL: u16 = 1000;
 pub const MAX_COUNT: u32 = 10_000;
+/// The most values one BYxxx list takes (BYMONTHDAY has 62 distinct ones).
+pub const MAX_LIST: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -60,11 +70,24 @@ pub enum Day {
     Sunday,
 }
 
-/// "The last Friday" (`nth: -1`) or "the second Tuesday" (`nth: 2`) of a month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// "The last Friday" (`nth: -1`) or "the second Tuesday" (`nth: 2`) of a month (or of a year).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct NthWeekday {
-    /// 1..=5 from the start of the month, -1..=-5 from its end.
+    /// 1..=5 from the start of the month, -1..=-5 from its end; of the year (±1..=53) in a yearly rule
+    /// without months.
     pub nth: i8,
     pub weekday: Day,
 }
@@ -146,26 +169,51 @@ impl TryFrom<String> for Until {
     }
 }
 
-/// A validated recurrence rule.
+/// A validated recurrence rule. Stored as JSON: the singular names of earlier versions (`month_day`, `month`,
+/// `nth_weekday`) are still read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rule {
     pub frequency: Frequency,
     /// Every N days/weeks/months/years (1..=1000).
     pub interval: u16,
-    /// Weekly: the weekdays it falls on (empty = the first due date's weekday).
+    /// BYDAY without a position. Weekly: the days of the week (none: the first due's weekday); monthly and
+    /// yearly: every such weekday of the month or year; daily, or with `month_days`: only those weekdays.
+    #[serde(default)]
     pub weekdays: Vec<Day>,
-    /// Monthly/yearly: day of month 1..=31 (clamped to short months) or -1 for the last day.
-    pub month_day: Option<i8>,
-    /// Monthly/yearly: e.g. the last Friday.
-    pub nth_weekday: Option<NthWeekday>,
-    /// Yearly: the month (1..=12); default the first due date's month.
-    pub month: Option<i8>,
+    /// BYDAY with a position, e.g. the last Friday (monthly/yearly).
+    #[serde(default, alias = "nth_weekday", deserialize_with = "one_or_many")]
+    pub nth_weekdays: Vec<NthWeekday>,
+    /// BYMONTHDAY: 1..=31 from the start of the month, -1..=-31 from its end. A month without that day is
+    /// skipped (not with weekly rules).
+    #[serde(default, alias = "month_day", deserialize_with = "one_or_many")]
+    pub month_days: Vec<i8>,
+    /// BYMONTH: only these months (1..=12).
+    #[serde(default, alias = "month", deserialize_with = "one_or_many")]
+    pub months: Vec<i8>,
+    /// BYSETPOS: which of each period's dates, 1.. from the first, -1.. from the last (e.g. `[-1]` with all
+    /// weekdays: the last weekday of the month).
+    #[serde(default)]
+    pub set_positions: Vec<i16>,
+    /// WKST: the day weeks start on, which decides the weeks of `interval` > 1 weekly rules.
+    #[serde(default = "monday")]
+    pub week_start: Day,
     /// The series' end: a local date (inclusive) like `2027-01-15`, or an instant like `2027-01-15T09:00:00Z`.
     #[schema(value_type = Option<String>, example = "2027-01-15")]
     pub until: Option<Until>,
     /// At most this many occurrences in the series (1..=10000).
     pub count: Option<u32>,
     pub basis: Basis,
+}
+
+/// How a month lacking the chosen day (the 31st in April, the 29th in February) is treated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShortMonths {
+    /// No occurrence that month (RFC 5545, every calendar): `BYMONTHDAY=31`.
+    #[default]
+    Skip,
+    /// The month's last day instead: `BYMONTHDAY=28,29,30,31;BYSETPOS=-1`.
+    LastDay,
 }
 
 /// The request form: an RFC 5545 `rrule` string or the structured fields (not both), plus `basis`.
@@ -178,11 +226,18 @@ pub struct RuleInput {
     #[schema(minimum = 1, maximum = 1000)]
     pub interval: Option<u16>,
     pub weekdays: Option<Vec<Day>>,
-    #[schema(minimum = -1, maximum = 31)]
-    pub month_day: Option<i8>,
-    pub nth_weekday: Option<NthWeekday>,
-    #[schema(minimum = 1, maximum = 12)]
-    pub month: Option<i8>,
+    #[serde(default, alias = "nth_weekday", deserialize_with = "some_one_or_many")]
+    pub nth_weekdays: Option<Vec<NthWeekday>>,
+    /// 1..=31 or -31..=-1 (from the month's end).
+    #[serde(default, alias = "month_day", deserialize_with = "some_one_or_many")]
+    pub month_days: Option<Vec<i8>>,
+    /// With one `month_days` value of 29..=31: skip months without it (default) or take their last day.
+    pub short_months: Option<ShortMonths>,
+    /// 1..=12.
+    #[serde(default, alias = "month", deserialize_with = "some_one_or_many")]
+    pub months: Option<Vec<i8>>,
+    pub set_positions: Option<Vec<i16>>,
+    pub week_start: Option<Day>,
     /// A local date (inclusive) like `2027-01-15`, or an RFC 3339 instant like `2027-01-15T09:00:00Z`.
     #[schema(value_type = Option<String>, example = "2027-01-15")]
     pub until: Option<Until>,
@@ -210,6 +265,36 @@ pub struct Next {
     pub occurrence: u32,
 }
 
+fn monday() -> Day {
+    Day::Monday
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+/// A list, also read from a single value or `null` (how earlier versions stored these fields).
+fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
+        None => vec![],
+        Some(OneOrMany::Many(v)) => v,
+        Some(OneOrMany::One(t)) => vec![t],
+    })
+}
+
+fn some_one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::Many(v)) => Some(v),
+        Some(OneOrMany::One(t)) => Some(vec![t]),
+    })
+}
+
 impl RuleInput {
     pub fn into_rule(self) -> Result<Rule, Invalid> {
         let basis = self.basis.unwrap_or_default();
@@ -217,9 +302,12 @@ impl RuleInput {
             let structured = self.frequency.is_some()
                 || self.interval.is_some()
                 || self.weekdays.is_some()
-                || self.month_day.is_some()
-                || self.nth_weekday.is_some()
-                || self.month.is_some()
+                || self.nth_weekdays.is_some()
+                || self.month_days.is_some()
+                || self.short_months.is_some()
+                || self.months.is_some()
+                || self.set_positions.is_some()
+                || self.week_start.is_some()
                 || self.until.is_some()
                 || self.count.is_some();
             if structured {
@@ -236,19 +324,44 @@ impl RuleInput {
         let frequency = self.frequency.ok_or_else(|| {
             Invalid::new("required", "frequency", "frequency (or rrule) is required")
         })?;
-        let rule = Rule {
+        let mut rule = Rule {
             frequency,
             interval: self.interval.unwrap_or(1),
             weekdays: self.weekdays.unwrap_or_default(),
-            month_day: self.month_day,
-            nth_weekday: self.nth_weekday,
-            month: self.month,
+            nth_weekdays: self.nth_weekdays.unwrap_or_default(),
+            month_days: self.month_days.unwrap_or_default(),
+            months: self.months.unwrap_or_default(),
+            set_positions: self.set_positions.unwrap_or_default(),
+            week_start: self.week_start.unwrap_or(Day::Monday),
             until: self.until,
             count: self.count,
             basis,
         };
+        if self.short_months == Some(ShortMonths::LastDay) {
+            let day = match rule.month_days[..] {
+                [d] if (29..=31).contains(&d) => d,
+                _ => {
+                    return Err(Invalid::new(
+                        "not_applicable",
+                        "short_months",
+                        "short_months applies to one month_days value of 29..=31",
+                    ));
+                }
+            };
+            if !rule.set_positions.is_empty() || !rule.weekdays.is_empty() {
+                return Err(Invalid::new(
+                    "conflict",
+                    "short_months",
+                    "short_months: last_day takes no set_positions or weekdays",
+                ));
+            }
+            // The RRULE for "the 31st, or the last day of a shorter month": the last of the 28th..31st the
+            // month has.
+            rule.month_days = (28..=day).collect();
+            rule.set_positions = vec![-1];
+        }
         rule.validate()?;
-        Ok(rule)
+        Ok(rule.normalized())
     }
 }
 
@@ -258,69 +371,91 @@ impl Rule {
             return Err(Invalid::new(
                 "out_of_range",
                 "interval",
-                format!("interval must be 1..={MAX_INTERVAL}"),
+                format!("interval (INTERVAL) must be 1..={MAX_INTERVAL}"),
             ));
         }
-        if !self.weekdays.is_empty() && self.frequency != Frequency::Weekly {
-            return Err(Invalid::new(
-                "not_applicable",
-                "weekdays",
-                "weekdays apply to weekly rules only",
-            ));
+        for (field, len) in [
+            ("weekdays", self.weekdays.len()),
+            ("nth_weekdays", self.nth_weekdays.len()),
+            ("month_days", self.month_days.len()),
+            ("months", self.months.len()),
+            ("set_positions", self.set_positions.len()),
+        ] {
+            if len > MAX_LIST {
+                return Err(Invalid::new(
+                    "too_many",
+                    field,
+                    format!("{field} takes at most {MAX_LIST} values"),
+                ));
+            }
         }
         let monthly_or_yearly = matches!(self.frequency, Frequency::Monthly | Frequency::Yearly);
-        if let Some(d) = self.month_day {
+        // A position counts within the month, unless a yearly rule has no months: then within the year.
+        let max_nth = if self.frequency == Frequency::Yearly && self.months.is_empty() {
+            53
+        } else {
+            5
+        };
+        for (i, n) in self.nth_weekdays.iter().enumerate() {
             if !monthly_or_yearly {
                 return Err(Invalid::new(
                     "not_applicable",
-                    "month_day",
-                    "month_day applies to monthly and yearly rules",
+                    "nth_weekdays",
+                    "nth_weekdays (BYDAY with a position like -1FR) apply to monthly and yearly rules",
                 ));
             }
-            if !(d == -1 || (1..=31).contains(&d)) {
+            if n.nth == 0 || !(-max_nth..=max_nth).contains(&n.nth) {
                 return Err(Invalid::new(
                     "out_of_range",
-                    "month_day",
-                    "month_day must be 1..=31, or -1 for the last day",
+                    format!("nth_weekdays[{i}].nth"),
+                    format!("the position in BYDAY must be 1..={max_nth} or -{max_nth}..=-1"),
                 ));
             }
         }
-        if let Some(n) = self.nth_weekday {
-            if !monthly_or_yearly {
+        for d in &self.month_days {
+            if self.frequency == Frequency::Weekly {
                 return Err(Invalid::new(
                     "not_applicable",
-                    "nth_weekday",
-                    "nth_weekday applies to monthly and yearly rules",
+                    "month_days",
+                    "month_days (BYMONTHDAY) do not apply to weekly rules",
                 ));
             }
-            if n.nth == 0 || !(-5..=5).contains(&n.nth) {
+            if *d == 0 || !(-31..=31).contains(d) {
                 return Err(Invalid::new(
                     "out_of_range",
-                    "nth_weekday.nth",
-                    "nth must be 1..=5 or -5..=-1",
-                ));
-            }
-            if self.month_day.is_some() {
-                return Err(Invalid::new(
-                    "conflict",
-                    "nth_weekday",
-                    "give month_day or nth_weekday, not both",
+                    "month_days",
+                    "month_days (BYMONTHDAY) must be 1..=31, or -31..=-1 counting from the month's end",
                 ));
             }
         }
-        if let Some(m) = self.month {
-            if self.frequency != Frequency::Yearly {
-                return Err(Invalid::new(
-                    "not_applicable",
-                    "month",
-                    "month applies to yearly rules only",
-                ));
-            }
-            if !(1..=12).contains(&m) {
+        if self.months.iter().any(|m| !(1..=12).contains(m)) {
+            return Err(Invalid::new(
+                "out_of_range",
+                "months",
+                "months (BYMONTH) must be 1..=12",
+            ));
+        }
+        if !self.set_positions.is_empty() {
+            if self
+                .set_positions
+                .iter()
+                .any(|p| *p == 0 || !(-366..=366).contains(p))
+            {
                 return Err(Invalid::new(
                     "out_of_range",
-                    "month",
-                    "month must be 1..=12",
+                    "set_positions",
+                    "set_positions (BYSETPOS) must be 1..=366 or -366..=-1",
+                ));
+            }
+            if self.weekdays.is_empty()
+                && self.nth_weekdays.is_empty()
+                && self.month_days.is_empty()
+                && self.months.is_empty()
+            {
+                return Err(Invalid::new(
+                    "not_applicable",
+                    "set_positions",
+                    "set_positions (BYSETPOS) select among the dates of another part (BYDAY, BYMONTHDAY, BYMONTH)",
                 ));
             }
         }
@@ -329,7 +464,7 @@ impl Rule {
                 return Err(Invalid::new(
                     "out_of_range",
                     "count",
-                    format!("count must be 1..={MAX_COUNT}"),
+                    format!("count (COUNT) must be 1..={MAX_COUNT}"),
                 ));
             }
             if self.until.is_some() {
@@ -343,6 +478,21 @@ impl Rule {
         Ok(())
     }
 
+    /// Lists sorted and without repeats: one spelling per rule, so equal rules compare equal.
+    fn normalized(mut self) -> Rule {
+        self.weekdays.sort();
+        self.weekdays.dedup();
+        self.nth_weekdays.sort();
+        self.nth_weekdays.dedup();
+        self.month_days.sort();
+        self.month_days.dedup();
+        self.months.sort();
+        self.months.dedup();
+        self.set_positions.sort();
+        self.set_positions.dedup();
+        self
+    }
+
     pub fn view(&self) -> RuleView {
         RuleView {
             rule: self.clone(),
@@ -352,6 +502,13 @@ impl Rule {
 
     /// The RFC 5545 spelling (without `basis`, which RRULE has no word for).
     pub fn to_rrule(&self) -> String {
+        fn list<T: std::fmt::Display>(items: &[T]) -> String {
+            items
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        }
         let mut s = String::from("FREQ=");
         s.push_str(match self.frequency {
             Frequency::Daily => "DAILY",
@@ -362,21 +519,25 @@ impl Rule {
         if self.interval != 1 {
             let _ = write!(s, ";INTERVAL={}", self.interval);
         }
-        if !self.weekdays.is_empty() {
-            let mut days = self.weekdays.clone();
-            days.sort();
-            days.dedup();
-            let list: Vec<&str> = days.iter().map(|d| d.code()).collect();
-            let _ = write!(s, ";BYDAY={}", list.join(","));
+        if !self.weekdays.is_empty() || !self.nth_weekdays.is_empty() {
+            let days = self.weekdays.iter().map(|d| d.code().to_owned()).chain(
+                self.nth_weekdays
+                    .iter()
+                    .map(|n| format!("{}{}", n.nth, n.weekday.code())),
+            );
+            let _ = write!(s, ";BYDAY={}", days.collect::<Vec<_>>().join(","));
         }
-        if let Some(n) = self.nth_weekday {
-            let _ = write!(s, ";BYDAY={}{}", n.nth, n.weekday.code());
+        if !self.month_days.is_empty() {
+            let _ = write!(s, ";BYMONTHDAY={}", list(&self.month_days));
         }
-        if let Some(d) = self.month_day {
-            let _ = write!(s, ";BYMONTHDAY={d}");
+        if !self.months.is_empty() {
+            let _ = write!(s, ";BYMONTH={}", list(&self.months));
         }
-        if let Some(m) = self.month {
-            let _ = write!(s, ";BYMONTH={m}");
+        if !self.set_positions.is_empty() {
+            let _ = write!(s, ";BYSETPOS={}", list(&self.set_positions));
+        }
+        if self.week_start != Day::Monday {
+            let _ = write!(s, ";WKST={}", self.week_start.code());
         }
         if let Some(c) = self.count {
             let _ = write!(s, ";COUNT={c}");
@@ -433,79 +594,178 @@ impl Rule {
         })
     }
 
-    /// The first occurrence of the series starting at `start` that is strictly later than `after`.
-    pub fn first_after(&self, start: DateTime, after: DateTime) -> Option<DateTime> {
-        let interval = i64::from(self.interval);
-        let periods_between = match self.frequency {
-            Frequency::Daily => days_between(start.date(), after.date()),
-            Frequency::Weekly => days_between(week_start(start.date()), after.date()).div_euclid(7),
-            Frequency::Monthly => months_between(start.date(), after.date()),
-            Frequency::Yearly => i64::from(after.year()) - i64::from(start.year()),
-        };
-        // Jump close to `after` instead of walking the series from its start.
-        let first = (periods_between / interval - 1).max(0);
-        // Bounded: a rule like "the 5th Friday of February" is rare but not impossible; 2,000 periods
-        // reach every such date while keeping a pathological rule from looping.
-        (first..first + 2000).find_map(|k| {
-            self.candidates(start, k * interval)
-                .into_iter()
-                .map(|d| d.to_datetime(start.time()))
-                .find(|dt| *dt >= start && *dt > after)
+    /// The series from `start` in `tz`, as RFC 5545 defines it for a rule with DTSTART `start`: `start`
+    /// itself first (DTSTART always counts, even when it does not match the rule), then the rule's
+    /// occurrences after it, up to COUNT and UNTIL. Local wall times; basis as if each were completed on time.
+    pub fn occurrences<'a>(
+        &'a self,
+        start: DateTime,
+        tz: &'a TimeZone,
+    ) -> impl Iterator<Item = DateTime> + 'a {
+        let mut state = Some((start, 1));
+        std::iter::from_fn(move || {
+            let (current, occurrence) = state?;
+            state = self
+                .next_in(tz, start, current, current, occurrence)
+                .map(|n| (n.local, n.occurrence));
+            Some(current)
         })
     }
 
-    /// The dates of period `offset` (counted in days/weeks/months/years from the start), sorted.
-    fn candidates(&self, start: DateTime, offset: i64) -> Vec<Date> {
+    /// The first occurrence of the series starting at `start` that is strictly later than `after`, or `None`
+    /// when there is none within a full 400-year cycle of the calendar after it (the rule's dates never recur).
+    pub fn first_after(&self, start: DateTime, after: DateTime) -> Option<DateTime> {
+        let interval = i64::from(self.interval);
         let s = start.date();
-        match self.frequency {
-            Frequency::Daily => s.checked_add(offset.days()).ok().into_iter().collect(),
+        let periods_between = match self.frequency {
+            Frequency::Daily => days_between(s, after.date()),
             Frequency::Weekly => {
-                let Ok(monday) = week_start(s).checked_add((offset * 7).days()) else {
-                    return vec![];
-                };
-                let mut days: Vec<Day> = if self.weekdays.is_empty() {
-                    vec![Day::from_jiff(s.weekday())]
-                } else {
-                    self.weekdays.clone()
-                };
-                days.sort();
-                days.dedup();
-                days.into_iter()
-                    .filter_map(|d| {
-                        monday
-                            .checked_add(i64::from(d.to_jiff().to_monday_zero_offset()).days())
-                            .ok()
-                    })
-                    .collect()
+                days_between(week_start(s, self.week_start), after.date()).div_euclid(7)
             }
-            Frequency::Monthly => {
-                let Some((y, m)) = add_months(s.year(), s.month(), offset) else {
-                    return vec![];
-                };
-                self.day_in_month(y, m, s).into_iter().collect()
-            }
-            Frequency::Yearly => {
-                let Ok(y) = i16::try_from(i64::from(s.year()) + offset) else {
-                    return vec![];
-                };
-                let m = self.month.unwrap_or(s.month());
-                self.day_in_month(y, m, s).into_iter().collect()
+            Frequency::Monthly => months_between(s, after.date()),
+            Frequency::Yearly => i64::from(after.year()) - i64::from(start.year()),
+        };
+        // Jump close to `after` instead of walking the series from its start.
+        let first = (periods_between.div_euclid(interval) - 1).max(0);
+        // The Gregorian calendar repeats every 400 years, so do the periods a rule visits (whatever its
+        // interval): a rule with no date in that many periods has none at all.
+        let cycle = match self.frequency {
+            Frequency::Daily => 146_097,
+            Frequency::Weekly => 20_871,
+            Frequency::Monthly => 4_800,
+            Frequency::Yearly => 400,
+        };
+        for k in first..first + cycle {
+            let ranges = self.period(s, k * interval)?;
+            let found = self
+                .dates_in(&ranges, s)
+                .into_iter()
+                .map(|d| d.to_datetime(start.time()))
+                .find(|dt| *dt >= start && *dt > after);
+            if found.is_some() {
+                return found;
             }
         }
+        None
     }
 
-    fn day_in_month(&self, year: i16, month: i8, start: Date) -> Option<Date> {
-        let first = Date::new(year, month, 1).ok()?;
-        if let Some(n) = self.nth_weekday {
-            return first.nth_weekday_of_month(n.nth, n.weekday.to_jiff()).ok();
+    /// The days of the period `offset` days/weeks/months/years from the start's, as inclusive date ranges
+    /// in order (a yearly rule with months looks at those months only); `None` past the calendar's end.
+    fn period(&self, s: Date, offset: i64) -> Option<Vec<(Date, Date)>> {
+        Some(match self.frequency {
+            Frequency::Daily => {
+                let d = s.checked_add(offset.days()).ok()?;
+                vec![(d, d)]
+            }
+            Frequency::Weekly => {
+                let first = week_start(s, self.week_start)
+                    .checked_add((offset * 7).days())
+                    .ok()?;
+                vec![(first, first.checked_add(6.days()).ok()?)]
+            }
+            Frequency::Monthly => {
+                let (y, m) = add_months(s.year(), s.month(), offset)?;
+                let first = Date::new(y, m, 1).ok()?;
+                vec![(first, first.last_of_month())]
+            }
+            Frequency::Yearly => {
+                let y = i16::try_from(i64::from(s.year()) + offset).ok()?;
+                let months: Vec<i8> = if self.months.is_empty() {
+                    (1..=12).collect()
+                } else {
+                    self.months.clone()
+                };
+                months
+                    .into_iter()
+                    .map(|m| {
+                        let first = Date::new(y, m, 1).ok()?;
+                        Some((first, first.last_of_month()))
+                    })
+                    .collect::<Option<Vec<_>>>()?
+            }
+        })
+    }
+
+    /// The period's dates the rule selects, in order: every BYxxx part filters (an "expand" in RFC 5545's
+    /// table selects the same days from the period), then BYSETPOS picks among them.
+    fn dates_in(&self, ranges: &[(Date, Date)], s: Date) -> Vec<Date> {
+        let mut dates: Vec<Date> = ranges
+            .iter()
+            .flat_map(|&(first, last)| first.series(1.day()).take_while(move |d| *d <= last))
+            .filter(|d| self.selects(*d, s))
+            .collect();
+        if !self.set_positions.is_empty() {
+            let len = dates.len() as i64;
+            let mut picked: Vec<Date> = self
+                .set_positions
+                .iter()
+                .filter_map(|&p| {
+                    let i = if p > 0 {
+                        i64::from(p) - 1
+                    } else {
+                        len + i64::from(p)
+                    };
+                    usize::try_from(i).ok().and_then(|i| dates.get(i).copied())
+                })
+                .collect();
+            picked.sort();
+            picked.dedup();
+            dates = picked;
         }
-        let last = first.days_in_month();
-        let want = match self.month_day {
-            Some(-1) => last,
-            Some(d) => d.min(last),
-            None => start.day().min(last),
-        };
-        Date::new(year, month, want).ok()
+        dates
+    }
+
+    /// Whether date `d` is one of the rule's (before BYSETPOS), for a series starting on `s`.
+    fn selects(&self, d: Date, s: Date) -> bool {
+        if !self.months.is_empty() && !self.months.contains(&d.month()) {
+            return false;
+        }
+        if !self.month_days.is_empty() {
+            let from_end = d.day() - d.days_in_month() - 1;
+            if !self
+                .month_days
+                .iter()
+                .any(|&md| md == d.day() || md == from_end)
+            {
+                return false;
+            }
+        }
+        let by_day = !self.weekdays.is_empty() || !self.nth_weekdays.is_empty();
+        if by_day {
+            let wd = Day::from_jiff(d.weekday());
+            let in_year = self.frequency == Frequency::Yearly && self.months.is_empty();
+            let positioned = |nth: i8| {
+                let (index, len) = if in_year {
+                    (d.day_of_year(), d.days_in_year())
+                } else {
+                    (i16::from(d.day()), i16::from(d.days_in_month()))
+                };
+                let pos = if nth > 0 {
+                    (index - 1) / 7 + 1
+                } else {
+                    -((len - index) / 7 + 1)
+                };
+                pos == i16::from(nth)
+            };
+            return self.weekdays.contains(&wd)
+                || self
+                    .nth_weekdays
+                    .iter()
+                    .any(|n| n.weekday == wd && positioned(n.nth));
+        }
+        if !self.month_days.is_empty() {
+            return true;
+        }
+        // Neither BYDAY nor BYMONTHDAY: the start's weekday, day of month, or day of year (RFC 5545 takes
+        // what the rule leaves open from DTSTART).
+        match self.frequency {
+            Frequency::Daily => true,
+            Frequency::Weekly => d.weekday() == s.weekday(),
+            Frequency::Monthly => d.day() == s.day(),
+            Frequency::Yearly => {
+                d.day() == s.day() && (!self.months.is_empty() || d.month() == s.month())
+            }
+        }
     }
 }
 
@@ -513,8 +773,12 @@ fn days_between(a: Date, b: Date) -> i64 {
     a.until(b).map(|s| i64::from(s.get_days())).unwrap_or(0)
 }
 
-fn week_start(d: Date) -> Date {
-    let back = i64::from(d.weekday().to_monday_zero_offset());
+/// The first day of the week (weeks starting on `wkst`) that contains `d`.
+fn week_start(d: Date, wkst: Day) -> Date {
+    let back = i64::from(
+        (d.weekday().to_monday_zero_offset() - wkst.to_jiff().to_monday_zero_offset())
+            .rem_euclid(7),
+    );
     d.checked_sub(back.days()).unwrap_or(d)
 }
 
@@ -580,14 +844,15 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
         frequency: Frequency::Daily,
         interval: 1,
         weekdays: vec![],
-        month_day: None,
-        nth_weekday: None,
-        month: None,
+        nth_weekdays: vec![],
+        month_days: vec![],
+        months: vec![],
+        set_positions: vec![],
+        week_start: Day::Monday,
         until: None,
         count: None,
         basis: Basis::Due,
     };
-    let mut byday: Option<&str> = None;
     let mut seen = Vec::new();
     for part in body.split(';').filter(|p| !p.is_empty()) {
         let (key, value) = part
@@ -603,6 +868,13 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
             v.parse::<i64>()
                 .map_err(|_| bad(format!("{key}={v} is not a number")))
         };
+        // A comma-separated list of numbers, each within the part's type.
+        let numbers = |v: &str| {
+            v.split(',')
+                .map(|item| number(item.trim()))
+                .collect::<Result<Vec<i64>, Invalid>>()
+        };
+        let narrow = |n: i64| bad(format!("{key}={n} is out of range"));
         match key.as_str() {
             "FREQ" => {
                 frequency = Some(match value.to_ascii_uppercase().as_str() {
@@ -618,28 +890,53 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
                 })
             }
             "INTERVAL" => {
-                rule.interval = u16::try_from(number(value)?)
-                    .map_err(|_| bad(format!("INTERVAL={value} is out of range")))?
+                let n = number(value)?;
+                rule.interval = u16::try_from(n).map_err(|_| narrow(n))?
             }
             "COUNT" => {
-                rule.count = Some(
-                    u32::try_from(number(value)?)
-                        .map_err(|_| bad(format!("COUNT={value} is out of range")))?,
-                )
+                let n = number(value)?;
+                rule.count = Some(u32::try_from(n).map_err(|_| narrow(n))?)
             }
             "BYMONTHDAY" => {
-                rule.month_day = Some(
-                    i8::try_from(number(value)?)
-                        .map_err(|_| bad(format!("BYMONTHDAY={value} is out of range")))?,
-                )
+                for n in numbers(value)? {
+                    rule.month_days
+                        .push(i8::try_from(n).map_err(|_| narrow(n))?);
+                }
             }
             "BYMONTH" => {
-                rule.month = Some(
-                    i8::try_from(number(value)?)
-                        .map_err(|_| bad(format!("BYMONTH={value} is out of range")))?,
-                )
+                for n in numbers(value)? {
+                    rule.months.push(i8::try_from(n).map_err(|_| narrow(n))?);
+                }
             }
-            "BYDAY" => byday = Some(value),
+            "BYSETPOS" => {
+                for n in numbers(value)? {
+                    rule.set_positions
+                        .push(i16::try_from(n).map_err(|_| narrow(n))?);
+                }
+            }
+            "BYDAY" => {
+                for item in value.split(',').map(str::trim) {
+                    let split = item.len().saturating_sub(2);
+                    let (n, code) = (item.get(..split), item.get(split..));
+                    let (Some(n), Some(weekday)) = (n, code.and_then(Day::from_code)) else {
+                        return Err(bad(format!(
+                            "BYDAY={item} is not a weekday (MO..SU), optionally with a position like 2TU or -1FR"
+                        )));
+                    };
+                    if n.is_empty() {
+                        rule.weekdays.push(weekday);
+                    } else {
+                        let nth = n
+                            .strip_prefix('+')
+                            .unwrap_or(n)
+                            .parse::<i8>()
+                            .map_err(|_| {
+                                bad(format!("BYDAY={item} needs a position like 2TU or -1FR"))
+                            })?;
+                        rule.nth_weekdays.push(NthWeekday { nth, weekday });
+                    }
+                }
+            }
             "UNTIL" => {
                 rule.until = Some(Until::parse_rrule_value(value).ok_or_else(|| {
                     bad(format!(
@@ -647,30 +944,14 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
                     ))
                 })?);
             }
-            "WKST" if value.eq_ignore_ascii_case("MO") => {}
+            "WKST" => {
+                rule.week_start = Day::from_code(value)
+                    .ok_or_else(|| bad(format!("WKST={value} is not a weekday (MO..SU)")))?;
+            }
             other => return Err(bad(format!("RRULE part {other} is not supported"))),
         }
     }
     rule.frequency = frequency.ok_or_else(|| bad("FREQ is required".into()))?;
-    if let Some(list) = byday {
-        let items: Vec<&str> = list.split(',').map(str::trim).collect();
-        match rule.frequency {
-            Frequency::Weekly => {
-                for item in items {
-                    rule.weekdays.push(Day::from_code(item).ok_or_else(|| bad(format!("BYDAY={item} is not a weekday (MO..SU)")))?);
-                }
-            }
-            Frequency::Monthly | Frequency::Yearly if items.len() == 1 => {
-                let item = items[0];
-                let split = item.len().saturating_sub(2);
-                let (n, code) = item.split_at(split);
-                let weekday = Day::from_code(code).ok_or_else(|| bad(format!("BYDAY={item} is not like 2TU or -1FR")))?;
-                let nth = n.trim_start_matches('+').parse::<i8>().map_err(|_| bad(format!("BYDAY={item} needs a position like 2TU or -1FR")))?;
-                rule.nth_weekday = Some(NthWeekday { nth, weekday });
-            }
-            _ => return Err(bad("BYDAY is supported for WEEKLY (a list) and MONTHLY/YEARLY (one position like -1FR)".into())),
-        }
-    }
     rule.validate().map_err(|e| {
         bad(format!(
             "{}: {}",
@@ -678,7 +959,7 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
             e.message
         ))
     })?;
-    Ok(rule)
+    Ok(rule.normalized())
 }
 
 #[cfg(test)]
@@ -886,26 +1167,130 @@ mod tests {
         assert_eq!(dates(&s), ["2026-01-07", "2026-01-14", "2026-01-21"]);
     }
 
-    /// Monthly on the 31st clamps to short months and returns to the 31st afterwards (Jan 31 → Feb 28).
+    /// Monthly on the 31st skips shorter months, as RFC 5545 says; "the 31st or the last day of a shorter
+    /// month" is its own standard RRULE, which the structured form names `short_months: last_day`.
     #[test]
-    fn monthly_31st_clamps_and_recovers() {
-        let s = series(&rule("FREQ=MONTHLY"), datetime(2026, 1, 31, 12, 0, 0, 0), 5);
+    fn month_end_is_standard_rrule() {
+        let start = datetime(2026, 1, 31, 12, 0, 0, 0);
+        for text in ["FREQ=MONTHLY", "FREQ=MONTHLY;BYMONTHDAY=31"] {
+            assert_eq!(
+                dates(&series(&rule(text), start, 4)),
+                ["2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31"],
+                "{text}"
+            );
+        }
+        let clamped = rule("FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1");
+        assert_eq!(
+            dates(&series(&clamped, start, 4)),
+            ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+        );
+        let leap = series(&clamped, datetime(2028, 1, 31, 12, 0, 0, 0), 2);
+        assert_eq!(dates(&leap), ["2028-01-31", "2028-02-29"]);
+        let structured = RuleInput {
+            frequency: Some(Frequency::Monthly),
+            month_days: Some(vec![31]),
+            short_months: Some(ShortMonths::LastDay),
+            ..Default::default()
+        }
+        .into_rule()
+        .unwrap();
+        assert_eq!(structured, clamped);
+        let thirtieth = RuleInput {
+            frequency: Some(Frequency::Yearly),
+            month_days: Some(vec![30]),
+            months: Some(vec![2, 4]),
+            short_months: Some(ShortMonths::LastDay),
+            ..Default::default()
+        }
+        .into_rule()
+        .unwrap();
+        assert_eq!(
+            thirtieth.to_rrule(),
+            "FREQ=YEARLY;BYMONTHDAY=28,29,30;BYMONTH=2,4;BYSETPOS=-1"
+        );
+        let not_short = RuleInput {
+            frequency: Some(Frequency::Monthly),
+            month_days: Some(vec![15]),
+            short_months: Some(ShortMonths::LastDay),
+            ..Default::default()
+        };
+        assert_eq!(
+            not_short.into_rule().unwrap_err().field.as_deref(),
+            Some("short_months")
+        );
+    }
+
+    /// BYSETPOS: the last weekday of the month, and the first and last of each month's Mondays.
+    #[test]
+    fn set_positions_pick_within_the_period() {
+        let s = series(
+            &rule("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"),
+            datetime(2026, 1, 30, 17, 0, 0, 0),
+            4,
+        );
         assert_eq!(
             dates(&s),
-            [
-                "2026-01-31",
-                "2026-02-28",
-                "2026-03-31",
-                "2026-04-30",
-                "2026-05-31"
-            ]
+            ["2026-01-30", "2026-02-27", "2026-03-31", "2026-04-30"]
         );
-        let leap = series(
-            &rule("FREQ=MONTHLY;BYMONTHDAY=31"),
-            datetime(2028, 1, 31, 12, 0, 0, 0),
+        let s = series(
+            &rule("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1,-1"),
+            datetime(2026, 1, 5, 9, 0, 0, 0),
+            4,
+        );
+        assert_eq!(
+            dates(&s),
+            ["2026-01-05", "2026-01-26", "2026-02-02", "2026-02-23"]
+        );
+    }
+
+    /// BYMONTH limits daily, weekly and monthly rules and expands yearly ones.
+    #[test]
+    fn months_limit_and_expand() {
+        let s = series(
+            &rule("FREQ=MONTHLY;BYMONTH=1,7;BYMONTHDAY=1"),
+            datetime(2026, 1, 1, 9, 0, 0, 0),
+            4,
+        );
+        assert_eq!(
+            dates(&s),
+            ["2026-01-01", "2026-07-01", "2027-01-01", "2027-07-01"]
+        );
+        let s = series(
+            &rule("FREQ=YEARLY;BYMONTH=3,9"),
+            datetime(2026, 3, 10, 9, 0, 0, 0),
+            3,
+        );
+        assert_eq!(dates(&s), ["2026-03-10", "2026-09-10", "2027-03-10"]);
+        let s = series(
+            &rule("FREQ=WEEKLY;BYMONTH=12;BYDAY=SA"),
+            datetime(2026, 11, 28, 9, 0, 0, 0),
+            3,
+        );
+        assert_eq!(dates(&s), ["2026-11-28", "2026-12-05", "2026-12-12"]);
+    }
+
+    /// Issue 17, bug 3: a yearly rule without BYMONTH expands over the whole year — the 5th Monday of the
+    /// year, and the 15th of every month — instead of being pinned to the first due's month.
+    #[test]
+    fn yearly_without_months_spans_the_year() {
+        let s = series(
+            &rule("FREQ=YEARLY;BYDAY=5MO"),
+            datetime(2026, 2, 2, 9, 0, 0, 0),
+            3,
+        );
+        assert_eq!(dates(&s), ["2026-02-02", "2027-02-01", "2028-01-31"]);
+        let s = series(
+            &rule("FREQ=YEARLY;BYMONTHDAY=15"),
+            datetime(2026, 1, 15, 9, 0, 0, 0),
+            3,
+        );
+        assert_eq!(dates(&s), ["2026-01-15", "2026-02-15", "2026-03-15"]);
+        let s = series(
+            &rule("FREQ=YEARLY;BYDAY=-1SU"),
+            datetime(2026, 12, 27, 9, 0, 0, 0),
             2,
         );
-        assert_eq!(dates(&leap), ["2028-01-31", "2028-02-29"]);
+        assert_eq!(dates(&s), ["2026-12-27", "2027-12-26"]);
     }
 
     /// The last day of the month, and the last Friday.
@@ -939,24 +1324,21 @@ mod tests {
         assert_eq!(dates(&s), ["2026-03-30", "2026-06-29", "2026-08-31"]);
     }
 
-    /// Yearly on Feb 29 lands on Feb 28 in common years and Feb 29 in leap years.
+    /// Yearly on Feb 29 happens in leap years only; with BYSETPOS=-1 over 28,29 it is Feb 28 otherwise.
     #[test]
     fn yearly_leap_day() {
         let s = series(
             &rule("FREQ=YEARLY;BYMONTHDAY=29;BYMONTH=2"),
             datetime(2028, 2, 29, 10, 0, 0, 0),
-            5,
+            3,
         );
-        assert_eq!(
-            dates(&s),
-            [
-                "2028-02-29",
-                "2029-02-28",
-                "2030-02-28",
-                "2031-02-28",
-                "2032-02-29"
-            ]
+        assert_eq!(dates(&s), ["2028-02-29", "2032-02-29", "2036-02-29"]);
+        let s = series(
+            &rule("FREQ=YEARLY;BYMONTHDAY=28,29;BYMONTH=2;BYSETPOS=-1"),
+            datetime(2028, 2, 29, 10, 0, 0, 0),
+            3,
         );
+        assert_eq!(dates(&s), ["2028-02-29", "2029-02-28", "2030-02-28"]);
     }
 
     /// Thanksgiving: the 4th Thursday of November.
@@ -1088,14 +1470,23 @@ mod tests {
             ("INTERVAL=2", "FREQ is required"),
             ("FREQ=HOURLY", "HOURLY"),
             ("FREQ=DAILY;BYSETPOS=1", "BYSETPOS"),
+            ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0", "BYSETPOS"),
+            ("FREQ=WEEKLY;BYMONTHDAY=3", "BYMONTHDAY"),
+            ("FREQ=WEEKLY;BYDAY=1MO", "position"),
+            ("FREQ=MONTHLY;BYDAY=6MO", "position"),
+            ("FREQ=YEARLY;BYDAY=54MO", "position"),
+            ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY"),
+            ("FREQ=MONTHLY;BYMONTHDAY=1,,2", "not a number"),
+            ("FREQ=DAILY;WKST=XX", "WKST"),
+            ("FREQ=DAILY;BYHOUR=9", "BYHOUR"),
             ("FREQ=DAILY;INTERVAL=0", "interval"),
             ("FREQ=DAILY;INTERVAL=x", "not a number"),
             ("FREQ=DAILY;COUNT=3;UNTIL=20260101", "count or until"),
             ("FREQ=WEEKLY;BYDAY=XX", "XX"),
-            ("FREQ=MONTHLY;BYMONTHDAY=32", "month_day"),
-            ("FREQ=DAILY;BYMONTHDAY=3", "month_day"),
+            ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY"),
+            ("FREQ=MONTHLY;BYMONTHDAY=-32", "BYMONTHDAY"),
             ("FREQ=DAILY;FREQ=DAILY", "twice"),
-            ("FREQ=MONTHLY;BYDAY=FR", "position"),
+            ("FREQ=MONTHLY;BYDAY=+FR", "position"),
             ("FREQ=YEARLY;BYMONTH=13", "month"),
             ("FREQ=DAILY;UNTIL=2026", "UNTIL"),
         ] {
@@ -1126,16 +1517,30 @@ mod tests {
         assert_eq!(missing.field.as_deref(), Some("frequency"));
         let bad_nth = RuleInput {
             frequency: Some(Frequency::Monthly),
-            nth_weekday: Some(NthWeekday {
+            nth_weekdays: Some(vec![NthWeekday {
                 nth: 6,
                 weekday: Day::Monday,
-            }),
+            }]),
             ..Default::default()
         };
         assert_eq!(
             bad_nth.into_rule().unwrap_err().field.as_deref(),
-            Some("nth_weekday.nth")
+            Some("nth_weekdays[0].nth")
         );
+        // Earlier versions' singular names still read, from stored rules and from clients.
+        let legacy: RuleInput = serde_json::from_str(
+            r#"{"frequency":"yearly","month_day":4,"month":7,"nth_weekday":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            legacy.into_rule().unwrap().to_rrule(),
+            "FREQ=YEARLY;BYMONTHDAY=4;BYMONTH=7"
+        );
+        let stored: Rule = serde_json::from_str(
+            r#"{"frequency":"monthly","interval":1,"weekdays":[],"month_day":null,"nth_weekday":{"nth":-1,"weekday":"friday"},"month":null,"until":null,"count":null,"basis":"due"}"#,
+        )
+        .unwrap();
+        assert_eq!(stored, rule("FREQ=MONTHLY;BYDAY=-1FR"));
     }
 
     proptest! {
@@ -1149,8 +1554,8 @@ mod tests {
             let weekdays: Vec<Day> = if frequency == Frequency::Weekly {
                 Day::ALL.into_iter().enumerate().filter(|(i, _)| weekday_mask & (1 << i) != 0).map(|(_, d)| d).collect()
             } else { vec![] };
-            let r = Rule { frequency, interval, weekdays: weekdays.clone(), month_day: None, nth_weekday: None,
-                month: None, until: None, count: None, basis: Basis::Due };
+            let r = Rule { frequency, interval, weekdays: weekdays.clone(), nth_weekdays: vec![], month_days: vec![],
+                months: vec![], set_positions: vec![], week_start: Day::Monday, until: None, count: None, basis: Basis::Due };
             let anchor = date(year, month, day).to_datetime(jiff::civil::time(hour, 0, 0, 0));
             let s = series(&r, anchor, 12);
             prop_assert_eq!(s.len(), 12);
@@ -1175,8 +1580,9 @@ mod tests {
         #[test]
         fn first_after_matches_stepping(interval in 1u16..4, offset_days in 0i64..4000, freq in 0usize..4) {
             let frequency = [Frequency::Daily, Frequency::Weekly, Frequency::Monthly, Frequency::Yearly][freq];
-            let r = Rule { frequency, interval, weekdays: vec![], month_day: Some(31).filter(|_| freq >= 2), nth_weekday: None,
-                month: None, until: None, count: None, basis: Basis::Due };
+            let r = Rule { frequency, interval, weekdays: vec![], nth_weekdays: vec![],
+                month_days: if freq >= 2 { vec![31] } else { vec![] }, months: vec![], set_positions: vec![],
+                week_start: Day::Monday, until: None, count: None, basis: Basis::Due };
             let anchor = datetime(2024, 1, 31, 9, 0, 0, 0);
             let after = anchor.checked_add(offset_days.days()).unwrap();
             let direct = r.first_after(anchor, after).unwrap();
