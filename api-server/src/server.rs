@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use todo_core::Store;
 use todo_core::events::topic;
-use todo_worker::bus::{InProcessBus, Outcome, handler};
-use todo_worker::dapr::DaprClient;
-use todo_worker::publish::Publisher;
-use todo_worker::relay::{self, RelaySettings};
+use todo_events::bus::{InProcessBus, Outcome, handler};
+use todo_events::dapr::DaprClient;
+use todo_events::publish::Publisher;
+use todo_events::relay::{self, RelaySettings};
 use tokio::sync::watch;
 
 pub const EVENT_SOURCE: &str = "/todoplatform/todo-api";

@@ -22,8 +22,8 @@ use todo_core::domain::reminder::ReminderInput;
 use todo_core::model::NewTask;
 use todo_core::store::Owner;
 use todo_core::{Store, store_test};
+use todo_events::dapr::{DaprClient, DaprError};
 use todo_worker::api_client::ApiClient;
-use todo_worker::dapr::{DaprClient, DaprError};
 use todo_worker::roles::audit;
 use tower::ServiceExt;
 
@@ -207,7 +207,7 @@ store_test!(
         .collect();
     assert_eq!(events.len(), 3);
     for event in events.iter().chain(events.iter()) {
-        assert_eq!(audit::handle(&store, event).await, todo_worker::bus::Outcome::Success);
+        assert_eq!(audit::handle(&store, event).await, todo_events::bus::Outcome::Success);
     }
 
     let get = |uri: String, who: uuid::Uuid| {

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use support::SmtpServer;
 use todo_api::config::Cli;
 use todo_core::{Store, store_test};
-use todo_worker::bus::InProcessBus;
-use todo_worker::publish::Publisher;
-use todo_worker::relay::{self, RelaySettings};
+use todo_events::bus::InProcessBus;
+use todo_events::publish::Publisher;
+use todo_events::relay::{self, RelaySettings};
 use tokio::sync::watch;
 
 /// Dev mode's background machinery over `store`, configured by `todo-api` flags; stops when the returned

@@ -26,11 +26,11 @@ use todo_core::domain::reminder::ReminderInput;
 use todo_core::events::{ReminderDueData, topic};
 use todo_core::model::NewTask;
 use todo_core::testing::TestDb;
-use todo_worker::bus::{InProcessBus, Outcome, handler};
+use todo_events::bus::{InProcessBus, Outcome, handler};
+use todo_events::dapr::DaprClient;
+use todo_events::publish::Publisher;
+use todo_events::relay::{self, RelaySettings};
 use todo_worker::config::{EventConfig, NotifyConfig};
-use todo_worker::dapr::DaprClient;
-use todo_worker::publish::Publisher;
-use todo_worker::relay::{self, RelaySettings};
 use tokio::sync::watch;
 
 const LATENCY_TASKS: usize = 2_000;

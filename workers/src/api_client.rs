@@ -2,12 +2,12 @@
 //! In Kubernetes: Dapr service invocation of the API's internal routes. In dev mode: a direct call into the
 //! same store the API uses, in the same process.
 
-use crate::dapr::{DaprClient, DaprError};
 use jiff::Timestamp;
 /// Internal API routes and bodies (called through Dapr; not exposed by the ingress).
 use todo_contract::internal;
 use todo_core::Store;
 use todo_core::model::NextOccurrence;
+use todo_events::dapr::{DaprClient, DaprError};
 use uuid::Uuid;
 
 #[derive(Clone)]

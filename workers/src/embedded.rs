@@ -1,7 +1,6 @@
 //! Dev mode: every role in the API's process, subscribed to the in-process bus.
 
 use crate::api_client::ApiClient;
-use crate::bus::{InProcessBus, Outcome, handler};
 use crate::config::{EventConfig, NotifyConfig};
 use crate::roles::{audit, notifier::Notifier, recurrence, reminders};
 use std::time::Duration;
@@ -9,6 +8,7 @@ use todo_core::Store;
 use todo_core::events::topic;
 use todo_core::store::Pool;
 use todo_core::store::dialect::{Dialect, query};
+use todo_events::bus::{InProcessBus, Outcome, handler};
 use tokio::sync::watch;
 
 /// Subscribe recurrence, audit and notifier to the bus, record dead letters, and start the reminder timer

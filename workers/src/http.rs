@@ -2,8 +2,6 @@
 //! Subscriptions deliver to `/events/<topic>`, the cron binding calls `POST /<binding-name>`.
 
 use crate::api_client::ApiClient;
-use crate::bus::Outcome;
-use crate::dapr::SubscriberReply;
 use crate::roles::notifier::Notifier;
 use crate::roles::{Role, audit, recurrence, reminders};
 use axum::Json;
@@ -18,6 +16,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use todo_core::Store;
 use todo_core::events::CloudEvent;
+use todo_events::bus::Outcome;
+use todo_events::dapr::SubscriberReply;
 
 #[derive(Clone)]
 pub struct WorkerState {

@@ -63,8 +63,8 @@ pub async fn events(
 pub async fn task_updates(
     State(s): State<AppState>,
     body: axum::body::Bytes,
-) -> axum::Json<todo_worker::dapr::SubscriberReply> {
-    use todo_worker::dapr::SubscriberReply;
+) -> axum::Json<todo_events::dapr::SubscriberReply> {
+    use todo_events::dapr::SubscriberReply;
     match serde_json::from_slice::<todo_core::events::CloudEvent>(&body) {
         Ok(event) => {
             crate::live::forward(&s.live, &event);

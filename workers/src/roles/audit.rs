@@ -1,13 +1,13 @@
 //! audit: every task event becomes one row of the task's activity log (keyed by event id, so a
 //! redelivered event is recorded once).
 
-use crate::bus::Outcome;
 use jiff::Timestamp;
 use serde::Serialize;
 use todo_core::Store;
 use todo_core::events::{CloudEvent, TaskEventData};
 use todo_core::store::Pool;
 use todo_core::store::dialect::{Dialect, query, query_as};
+use todo_events::bus::Outcome;
 use uuid::Uuid;
 
 pub async fn handle(store: &Store, event: &CloudEvent) -> Outcome {

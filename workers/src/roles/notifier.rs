@@ -9,7 +9,6 @@
 //! delivered twice — or two replicas at once — sends one email; a claim left by a worker that died
 //! mid-send is retaken after its lease.
 
-use crate::bus::Outcome;
 use crate::config::{NotifyConfig, RetryPolicy};
 use crate::deliveries;
 use hmac::{Hmac, Mac};
@@ -21,6 +20,7 @@ use std::time::Duration;
 use todo_core::Store;
 use todo_core::events::{CloudEvent, ReminderDueData, kind};
 use todo_core::model::{Channel, DeliveryStatus};
+use todo_events::bus::Outcome;
 use tokio::sync::watch;
 use uuid::Uuid;
 

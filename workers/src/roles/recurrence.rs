@@ -2,8 +2,8 @@
 //! operation is idempotent per completed occurrence, so redelivery creates nothing twice.
 
 use crate::api_client::ApiClient;
-use crate::bus::Outcome;
 use todo_core::events::{CloudEvent, TaskEventData, kind};
+use todo_events::bus::Outcome;
 
 pub async fn handle(api: &ApiClient, event: &CloudEvent) -> Outcome {
     if event.kind != kind::TASK_COMPLETED {

@@ -3,8 +3,8 @@
 //! cron binding drives it (`POST /<binding>`); in dev mode a one-second timer does.
 
 use crate::api_client::ApiClient;
-use crate::bus::Outcome;
 use std::time::Duration;
+use todo_events::bus::Outcome;
 use tokio::sync::watch;
 
 pub async fn tick(api: &ApiClient) -> Outcome {
