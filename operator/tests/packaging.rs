@@ -54,9 +54,27 @@ fn dockerfiles_pass_hadolint() {
     }
 }
 
-/// Every image runs as a non-root user and builds a single binary from the workspace.
+/// The workspace's members, from the root manifest's `members = [...]`.
+fn workspace_members() -> Vec<String> {
+    let manifest =
+        std::fs::read_to_string(common::repo_root().join("Cargo.toml")).expect("Cargo.toml");
+    let line = manifest
+        .lines()
+        .find(|l| l.starts_with("members = ["))
+        .expect("the root manifest lists its members on one line");
+    line.trim_start_matches("members = [")
+        .trim_end_matches(']')
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').to_owned())
+        .collect()
+}
+
+/// Every image runs as a non-root user and builds a single binary from the workspace, whose every member it
+/// copies: cargo loads them all, so an image build fails on a member the Dockerfile leaves out.
 #[test]
-fn dockerfiles_are_multi_stage_and_non_root() {
+fn dockerfiles_are_multi_stage_non_root_and_copy_the_workspace() {
+    let members = workspace_members();
+    assert!(members.len() >= 5, "{members:?}");
     for (dockerfile, binary) in [
         ("operator/Dockerfile", "todo-operator"),
         ("api-server/Dockerfile", "todo-api"),
@@ -74,6 +92,12 @@ fn dockerfiles_are_multi_stage_and_non_root() {
             text.contains(&format!("--bin {binary}")),
             "{dockerfile}: builds {binary}"
         );
+        for member in &members {
+            assert!(
+                text.contains(&format!("\nCOPY {member} {member}\n")),
+                "{dockerfile}: copies the workspace member {member}"
+            );
+        }
     }
 }
 
