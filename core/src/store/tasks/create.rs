@@ -83,7 +83,7 @@ fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
 /// written per inserted task, so a stale profile or tag writes nothing at all. The tags are share-locked
 /// and compared at their latest committed version: a rename committed while this waited for it fails the
 /// guard, and a rename that starts later waits for this task and then refreshes it (see
-/// `refresh_derived`). The row carries its tags as they were locked.
+/// `Dialect::refresh_derived`). The row carries its tags as they were locked.
 const PG_CREATE_TASK: &str = "WITH tagged AS (SELECT id, name, color, name_key FROM tags \
        WHERE id = ANY($16::uuid[]) AND user_id = $2 FOR SHARE), \
      task AS (INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, \
