@@ -7,6 +7,7 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use todo_contract::env;
 use todo_operator::build::{self, DesiredState};
 use todo_operator::render::{self, offline_inputs};
 
@@ -174,6 +175,27 @@ fn env_vars_match_the_readme_configuration_table() {
     assert!(
         missing.is_empty(),
         "env vars set by the operator but missing from README's Configuration table: {missing:?}"
+    );
+}
+
+/// The README documents exactly what the binaries read, by the contract's lists: nothing missing, nothing
+/// stale (`RUST_LOG` is `tracing`'s, documented with `TODO_LOG_FORMAT`).
+#[test]
+fn readme_configuration_table_is_the_contract() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).expect("README.md");
+    let documented = readme_configuration_names(&readme);
+    let contract: BTreeSet<String> = env::api()
+        .chain(env::worker())
+        .chain(env::API_EXTRA)
+        .chain(env::WORKER_EXTRA)
+        .filter(|name| *name != env::RUST_LOG)
+        .map(str::to_owned)
+        .collect();
+    let undocumented: Vec<_> = contract.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&contract).collect();
+    assert!(
+        undocumented.is_empty() && stale.is_empty(),
+        "README's Configuration table against the contract: missing {undocumented:?}, not read by any binary {stale:?}"
     );
 }
 
