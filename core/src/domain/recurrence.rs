@@ -1592,3 +1592,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod oracle_tests;
