@@ -214,6 +214,9 @@ pub mod role {
     /// Records every task change (subscribes to task-events).
     pub const AUDIT: &str = "audit";
     pub const ALL: [&str; 4] = [RECURRENCE, REMINDERS, NOTIFIER, AUDIT];
+    /// [`ALL`] as the comma-separated value of [`crate::env::WORKER_ROLES`]: `todo-worker`'s default.
+    /// Written out because a `const` cannot join an array; a test keeps the two equal.
+    pub const ALL_LIST: &str = "recurrence,reminders,notifier,audit";
 }
 
 /// HTTP routes Dapr delivers events to. The operator names them in its Subscriptions; the binaries
@@ -274,6 +277,11 @@ pub mod header {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn all_roles_list_is_all_roles() {
+        assert_eq!(role::ALL_LIST, role::ALL.join(","));
+    }
 
     /// No name is listed twice for one binary.
     #[test]

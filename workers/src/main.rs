@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use todo_contract::{env, port};
+use todo_contract::{env, port, role};
 use todo_core::Store;
 use todo_events::dapr::DaprClient;
 use todo_worker::api_client::ApiClient;
@@ -58,7 +58,7 @@ struct WorkerConfig {
     #[arg(
         long = "role",
         env = env::WORKER_ROLES,
-        default_value = "recurrence,reminders,notifier,audit",
+        default_value = role::ALL_LIST,
         global = true
     )]
     roles: String,
