@@ -603,13 +603,17 @@ store_test!(
 
 store_test!(
     /// Recurrence: the next occurrence is created once per completed occurrence, carries tags and
-    /// reminders, and the series ends at its count.
+    /// reminders, and the series ends at its count. The rule is the month-end one ("the 31st, or the last
+    /// day of a shorter month", as RFC 5545 spells it): a plain monthly rule skips February.
     next_occurrence, |store| {
     let ada = user(&store, "ada@example.com", "America/Los_Angeles").await;
     let first = store.create_task(&ada, NewTask {
         due: Some("2026-01-31T09:00".into()),
         tags: Some(vec!["bills".into()]),
-        recurrence: Some(RuleInput { rrule: Some("FREQ=MONTHLY;COUNT=3".into()), ..Default::default() }),
+        recurrence: Some(RuleInput {
+            rrule: Some("FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1;COUNT=3".into()),
+            ..Default::default()
+        }),
         reminders: Some(vec![ReminderInput { at: None, minutes_before: Some(60) }]),
         ..new("Rent")
     }, now()).await.unwrap();
