@@ -1,0 +1,5 @@
+//! The store's integration tests, in one binary: every behaviour on SQLite and PostgreSQL (`store`), and
+//! PostgreSQL's concurrent tag changes (`tag_races`).
+
+mod store;
+mod tag_races;
