@@ -25,6 +25,8 @@ pub const MAX_INTERVAL: u16 = 1000;
 pub const MAX_COUNT: u32 = 10_000;
 /// The most values one BYxxx list takes (BYMONTHDAY has 62 distinct ones).
 pub const MAX_LIST: usize = 64;
+/// The most skipped dates (EXDATE) a series keeps.
+pub const MAX_EXDATES: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -202,6 +204,11 @@ pub struct Rule {
     pub until: Option<Until>,
     /// At most this many occurrences in the series (1..=10000).
     pub count: Option<u32>,
+    /// EXDATE: local dates whose occurrence is skipped (a skipped occurrence still counts towards `count`,
+    /// as in RFC 5545).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, example = json!(["2027-01-15"]))]
+    pub exdates: Vec<Date>,
     pub basis: Basis,
 }
 
@@ -243,6 +250,9 @@ pub struct RuleInput {
     pub until: Option<Until>,
     #[schema(minimum = 1, maximum = 10000)]
     pub count: Option<u32>,
+    /// Local dates whose occurrence is skipped (RFC 5545 EXDATE); given with `rrule` or the fields.
+    #[schema(value_type = Option<Vec<String>>, example = json!(["2027-01-15"]))]
+    pub exdates: Option<Vec<Date>>,
     pub basis: Option<Basis>,
 }
 
@@ -319,7 +329,9 @@ impl RuleInput {
             }
             let mut rule = parse_rrule(&text)?;
             rule.basis = basis;
-            return Ok(rule);
+            rule.exdates = self.exdates.unwrap_or_default();
+            rule.validate()?;
+            return Ok(rule.normalized());
         }
         let frequency = self.frequency.ok_or_else(|| {
             Invalid::new("required", "frequency", "frequency (or rrule) is required")
@@ -335,6 +347,7 @@ impl RuleInput {
             week_start: self.week_start.unwrap_or(Day::Monday),
             until: self.until,
             count: self.count,
+            exdates: self.exdates.unwrap_or_default(),
             basis,
         };
         if self.short_months == Some(ShortMonths::LastDay) {
@@ -388,6 +401,13 @@ impl Rule {
                     format!("{field} takes at most {MAX_LIST} values"),
                 ));
             }
+        }
+        if self.exdates.len() > MAX_EXDATES {
+            return Err(Invalid::new(
+                "too_many",
+                "exdates",
+                format!("a series skips at most {MAX_EXDATES} dates"),
+            ));
         }
         let monthly_or_yearly = matches!(self.frequency, Frequency::Monthly | Frequency::Yearly);
         // A position counts within the month, unless a yearly rule has no months: then within the year.
@@ -490,6 +510,8 @@ impl Rule {
         self.months.dedup();
         self.set_positions.sort();
         self.set_positions.dedup();
+        self.exdates.sort();
+        self.exdates.dedup();
         self
     }
 
@@ -573,25 +595,33 @@ impl Rule {
         completed: DateTime,
         occurrence: u32,
     ) -> Option<Next> {
-        if self.count.is_some_and(|c| occurrence >= c) {
-            return None;
-        }
-        let (start, after) = match self.basis {
+        let (start, mut after) = match self.basis {
             Basis::Due => (anchor, current),
             Basis::Completion => {
                 let restart = completed.date().to_datetime(anchor.time());
                 (restart, restart)
             }
         };
-        let local = self.first_after(start, after)?;
-        if self.until.is_some_and(|u| !u.allows(local, tz)) {
-            return None;
+        let mut occurrence = occurrence;
+        // Each skipped date is passed over once, so this ends.
+        loop {
+            if self.count.is_some_and(|c| occurrence >= c) {
+                return None;
+            }
+            let local = self.first_after(start, after)?;
+            if self.until.is_some_and(|u| !u.allows(local, tz)) {
+                return None;
+            }
+            occurrence += 1;
+            if !self.exdates.contains(&local.date()) {
+                return Some(Next {
+                    local,
+                    anchor: start,
+                    occurrence,
+                });
+            }
+            after = local;
         }
-        Some(Next {
-            local,
-            anchor: start,
-            occurrence: occurrence + 1,
-        })
     }
 
     /// The series from `start` in `tz`, as RFC 5545 defines it for a rule with DTSTART `start`: `start`
@@ -851,6 +881,7 @@ pub fn parse_rrule(text: &str) -> Result<Rule, Invalid> {
         week_start: Day::Monday,
         until: None,
         count: None,
+        exdates: vec![],
         basis: Basis::Due,
     };
     let mut seen = Vec::new();
@@ -1380,6 +1411,64 @@ mod tests {
         assert_eq!(s.len(), 2);
     }
 
+    /// EXDATE: a skipped date has no occurrence but still counts towards COUNT (RFC 5545); it is given with
+    /// an rrule or with the fields, and a completion-based series skips it too.
+    #[test]
+    fn exdates_skip_occurrences() {
+        let input = |rrule: &str, exdates: Vec<Date>| {
+            RuleInput {
+                rrule: Some(rrule.into()),
+                exdates: Some(exdates),
+                ..Default::default()
+            }
+            .into_rule()
+            .unwrap()
+        };
+        let r = input("FREQ=WEEKLY;COUNT=4", vec![date(2026, 1, 12)]);
+        assert_eq!(r.to_rrule(), "FREQ=WEEKLY;COUNT=4");
+        assert_eq!(
+            dates(&series(&r, datetime(2026, 1, 5, 9, 0, 0, 0), 10)),
+            ["2026-01-05", "2026-01-19", "2026-01-26"]
+        );
+        let r = input(
+            "FREQ=DAILY",
+            vec![date(2026, 1, 3), date(2026, 1, 2), date(2026, 1, 3)],
+        );
+        assert_eq!(r.exdates, [date(2026, 1, 2), date(2026, 1, 3)]);
+        assert_eq!(
+            dates(&series(&r, datetime(2026, 1, 1, 9, 0, 0, 0), 3)),
+            ["2026-01-01", "2026-01-04", "2026-01-05"]
+        );
+        let mut chore = RuleInput {
+            frequency: Some(Frequency::Daily),
+            interval: Some(2),
+            exdates: Some(vec![date(2026, 1, 12)]),
+            ..Default::default()
+        }
+        .into_rule()
+        .unwrap();
+        chore.basis = Basis::Completion;
+        let anchor = datetime(2026, 1, 1, 8, 0, 0, 0);
+        let next = chore
+            .next(anchor, anchor, datetime(2026, 1, 10, 10, 0, 0, 0), 1)
+            .unwrap();
+        assert_eq!(next.local, datetime(2026, 1, 14, 8, 0, 0, 0));
+        let too_many = RuleInput {
+            rrule: Some("FREQ=DAILY".into()),
+            exdates: Some(
+                date(2026, 1, 1)
+                    .series(1.day())
+                    .take(MAX_EXDATES + 1)
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        assert_eq!(
+            too_many.into_rule().unwrap_err().field.as_deref(),
+            Some("exdates")
+        );
+    }
+
     /// Basis completion: the next one is measured from the completion day, at the series' time of day.
     #[test]
     fn completion_basis() {
@@ -1555,7 +1644,7 @@ mod tests {
                 Day::ALL.into_iter().enumerate().filter(|(i, _)| weekday_mask & (1 << i) != 0).map(|(_, d)| d).collect()
             } else { vec![] };
             let r = Rule { frequency, interval, weekdays: weekdays.clone(), nth_weekdays: vec![], month_days: vec![],
-                months: vec![], set_positions: vec![], week_start: Day::Monday, until: None, count: None, basis: Basis::Due };
+                months: vec![], set_positions: vec![], week_start: Day::Monday, until: None, count: None, exdates: vec![], basis: Basis::Due };
             let anchor = date(year, month, day).to_datetime(jiff::civil::time(hour, 0, 0, 0));
             let s = series(&r, anchor, 12);
             prop_assert_eq!(s.len(), 12);
@@ -1582,7 +1671,7 @@ mod tests {
             let frequency = [Frequency::Daily, Frequency::Weekly, Frequency::Monthly, Frequency::Yearly][freq];
             let r = Rule { frequency, interval, weekdays: vec![], nth_weekdays: vec![],
                 month_days: if freq >= 2 { vec![31] } else { vec![] }, months: vec![], set_positions: vec![],
-                week_start: Day::Monday, until: None, count: None, basis: Basis::Due };
+                week_start: Day::Monday, until: None, count: None, exdates: vec![], basis: Basis::Due };
             let anchor = datetime(2024, 1, 31, 9, 0, 0, 0);
             let after = anchor.checked_add(offset_days.days()).unwrap();
             let direct = r.first_after(anchor, after).unwrap();

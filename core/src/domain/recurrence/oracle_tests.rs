@@ -78,6 +78,8 @@ struct Case {
     rrule: String,
     zone: &'static str,
     start: DateTime,
+    /// Skipped dates (EXDATE), chosen among the series' own occurrences.
+    exdates: Vec<Date>,
 }
 
 /// A random rule over every part we accept. Combinations that can never produce a date (BYMONTH=2 with
@@ -220,11 +222,22 @@ fn generate(rng: &mut Rng) -> Case {
         }
         _ => {}
     }
-    Case {
+    let mut case = Case {
         rrule: parts.join(";"),
         zone,
         start,
+        exdates: vec![],
+    };
+    if rng.chance(20) {
+        let series = ours(&case);
+        if series.len() > 2 {
+            for _ in 0..1 + rng.below(3) {
+                let (wall, _) = &series[1 + rng.below(series.len() as u64 - 1) as usize];
+                case.exdates.push(wall.parse::<DateTime>().unwrap().date());
+            }
+        }
     }
+    case
 }
 
 fn join<T: ToString>(items: &[T]) -> String {
@@ -238,8 +251,9 @@ fn join<T: ToString>(items: &[T]) -> String {
 /// Our series: each occurrence's local wall time and its UTC instant.
 fn ours(case: &Case) -> Vec<(String, String)> {
     let tz = TimeZone::get(case.zone).unwrap();
-    let rule = parse_rrule(&case.rrule)
+    let mut rule = parse_rrule(&case.rrule)
         .unwrap_or_else(|e| panic!("generated {} is rejected: {}", case.rrule, e.message));
+    rule.exdates = case.exdates.clone();
     rule.occurrences(case.start, &tz)
         .take(LIMIT)
         .map(|wall| (wall.to_string(), resolve(wall, &tz).to_string()))
@@ -277,8 +291,14 @@ fn agrees_with_python_dateutil() {
         cases
             .iter()
             .map(|c| {
+                let exdates: Vec<String> = c
+                    .exdates
+                    .iter()
+                    .map(|d| d.to_datetime(c.start.time()).to_string())
+                    .collect();
                 serde_json::json!({
-                    "rrule": c.rrule, "tz": c.zone, "dtstart": c.start.to_string(), "limit": LIMIT,
+                    "rrule": c.rrule, "tz": c.zone, "dtstart": c.start.to_string(), "exdates": exdates,
+                    "limit": LIMIT,
                 })
             })
             .collect(),
@@ -319,8 +339,8 @@ fn agrees_with_python_dateutil() {
         match theirs {
             Ok(theirs) if theirs == ours => compared += ours.len(),
             other => disagreements.push(format!(
-                "RRULE:{}\n  zone {}, DTSTART {}\n  ours:     {ours:?}\n  dateutil: {other:?}",
-                case.rrule, case.zone, case.start
+                "RRULE:{}\n  EXDATE {:?}\n  zone {}, DTSTART {}\n  ours:     {ours:?}\n  dateutil: {other:?}",
+                case.rrule, case.exdates, case.zone, case.start
             )),
         }
     }

@@ -1,10 +1,11 @@
 """The independent side of the recurrence differential test (core/src/domain/recurrence/oracle_tests.rs).
 
-Reads a JSON list of cases on stdin, each {"rrule", "tz", "dtstart" (local wall time), "limit"}, and prints a
+Reads a JSON list of cases on stdin, each {"rrule", "tz", "dtstart" (local wall time), "exdates" (local wall
+times, RFC 5545 EXDATE), "limit"}, and prints a
 JSON list with, per case, the first `limit` occurrences of the recurrence set by python-dateutil's rrule, each
 as [local wall time, UTC instant], or {"error": ...}.
 
-dateutil reads RFC 5545 as we do except in two places, normalised here explicitly:
+dateutil reads RFC 5545 as we do except in three places, normalised here explicitly:
 - A date-only UNTIL with a zoned DTSTART: RFC 5545 wants a UTC UNTIL there and dateutil refuses a naive one;
   we read it as the local date, inclusive, so dateutil gets the end of that local day.
 - DTSTART that does not match the rule: RFC 5545 §3.8.5.3 says DTSTART "always counts as the first
@@ -23,7 +24,7 @@ import json
 import signal
 import sys
 from datetime import datetime, timedelta, timezone
-from itertools import islice
+from itertools import chain, islice
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -64,8 +65,12 @@ def occurrences(case):
     rule = rule.replace(count=None)
     if until_date is not None:
         rule = rule.replace(until=until_date.replace(hour=23, minute=59, second=59, tzinfo=tz))
-    size = min(limit, count or limit)
-    out = [start] + list(islice((dt for dt in rule if dt > start), size - 1))
+    # COUNT bounds the set before EXDATE removes from it: a skipped instance still counts.
+    instances = chain([start], (dt for dt in rule if dt > start))
+    if count is not None:
+        instances = islice(instances, count)
+    skipped = {datetime.fromisoformat(e).replace(tzinfo=tz) for e in case["exdates"]}
+    out = list(islice((dt for dt in instances if dt not in skipped), limit))
     return [
         [dt.replace(tzinfo=None).isoformat(), dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")]
         for dt in out
