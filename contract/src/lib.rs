@@ -67,11 +67,14 @@ pub mod env {
     /// Reminder webhook signing key. Set by the operator (from a Secret) on the notifier; read by
     /// `todo-api` and `todo-worker`.
     pub const WEBHOOK_SECRET: &str = "TODO_WEBHOOK_SECRET";
-    /// Notifier retry: first wait. Read by `todo-api` and `todo-worker`; the operator leaves the default.
+    /// Notifier retry: first wait. Set by the operator on the notifier from
+    /// `spec.notifications.retry.initialInterval`; read by `todo-api` and `todo-worker`.
     pub const NOTIFY_RETRY_INITIAL: &str = "TODO_NOTIFY_RETRY_INITIAL";
-    /// Notifier retry: longest wait. Read by `todo-api` and `todo-worker`; the operator leaves the default.
+    /// Notifier retry: longest wait. Set by the operator on the notifier from
+    /// `spec.notifications.retry.maxInterval`; read by `todo-api` and `todo-worker`.
     pub const NOTIFY_RETRY_MAX_INTERVAL: &str = "TODO_NOTIFY_RETRY_MAX_INTERVAL";
-    /// Notifier retry: how long. Read by `todo-api` and `todo-worker`; the operator leaves the default.
+    /// Notifier retry: how long. Set by the operator on the notifier from
+    /// `spec.notifications.retry.giveUpAfter`; read by `todo-api` and `todo-worker`.
     pub const NOTIFY_RETRY_FOR: &str = "TODO_NOTIFY_RETRY_FOR";
     /// Public URL of the UI, for links in emails. Set by the operator (ConfigMap); read by `todo-api`
     /// and `todo-worker`.

@@ -520,6 +520,31 @@ pub struct NotificationsSpec {
     /// Signed webhooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookSpec>,
+    /// How the notifier retries an email or webhook that failed (the mail server or the receiver is
+    /// down). Each field left out keeps the notifier's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<NotifyRetrySpec>,
+}
+
+/// The notifier's retry of a failed delivery: waits double from `initialInterval` up to
+/// `maxInterval`, until `giveUpAfter` has passed since the first attempt; the delivery is then
+/// `failed`, and a user can retry it through the API. Durations are whole numbers of `ms`, `s`, `m`
+/// or `h`, combined as in `1h30m`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyRetrySpec {
+    /// The wait after the first failure (default `30s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]*[1-9][0-9]*(ms|s|m|h))([0-9]+(ms|s|m|h))*$"))]
+    pub initial_interval: Option<String>,
+    /// The longest wait between attempts (default `1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]*[1-9][0-9]*(ms|s|m|h))([0-9]+(ms|s|m|h))*$"))]
+    pub max_interval: Option<String>,
+    /// How long after the first attempt retrying ends (default `24h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]*[1-9][0-9]*(ms|s|m|h))([0-9]+(ms|s|m|h))*$"))]
+    pub give_up_after: Option<String>,
 }
 
 /// SMTP delivery.

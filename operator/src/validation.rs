@@ -144,6 +144,29 @@ fn is_storage_size(size: &str) -> bool {
     })
 }
 
+/// A positive duration as the CRD's pattern allows it: whole numbers of `ms`, `s`, `m` or `h`,
+/// concatenated (`1h30m`), the first of them not zero.
+fn is_duration(text: &str) -> bool {
+    let mut rest = text;
+    let mut first = true;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, after) = rest.split_at(digits);
+        let Some(unit) = ["ms", "s", "m", "h"]
+            .into_iter()
+            .find(|u| after.starts_with(u))
+        else {
+            return false;
+        };
+        if number.is_empty() || (first && number.bytes().all(|b| b == b'0')) {
+            return false;
+        }
+        first = false;
+        rest = &after[unit.len()..];
+    }
+    !first
+}
+
 /// Collects violations in rule order.
 #[derive(Default)]
 struct Violations(Vec<String>);
@@ -160,6 +183,15 @@ impl Violations {
         if !(min..=max).contains(&value) {
             self.0.push(format!(
                 "{field} must be between {min} and {max} (is {value})"
+            ));
+        }
+    }
+
+    /// The schema's `pattern` on a duration.
+    fn duration(&mut self, field: &str, value: Option<&str>) {
+        if let Some(value) = value.filter(|v| !is_duration(v)) {
+            self.0.push(format!(
+                "{field} must be a positive duration of whole ms, s, m or h, like 30s or 1h30m (is {value:?})"
             ));
         }
     }
@@ -223,6 +255,21 @@ pub fn validate(platform: &TodoPlatform) -> Result<(), Vec<String>> {
             worker.replicas,
             0,
             50,
+        );
+    }
+
+    if let Some(retry) = &spec.notifications.retry {
+        v.duration(
+            "spec.notifications.retry.initialInterval",
+            retry.initial_interval.as_deref(),
+        );
+        v.duration(
+            "spec.notifications.retry.maxInterval",
+            retry.max_interval.as_deref(),
+        );
+        v.duration(
+            "spec.notifications.retry.giveUpAfter",
+            retry.give_up_after.as_deref(),
         );
     }
 
@@ -327,6 +374,19 @@ mod tests {
             .map(|app_id| format!("{app_id}-dapr").len())
             .max();
         assert_eq!(longest, Some(63));
+    }
+
+    /// `is_duration` is the CRD's duration pattern, `^([0-9]*[1-9][0-9]*(ms|s|m|h))([0-9]+(ms|s|m|h))*$`.
+    #[test]
+    fn durations_follow_the_crd_pattern() {
+        for ok in ["30s", "1h30m", "250ms", "1m30s500ms", "10m0s", "01s"] {
+            assert!(is_duration(ok), "{ok}");
+        }
+        for bad in [
+            "", "0s", "00m", "30", "s", "1d", "1h 30m", "-5s", "1.5h", "30S",
+        ] {
+            assert!(!is_duration(bad), "{bad}");
+        }
     }
 
     #[test]

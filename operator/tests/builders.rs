@@ -359,6 +359,43 @@ fn api_gets_the_dapr_app_token_and_workers_do_not() {
     );
 }
 
+/// `spec.notifications.retry` reaches the notifier, and only it, as the variables it reads; a field left
+/// out is not set, so the notifier keeps its default.
+#[test]
+fn notification_retry_reaches_the_notifier_only() {
+    let mut spec = managed();
+    spec["notifications"] =
+        serde_json::json!({ "retry": { "initialInterval": "10s", "giveUpAfter": "48h" } });
+    let desired = build(&platform("todo", "ns", spec));
+    for deployment in &desired.deployments {
+        let container = &deployment
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0];
+        let retry: Vec<(String, String)> = container
+            .env
+            .iter()
+            .flatten()
+            .filter(|e| e.name.starts_with("TODO_NOTIFY_RETRY_"))
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+            .collect();
+        let expected = if deployment.metadata.name.as_deref() == Some("todo-worker-notifier") {
+            vec![
+                ("TODO_NOTIFY_RETRY_INITIAL".to_owned(), "10s".to_owned()),
+                ("TODO_NOTIFY_RETRY_FOR".to_owned(), "48h".to_owned()),
+            ]
+        } else {
+            vec![]
+        };
+        assert_eq!(retry, expected, "{:?}", deployment.metadata.name);
+    }
+}
+
 fn job_name(spec: serde_json::Value) -> String {
     build(&platform("todo", "ns", spec))
         .migration_job

@@ -22,7 +22,7 @@ fn assert_generated(relative: &str, generated: &str) {
     assert!(
         committed == generated,
         "{relative} is out of date with operator/src/crd.rs; regenerate with \
-         `TODO_UPDATE_GENERATED=1 cargo test -p todo-operator --test crd` and commit it"
+         `TODO_UPDATE_GENERATED=1 cargo test -p todo-operator --test operator crd::` and commit it"
     );
 }
 
@@ -307,6 +307,36 @@ fn render_enforces_the_schema_ranges() {
         let rendered = render_error(&platform(with(managed(), pointer, value)));
         assert!(rendered.contains(field), "{pointer}: {rendered:?}");
     }
+}
+
+/// A retry duration outside the CRD's pattern is rejected by `render` (the API server rejects it by
+/// the same pattern), naming the field.
+#[test]
+fn render_rejects_bad_retry_durations() {
+    for (field, value) in [
+        ("initialInterval", "0s"),
+        ("maxInterval", "1 hour"),
+        ("giveUpAfter", "1d"),
+    ] {
+        let spec = with(
+            managed(),
+            &format!("/notifications/retry/{field}"),
+            serde_json::json!(value),
+        );
+        let rendered = render_error(&platform(spec));
+        assert!(
+            rendered.contains(&format!(
+                "spec.notifications.retry.{field} must be a positive duration"
+            )),
+            "{field}: {rendered:?}"
+        );
+    }
+    let fine = with(
+        managed(),
+        "/notifications/retry",
+        serde_json::json!({ "initialInterval": "5s", "maxInterval": "1h30m", "giveUpAfter": "72h" }),
+    );
+    assert_eq!(render_error(&platform(fine)), "");
 }
 
 /// The longest allowed name passes both enforcers.

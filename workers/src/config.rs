@@ -236,4 +236,22 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
     }
+
+    /// What the operator passes from `spec.notifications.retry` (the CRD's pattern: whole ms, s, m or h,
+    /// concatenated) parses here.
+    #[test]
+    fn durations_as_the_crd_writes_them() {
+        for (text, millis) in [
+            ("1h30m", 5_400_000),
+            ("90s", 90_000),
+            ("2h", 7_200_000),
+            ("1m30s500ms", 90_500),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(SignedDuration::from_millis(millis)),
+                "{text}"
+            );
+        }
+    }
 }

@@ -24,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Ctx, short_hash};
-use crate::crd::PullPolicy;
+use crate::crd::{NotifyRetrySpec, PullPolicy};
 use crate::names::{API_PORT, CONFIG_HASH_ANNOTATION, DAPR_METRICS_PORT, WORKER_PORT, WorkerRole};
 use todo_contract::env as var;
 
@@ -509,6 +509,22 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
                         webhook.signing_secret_ref.key.clone(),
                     ),
                 ));
+            }
+            if let Some(retry) = &spec.notifications.retry {
+                let NotifyRetrySpec {
+                    initial_interval,
+                    max_interval,
+                    give_up_after,
+                } = retry;
+                for (name, value) in [
+                    (var::NOTIFY_RETRY_INITIAL, initial_interval),
+                    (var::NOTIFY_RETRY_MAX_INTERVAL, max_interval),
+                    (var::NOTIFY_RETRY_FOR, give_up_after),
+                ] {
+                    if let Some(value) = value {
+                        env_vars.push(env(name, value.clone()));
+                    }
+                }
             }
         }
         let worker = App {
