@@ -7,7 +7,7 @@ use todo_core::domain::recurrence::RuleInput;
 use todo_core::domain::reminder::ReminderInput;
 use todo_core::domain::task::{Priority, Status};
 use todo_core::model::{NewTask, ProfilePatch, TagInput, TagPatch, Task, TaskPatch};
-use todo_core::store::Owner;
+use todo_core::store::{AccessTokenInput, Owner, TOKEN_PREFIX, TokenCheck, TokenGrant, TokenScope};
 use todo_core::{Store, StoreError, store_test};
 
 fn now() -> Timestamp {
@@ -767,4 +767,116 @@ store_test!(
     let tagged = list(&here, &ada, TaskQueryParams { tags: Some("work".into()), ..Default::default() }).await;
     assert_eq!(titles(&tagged), ["fourth"]);
     there.close().await;
+});
+
+fn token_input(name: &str, scope: &str, days: Option<i64>) -> AccessTokenInput {
+    AccessTokenInput { name: name.into(), scope: scope.into(), expires_in_days: days }
+}
+
+async fn last_used(store: &Store, owner: &Owner, name: &str) -> Option<Timestamp> {
+    let tokens = store.list_access_tokens(owner).await.unwrap();
+    tokens.into_iter().find(|t| t.name == name).unwrap().last_used_at
+}
+
+fn granted(check: TokenCheck) -> TokenGrant {
+    match check {
+        TokenCheck::Valid(grant) => grant,
+        other => panic!("expected a valid token, got {other:?}"),
+    }
+}
+
+store_test!(
+    /// Access tokens: created with a secret shown once and stored only as a hash; listed by metadata;
+    /// found by their secret with their owner and scope; never another user's to list or revoke.
+    access_tokens, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let reader = store.create_access_token(&ada, token_input("  laptop script ", "read", None), now()).await.unwrap();
+    assert!(reader.secret.starts_with(TOKEN_PREFIX));
+    assert_eq!(reader.secret.len(), TOKEN_PREFIX.len() + 43, "32 bytes, base64url");
+    assert_eq!((reader.token.name.as_str(), reader.token.scope, reader.token.expires_at), ("laptop script", TokenScope::Read, None));
+    let writer = store.create_access_token(&ada, token_input("mcp", "read-write", Some(30)), now()).await.unwrap();
+    assert_eq!(writer.token.expires_at, Some(now() + SignedDuration::from_hours(30 * 24)));
+    assert_ne!(reader.secret, writer.secret);
+
+    let listed = store.list_access_tokens(&ada).await.unwrap();
+    assert_eq!(listed, [reader.token.clone(), writer.token.clone()]);
+    assert!(store.list_access_tokens(&bob).await.unwrap().is_empty());
+    let stored: Vec<String> = match store.pool() {
+        todo_core::store::Pool::Postgres(p) => sqlx::query_scalar("SELECT encode(secret_hash, 'hex') FROM access_tokens").fetch_all(p).await.unwrap(),
+        todo_core::store::Pool::Sqlite(p) => sqlx::query_scalar("SELECT lower(hex(secret_hash)) FROM access_tokens").fetch_all(p).await.unwrap(),
+    };
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|h| h.len() == 64 && !h.contains("tp_")), "only hashes are stored: {stored:?}");
+
+    let grant = granted(store.check_access_token(&reader.secret, now()).await.unwrap());
+    assert_eq!((grant.token_id, grant.user_id, grant.scope), (reader.token.id, ada.id, TokenScope::Read));
+    assert_eq!(granted(store.check_access_token(&writer.secret, now()).await.unwrap()).scope, TokenScope::ReadWrite);
+    for wrong in ["tp_not-a-token", "", "eyJhbGciOiJIUzI1NiJ9.e30.x", &reader.secret[..reader.secret.len() - 1]] {
+        assert_eq!(store.check_access_token(wrong, now()).await.unwrap(), TokenCheck::Unknown, "{wrong}");
+    }
+
+    let err = store.revoke_access_token(&bob, reader.token.id).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound("token")), "{err:?}");
+    assert!(store.check_access_token(&reader.secret, now()).await.unwrap() != TokenCheck::Unknown, "bob's attempt revoked nothing");
+    store.revoke_access_token(&ada, reader.token.id).await.unwrap();
+    assert_eq!(store.check_access_token(&reader.secret, now()).await.unwrap(), TokenCheck::Unknown, "revoked at once");
+    assert!(matches!(store.revoke_access_token(&ada, reader.token.id).await.unwrap_err(), StoreError::NotFound("token")));
+    assert_eq!(store.list_access_tokens(&ada).await.unwrap().iter().map(|t| t.id).collect::<Vec<_>>(), [writer.token.id]);
+});
+
+store_test!(
+    /// A token stops working the moment it expires, even while remembered; its use is recorded at most
+    /// once a minute.
+    access_token_expiry_and_use, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let token = store.create_access_token(&ada, token_input("ci", "read", Some(1)), now()).await.unwrap();
+    let expires = now() + SignedDuration::from_hours(24);
+    assert!(matches!(store.check_access_token(&token.secret, expires - SignedDuration::from_millis(1)).await.unwrap(), TokenCheck::Valid(_)));
+    assert_eq!(store.check_access_token(&token.secret, expires).await.unwrap(), TokenCheck::Expired);
+    let first_use = expires - SignedDuration::from_millis(1);
+    assert_eq!(last_used(&store, &ada, "ci").await, Some(first_use), "an expired check records nothing");
+
+    let fresh = store.create_access_token(&ada, token_input("cron", "read-write", None), now()).await.unwrap();
+    assert_eq!(last_used(&store, &ada, "cron").await, None);
+    store.check_access_token(&fresh.secret, now()).await.unwrap();
+    store.check_access_token(&fresh.secret, now() + SignedDuration::from_secs(59)).await.unwrap();
+    assert_eq!(last_used(&store, &ada, "cron").await, Some(now()), "not again within the minute");
+    store.check_access_token(&fresh.secret, now() + SignedDuration::from_secs(60)).await.unwrap();
+    assert_eq!(last_used(&store, &ada, "cron").await, Some(now() + SignedDuration::from_secs(60)));
+});
+
+store_test!(
+    /// Bad token input names the field; a user's tokens go with the account.
+    access_token_validation, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    for (input, code, field) in [
+        (token_input("   ", "read", None), "required", "name"),
+        (token_input(&"x".repeat(101), "read", None), "too_long", "name"),
+        (token_input("a\u{7}b", "read", None), "invalid_characters", "name"),
+        (token_input("ok", "write", None), "invalid_scope", "scope"),
+        (token_input("ok", "READ", None), "invalid_scope", "scope"),
+        (token_input("ok", "read", Some(0)), "out_of_range", "expires_in_days"),
+        (token_input("ok", "read", Some(366)), "out_of_range", "expires_in_days"),
+        (token_input("ok", "read", Some(-1)), "out_of_range", "expires_in_days"),
+    ] {
+        match store.create_access_token(&ada, input, now()).await {
+            Err(StoreError::Invalid(e)) => assert_eq!((e.code, e.field.as_deref()), (code, Some(field))),
+            other => panic!("expected {code} on {field}, got {:?}", other.map(|c| c.token)),
+        }
+    }
+    assert!(store.list_access_tokens(&ada).await.unwrap().is_empty());
+    let longest = store.create_access_token(&ada, token_input("ok", "read", Some(365)), now()).await.unwrap();
+    assert_eq!(longest.token.expires_at, Some(now() + SignedDuration::from_hours(365 * 24)));
+    let grant = granted(store.check_access_token(&longest.secret, now()).await.unwrap());
+    let deleted = match store.pool() {
+        todo_core::store::Pool::Postgres(p) => sqlx::query("DELETE FROM users WHERE id = $1").bind(ada.id).execute(p).await.unwrap().rows_affected(),
+        todo_core::store::Pool::Sqlite(p) => sqlx::query("DELETE FROM users WHERE id = $1").bind(ada.id).execute(p).await.unwrap().rows_affected(),
+    };
+    assert_eq!(deleted, 1);
+    let left: i64 = match store.pool() {
+        todo_core::store::Pool::Postgres(p) => sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens WHERE id = $1").bind(grant.token_id).fetch_one(p).await.unwrap(),
+        todo_core::store::Pool::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens WHERE id = $1").bind(grant.token_id).fetch_one(p).await.unwrap(),
+    };
+    assert_eq!(left, 0, "ON DELETE CASCADE");
 });

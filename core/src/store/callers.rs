@@ -7,9 +7,16 @@
 //! every tag it uses in the same statement, and falls back to a transaction that reads them fresh. Reads
 //! that use a remembered profile (listing, search) see a profile change made through this store at once,
 //! and one made through another replica within `CALLER_TTL`.
+//!
+//! It also remembers the personal access tokens recently presented (by the hash of their secret), so a
+//! request with a token costs no more lookups than one with a login session. A token revoked through this
+//! store stops working at once; one revoked through another replica within `CALLER_TTL`. Expiry is checked
+//! on every request against the remembered expiry, so it is exact.
 
 use crate::model::TagRef;
 use crate::store::Owner;
+use crate::store::tokens::{Grant, SecretHash};
+use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -28,6 +35,10 @@ pub(crate) struct Callers {
     /// Bumped by every `forget`: a lookup that began before one does not remember what it read, which
     /// may be the profile from just before the change.
     generation: AtomicU64,
+    /// Access tokens by the hash of their secret, with when they were read.
+    tokens: Mutex<HashMap<SecretHash, (Grant, Instant)>>,
+    /// Bumped by every `forget_token`, as `generation` is by `forget`.
+    token_generation: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +105,55 @@ impl Callers {
         let mut entries = self.entries();
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.remove(&id);
+    }
+
+    fn tokens(&self) -> MutexGuard<'_, HashMap<SecretHash, (Grant, Instant)>> {
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The token with this secret hash if it was read less than `CALLER_TTL` before `now`.
+    pub(crate) fn grant(&self, hash: &SecretHash, now: Instant) -> Option<Grant> {
+        let tokens = self.tokens();
+        let (grant, read_at) = tokens.get(hash)?;
+        (now.saturating_duration_since(*read_at) < CALLER_TTL).then(|| grant.clone())
+    }
+
+    /// Where a token lookup starts: pass it to `remember_grant` with what the lookup read.
+    pub(crate) fn token_generation(&self) -> u64 {
+        self.token_generation.load(Ordering::Acquire)
+    }
+
+    /// Remember a token read at `read_at`, unless a token was revoked since generation `since` (the
+    /// lookup may have read it just before its row went).
+    pub(crate) fn remember_grant(
+        &self,
+        hash: SecretHash,
+        grant: Grant,
+        read_at: Instant,
+        since: u64,
+    ) {
+        let mut tokens = self.tokens();
+        if self.token_generation() != since {
+            return;
+        }
+        if tokens.len() >= MAX_CALLERS && !tokens.contains_key(&hash) {
+            tokens.clear();
+        }
+        tokens.insert(hash, (grant, read_at));
+    }
+
+    /// The token's use at `at` was recorded: the next minute of requests need not record it again.
+    pub(crate) fn token_used(&self, hash: &SecretHash, at: Timestamp) {
+        if let Some((grant, _)) = self.tokens().get_mut(hash) {
+            grant.last_used_at = Some(at);
+        }
+    }
+
+    /// Drop a revoked token.
+    pub(crate) fn forget_token(&self, token_id: Uuid) {
+        let mut tokens = self.tokens();
+        self.token_generation.fetch_add(1, Ordering::AcqRel);
+        tokens.retain(|_, (grant, _)| grant.token_id != token_id);
     }
 }
 
@@ -189,5 +249,34 @@ mod tests {
         callers.remember_owner(&owner(Uuid::now_v7(), "UTC"), now, 0);
         assert!(callers.owner(first, now).is_none());
         assert_eq!(callers.entries().len(), 1);
+    }
+
+    fn grant(token_id: Uuid) -> Grant {
+        Grant {
+            token_id,
+            user_id: Uuid::now_v7(),
+            scope: crate::store::TokenScope::Read,
+            expires_at: None,
+            last_used_at: None,
+        }
+    }
+
+    /// A token answers for `CALLER_TTL` after it was read, and not once revoked, even by a lookup that
+    /// began before the revocation.
+    #[test]
+    fn tokens_expire_and_are_forgotten() {
+        let callers = Callers::default();
+        let (hash, id) = ([1u8; 32], Uuid::now_v7());
+        let read_at = Instant::now();
+        callers.remember_grant(hash, grant(id), read_at, callers.token_generation());
+        let almost = read_at + CALLER_TTL - Duration::from_millis(1);
+        assert_eq!(callers.grant(&hash, almost).unwrap().token_id, id);
+        assert!(callers.grant(&hash, read_at + CALLER_TTL).is_none());
+        callers.forget_token(id);
+        assert!(callers.grant(&hash, read_at).is_none());
+        let since = callers.token_generation();
+        callers.forget_token(id);
+        callers.remember_grant(hash, grant(id), read_at, since);
+        assert!(callers.grant(&hash, read_at).is_none());
     }
 }

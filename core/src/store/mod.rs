@@ -13,12 +13,17 @@ mod reminders;
 mod rows;
 mod tags;
 mod tasks;
+mod tokens;
 mod users;
 
 pub use callers::CALLER_TTL;
 pub use outbox::{OutboxBacklog, OutboxRow};
 pub use reminders::DueReminder;
 pub use rows::Owner;
+pub use tokens::{
+    AccessToken, AccessTokenInput, CreatedAccessToken, MAX_EXPIRY_DAYS, TOKEN_PREFIX, TokenCheck,
+    TokenGrant, TokenScope,
+};
 pub use users::Credentials;
 
 use crate::error::StoreResult;
