@@ -73,6 +73,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tasks::complete_task))
         .routes(routes!(tasks::reopen_task))
         .routes(routes!(tasks::next_occurrence))
+        .routes(routes!(tasks::task_occurrences))
+        .routes(routes!(tasks::preview_recurrence))
         .routes(routes!(tasks::attach_tag, tasks::detach_tag))
         .routes(routes!(activity::task_activity))
         .routes(routes!(reminders::list_reminders, reminders::add_reminder))

@@ -1,11 +1,13 @@
 //! Request and response shapes shared by the HTTP API, the MCP endpoint and the event payloads. The
 //! OpenAPI schemas are generated from these types.
 
-use crate::domain::due::DueView;
+use crate::domain::due::{Due, DueView};
 use crate::domain::recurrence::{RuleInput, RuleView};
 use crate::domain::reminder::ReminderInput;
 use crate::domain::task::{Priority, Status};
+use crate::error::Invalid;
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
@@ -328,6 +330,89 @@ pub struct TaskPatch {
 pub struct TaskPage {
     pub items: Vec<Task>,
     pub next_cursor: Option<String>,
+}
+
+/// The most occurrences one preview lists.
+pub const MAX_PREVIEW: u16 = 100;
+
+/// `GET /api/v1/tasks/{id}/occurrences` parameters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OccurrencesParams {
+    /// How many occurrences to list, 1..=100 (default 10).
+    pub limit: Option<u16>,
+}
+
+/// A rule not saved yet, previewed from the first due date it would have.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulePreview {
+    /// As a task's `due`: `YYYY-MM-DD` (all day), `YYYY-MM-DDTHH:MM` (your local time) or RFC 3339.
+    pub due: String,
+    pub recurrence: RuleInput,
+    /// How many occurrences to list, 1..=100 (default 10).
+    #[schema(minimum = 1, maximum = 100)]
+    pub limit: Option<u16>,
+}
+
+/// The upcoming due dates of a series, the first one included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Occurrences {
+    pub occurrences: Vec<DueView>,
+}
+
+fn preview_limit(limit: Option<u16>) -> Result<usize, Invalid> {
+    match limit.unwrap_or(10) {
+        n @ 1..=MAX_PREVIEW => Ok(usize::from(n)),
+        _ => Err(Invalid::new(
+            "out_of_range",
+            "limit",
+            format!("limit must be 1..={MAX_PREVIEW}"),
+        )),
+    }
+}
+
+impl Occurrences {
+    /// A task's series from the task on (a task that does not recur has its own due date only, one without a
+    /// due date none). The series continues from this occurrence's due time, as the next one will.
+    pub fn of_task(task: &Task, tz: &TimeZone, limit: Option<u16>) -> Result<Occurrences, Invalid> {
+        let limit = preview_limit(limit)?;
+        let Some(view) = &task.due else {
+            return Ok(Occurrences {
+                occurrences: vec![],
+            });
+        };
+        let due = Due::from_stored(view.at.as_millisecond(), view.all_day);
+        let dues = match &task.recurrence {
+            Some(r) => r.rule.upcoming(
+                tz,
+                due.local_datetime(tz),
+                due.all_day,
+                task.occurrence.unwrap_or(1),
+                limit,
+            ),
+            None => vec![due],
+        };
+        Ok(Occurrences {
+            occurrences: dues.iter().map(|d| d.view(tz)).collect(),
+        })
+    }
+}
+
+impl RulePreview {
+    pub fn occurrences(self, tz: &TimeZone) -> Result<Occurrences, Invalid> {
+        let limit = preview_limit(self.limit)?;
+        let due = Due::parse(&self.due, tz, "due")?;
+        let rule = self
+            .recurrence
+            .into_rule()
+            .map_err(|e| e.under("recurrence"))?;
+        let dues = rule.upcoming(tz, due.local_datetime(tz), due.all_day, 1, limit);
+        Ok(Occurrences {
+            occurrences: dues.iter().map(|d| d.view(tz)).collect(),
+        })
+    }
 }
 
 /// What completing a recurring task's occurrence produced.

@@ -13,7 +13,7 @@
 //! "The 31st, or the last day of shorter months" is spelled `BYMONTHDAY=28,29,30,31;BYSETPOS=-1`, and "the
 //! last day" `BYMONTHDAY=-1`; the structured form names the first `short_months: last_day`.
 
-use crate::domain::due::resolve;
+use crate::domain::due::{Due, resolve};
 use crate::error::Invalid;
 use jiff::civil::{Date, DateTime, Weekday};
 use jiff::tz::TimeZone;
@@ -626,13 +626,15 @@ impl Rule {
 
     /// The series from `start` in `tz`, as RFC 5545 defines it for a rule with DTSTART `start`: `start`
     /// itself first (DTSTART always counts, even when it does not match the rule), then the rule's
-    /// occurrences after it, up to COUNT and UNTIL. Local wall times; basis as if each were completed on time.
+    /// occurrences after it, up to COUNT and UNTIL. `position` is `start`'s 1-based place in the series
+    /// (COUNT counts from there). Local wall times; basis as if each were completed on time.
     pub fn occurrences<'a>(
         &'a self,
         start: DateTime,
+        position: u32,
         tz: &'a TimeZone,
     ) -> impl Iterator<Item = DateTime> + 'a {
-        let mut state = Some((start, 1));
+        let mut state = Some((start, position));
         std::iter::from_fn(move || {
             let (current, occurrence) = state?;
             state = self
@@ -640,6 +642,28 @@ impl Rule {
                 .map(|n| (n.local, n.occurrence));
             Some(current)
         })
+    }
+
+    /// Up to `limit` due dates of the series from the occurrence due at local wall time `first` (its 1-based
+    /// `position`), that one included; an all-day series stays all-day.
+    pub fn upcoming(
+        &self,
+        tz: &TimeZone,
+        first: DateTime,
+        all_day: bool,
+        position: u32,
+        limit: usize,
+    ) -> Vec<Due> {
+        self.occurrences(first, position, tz)
+            .take(limit)
+            .map(|local| {
+                if all_day {
+                    Due::all_day(local.date(), tz)
+                } else {
+                    Due::local(local, tz)
+                }
+            })
+            .collect()
     }
 
     /// The first occurrence of the series starting at `start` that is strictly later than `after`, or `None`
