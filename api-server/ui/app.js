@@ -575,6 +575,33 @@ function repeatValue(form) {
   return sel === "custom" ? form.elements.rrule.value.trim().replace(/^RRULE:/i, "") : sel;
 }
 
+// The repeat editor lists the next dates the rule gives, computed by the server (its engine, the account's
+// zone): the saved series as it continues, or the rule being edited from the due date in the form.
+let previewSeq = 0;
+async function updateRepeatPreview(form) {
+  const out = $("#repeat-preview");
+  const repeat = repeatValue(form);
+  const due = dueValue(form);
+  const seq = ++previewSeq;
+  if (!repeat || !due) {
+    out.hidden = true;
+    return;
+  }
+  const task = state.editing;
+  const saved = task && task.recurrence && repeat === form.dataset.initialRepeat && due === form.dataset.initialDue;
+  try {
+    const res = saved
+      ? await api("GET", `/tasks/${task.id}/occurrences?limit=5`)
+      : await api("POST", "/recurrence/preview", { due, recurrence: { rrule: repeat }, limit: 5 });
+    if (seq !== previewSeq) return;
+    out.textContent = `Next: ${res.occurrences.map(formatDue).join(" · ")}`;
+    out.hidden = false;
+  } catch (err) {
+    // A rule the server rejects shows its error on save; the preview just goes away.
+    if (seq === previewSeq) out.hidden = true;
+  }
+}
+
 function openEditor(id) {
   const task = state.items.find((t) => t.id === id) || state.linger.get(id);
   if (!task) return;
@@ -595,6 +622,7 @@ function openEditor(id) {
   $("#rrule-field").hidden = el.repeat.value !== "custom";
   form.dataset.initialRepeat = repeatValue(form);
   form.dataset.initialDue = dueValue(form) || "";
+  updateRepeatPreview(form);
   $("#reminder-kind").value = "0";
   $("#reminder-at-field").hidden = true;
   resetDelete();
@@ -844,6 +872,8 @@ function wire() {
     $("#rrule-field").hidden = !custom;
     if (custom) form.elements.rrule.focus();
   });
+  const preview = debounce(() => updateRepeatPreview(form), 250);
+  for (const name of ["repeat", "rrule", "due_date", "due_time"]) form.elements[name].addEventListener("input", preview);
   $("#reminder-kind").addEventListener("change", (e) => {
     $("#reminder-at-field").hidden = e.currentTarget.value !== "at";
   });
