@@ -1507,6 +1507,44 @@ mod tests {
         assert_eq!(next.occurrence, 2);
     }
 
+    /// From completion, the rule's time of day stays: an 08:00 chore completed at 10:00 is next due at
+    /// 08:00, and one whose first due fell in a DST gap keeps the wall time asked for.
+    #[test]
+    fn completion_basis_keeps_time_of_day() {
+        let mut r = rule("FREQ=DAILY;INTERVAL=2");
+        r.basis = Basis::Completion;
+        let anchor = datetime(2026, 1, 1, 8, 0, 0, 0);
+        let next = r
+            .next(anchor, anchor, datetime(2026, 1, 5, 10, 0, 0, 0), 1)
+            .unwrap();
+        assert_eq!(next.local, datetime(2026, 1, 7, 8, 0, 0, 0));
+        let gap = datetime(2026, 3, 29, 2, 30, 0, 0);
+        let next = r
+            .next(
+                gap,
+                datetime(2026, 3, 29, 3, 30, 0, 0),
+                datetime(2026, 3, 29, 9, 0, 0, 0),
+                1,
+            )
+            .unwrap();
+        assert_eq!(next.local, datetime(2026, 3, 31, 2, 30, 0, 0));
+    }
+
+    /// A rule whose dates never come (February 30th) ends the series after its first task instead of
+    /// searching forever: a full 400-year calendar cycle without a date means none will come.
+    #[test]
+    fn rule_without_dates_ends() {
+        for text in [
+            "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+            "FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31",
+            "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2",
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-30",
+        ] {
+            let start = datetime(2026, 1, 5, 9, 0, 0, 0);
+            assert_eq!(series(&rule(text), start, 3), [start], "{text}");
+        }
+    }
+
     /// Basis due: completing late does not shift the schedule; the next is after the current occurrence.
     #[test]
     fn due_basis_ignores_late_completion() {
