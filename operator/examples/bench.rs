@@ -21,7 +21,7 @@ use kube::core::DeserializeGuard;
 use serde_json::json;
 use todo_operator::build::TopicPlan;
 use todo_operator::controller::{self, Context};
-use todo_operator::crd::{TodoPlatform, TopicState, TopicStatus};
+use todo_operator::crd::{TodoPlatform, TopicStatus};
 use todo_operator::metrics::Metrics;
 use todo_operator::topics::{KafkaCluster, TopicAdmin, TopicError};
 
@@ -40,12 +40,7 @@ impl TopicAdmin for ReadyTopics {
     ) -> BoxFuture<'a, Result<Vec<TopicStatus>, TopicError>> {
         let statuses = plans
             .iter()
-            .map(|p| TopicStatus {
-                name: p.name.clone(),
-                partitions: Some(p.partitions),
-                state: TopicState::Ready,
-                message: None,
-            })
+            .map(|p| TopicStatus::ready(&p.name, p.partitions))
             .collect();
         Box::pin(async move { Ok(statuses) })
     }

@@ -769,6 +769,18 @@ pub struct TopicStatus {
     pub message: Option<String>,
 }
 
+impl TopicStatus {
+    /// A topic that exists with `partitions`.
+    pub fn ready(name: impl Into<String>, partitions: i32) -> Self {
+        TopicStatus {
+            name: name.into(),
+            partitions: Some(partitions),
+            state: TopicState::Ready,
+            message: None,
+        }
+    }
+}
+
 /// State of one topic. What a reconcile did (created, grew, reconfigured) goes to Events and
 /// logs, not here, so a settled platform's status stays byte-equal between reconciles.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

@@ -547,12 +547,7 @@ impl KafkaAdmin {
                         state: TopicState::Failed,
                         message: Some(message.clone()),
                     },
-                    None => TopicStatus {
-                        name: plan.name.clone(),
-                        partitions: Some(partitions),
-                        state: TopicState::Ready,
-                        message: None,
-                    },
+                    None => TopicStatus::ready(&plan.name, partitions),
                 }
             })
             .collect())

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use support::fake_apiserver::{FakeApiServer, Recorded};
 use todo_operator::build::{self, TopicPlan};
 use todo_operator::controller::{self, Context};
-use todo_operator::crd::{TodoPlatform, TopicState, TopicStatus};
+use todo_operator::crd::{TodoPlatform, TopicStatus};
 use todo_operator::metrics::Metrics;
 use todo_operator::render::offline_inputs;
 use todo_operator::topics::{KafkaCluster, TopicAdmin, TopicError};
@@ -42,12 +42,7 @@ impl TopicAdmin for RecordingTopics {
             .push(plans.iter().map(|p| p.name.clone()).collect());
         let statuses = plans
             .iter()
-            .map(|p| TopicStatus {
-                name: p.name.clone(),
-                partitions: Some(p.partitions),
-                state: TopicState::Ready,
-                message: None,
-            })
+            .map(|p| TopicStatus::ready(&p.name, p.partitions))
             .collect();
         Box::pin(async move { Ok(statuses) })
     }

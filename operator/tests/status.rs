@@ -2,7 +2,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use todo_operator::crd::{TodoPlatform, TopicState, TopicStatus};
+use todo_operator::crd::{TodoPlatform, TopicStatus};
 use todo_operator::status::{self, ApplyFailure, Capabilities, Observed, Rollout, TopicOutcome};
 
 fn platform() -> TodoPlatform {
@@ -33,12 +33,7 @@ fn observed() -> Observed {
         ingress_desired: false,
         service_monitor_desired: false,
         apply_failures: Vec::new(),
-        topics: TopicOutcome::Provisioned(vec![TopicStatus {
-            name: "ns.todo.task-events".into(),
-            partitions: Some(3),
-            state: TopicState::Ready,
-            message: None,
-        }]),
+        topics: TopicOutcome::Provisioned(vec![TopicStatus::ready("ns.todo.task-events", 3)]),
         url: "http://todo-api.ns.svc:8080".into(),
     }
 }
