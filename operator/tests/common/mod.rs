@@ -36,7 +36,8 @@ pub fn unavailable<T>(test: &str, what: &str) -> Option<T> {
     None
 }
 
-fn runs(program: &Path, args: &[&str]) -> bool {
+/// Whether `program args…` runs and succeeds (its output dropped): how the suites tell a tool is there.
+pub fn runs(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
         .stdout(Stdio::null())
@@ -51,7 +52,7 @@ pub fn manifest_validator(test: &str) -> Option<PathBuf> {
     if !script.exists() {
         return unavailable(test, &format!("{} not found", script.display()));
     }
-    if !runs(Path::new("python3"), &["-c", "import kubernetes_validate"]) {
+    if !runs("python3", &["-c", "import kubernetes_validate"]) {
         return unavailable(test, "python3 with kubernetes-validate (pip) not found");
     }
     eprintln!("{test}: using validator {}", script.display());

@@ -192,15 +192,6 @@ fn kafka_dir() -> Result<PathBuf, String> {
     }
 }
 
-fn runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn run(dir: &Path, program: &str, args: &[&str]) {
     let out = Command::new(program)
         .args(args)
@@ -389,10 +380,10 @@ fn java_command(libs: &Path, dir: &Path) -> Vec<String> {
 
 async fn start() -> Result<Broker, String> {
     let kafka = kafka_dir()?;
-    if !runs("java", &["-version"]) {
+    if !crate::common::runs("java", &["-version"]) {
         return Err("java not found (Kafka needs Java 17+)".into());
     }
-    if !runs("openssl", &["version"]) {
+    if !crate::common::runs("openssl", &["version"]) {
         return Err("openssl not found (it makes the test CA)".into());
     }
     let started = Instant::now();
