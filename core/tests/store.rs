@@ -640,6 +640,22 @@ store_test!(
 });
 
 store_test!(
+    /// An `UNTIL` given as a UTC time ends the series at that instant in the user's zone: in New York,
+    /// 20:00 on 2 January is 01:00Z on the 3rd, after `UNTIL=20260103T000000Z`, so the first occurrence is
+    /// the last (read as UTC wall times, there was a second).
+    until_instant_is_compared_in_the_users_zone, |store| {
+    let ada = user(&store, "ada@example.com", "America/New_York").await;
+    let first = store.create_task(&ada, NewTask {
+        due: Some("2026-01-01T20:00".into()),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=DAILY;UNTIL=20260103T000000Z".into()), ..Default::default() }),
+        ..new("Evening walk")
+    }, now()).await.unwrap();
+    store.complete_task(&ada, first.id, now()).await.unwrap();
+    let next = store.create_next_occurrence(&ada, first.id, now()).await.unwrap();
+    assert!(next.next.is_none(), "the series ended at UNTIL: {:?}", next.next.map(|t| t.due));
+});
+
+store_test!(
     /// Changing zone keeps all-day tasks on their date and timed tasks at their instant.
     zone_change, |store| {
     let ada = user(&store, "ada@example.com", "America/New_York").await;

@@ -570,18 +570,6 @@ impl Rule {
         s
     }
 
-    /// [`Rule::next_in`] for a caller without the user's zone: an `UNTIL` instant is compared as if the wall
-    /// times were UTC, so callers that know the zone use `next_in`.
-    pub fn next(
-        &self,
-        anchor: DateTime,
-        current: DateTime,
-        completed: DateTime,
-        occurrence: u32,
-    ) -> Option<Next> {
-        self.next_in(&TimeZone::UTC, anchor, current, completed, occurrence)
-    }
-
     /// The occurrence that follows the current one, or `None` when the series has ended.
     ///
     /// `tz` is the user's zone (an `UNTIL` instant is compared with the occurrence's instant in it), `anchor`
@@ -1022,6 +1010,19 @@ mod tests {
     use super::*;
     use jiff::civil::{date, datetime};
     use proptest::prelude::*;
+
+    impl Rule {
+        /// `next_in` with wall times read as UTC: the tests' series are zone-free unless they say so.
+        fn next(
+            &self,
+            anchor: DateTime,
+            current: DateTime,
+            completed: DateTime,
+            occurrence: u32,
+        ) -> Option<Next> {
+            self.next_in(&TimeZone::UTC, anchor, current, completed, occurrence)
+        }
+    }
 
     fn rule(text: &str) -> Rule {
         parse_rrule(text).unwrap()

@@ -60,7 +60,7 @@ impl Store {
             .to_zoned(tz.clone())
             .datetime();
         let occurrence = u32::try_from(row.occurrence.unwrap_or(1)).unwrap_or(1);
-        let Some(next) = rule.next(anchor, current, completed, occurrence) else {
+        let Some(next) = rule.next_in(tz, anchor, current, completed, occurrence) else {
             return Ok(NextOccurrence {
                 next: None,
                 created: false,
