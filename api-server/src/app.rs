@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, deliveries, health, internal, live, reminders, tags, tasks,
+    accounts, activity, deliveries, health, internal, live, reminders, tags, tasks, tokens,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -36,7 +36,8 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "accounts", description = "Sign up, log in, profile and time zone"),
         (name = "tasks", description = "Tasks, filters, search, completion and recurrence"),
         (name = "tags", description = "Per-user tags"),
-        (name = "reminders", description = "Task reminders and their notifications")
+        (name = "reminders", description = "Task reminders and their notifications"),
+        (name = "tokens", description = "Personal access tokens for scripts and MCP clients")
     ),
     components(schemas(ErrorBody))
 )]
@@ -84,6 +85,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tags::list_tags, tags::create_tag))
         .routes(routes!(tags::get_tag, tags::update_tag, tags::delete_tag))
         .routes(routes!(live::events))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
         .split_for_parts()
 }
 

@@ -1,4 +1,5 @@
-//! Accounts: argon2id password hashes and HS256 JWT bearer tokens with expiry.
+//! Accounts: argon2id password hashes, HS256 JWT bearer tokens with expiry (login sessions), and the
+//! extractors that accept either a session or a personal access token as `Authorization: Bearer`.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -6,11 +7,12 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use jiff::Timestamp;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
-use todo_core::store::Owner;
+use todo_core::store::{Owner, TOKEN_PREFIX, TokenCheck, TokenScope};
 use uuid::Uuid;
 
 const ISSUER: &str = "todoplatform";
@@ -120,15 +122,50 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// What a request authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A login session's JWT.
+    Session,
+    /// A personal access token, with its scope.
+    Token(TokenScope),
+}
+
+impl Credential {
+    pub fn may_write(self) -> bool {
+        match self {
+            Credential::Session => true,
+            Credential::Token(scope) => scope.may_write(),
+        }
+    }
+}
+
+/// A read-only access token asked for a change.
+pub fn read_only_token() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "read_only_token",
+        "this access token's scope is read; use a read-write token for changes",
+    )
+}
+
 /// The authenticated caller, with their profile as it is now. Every handler that takes `Auth` is scoped
-/// to this user.
+/// to this user. A read-only access token passes only on GET and HEAD.
 pub struct Auth(pub Owner);
 
 /// The authenticated caller, with their profile as read up to `todo_core::store::CALLER_TTL` ago
 /// (`Store::caller`), which saves a lookup per request. Only for handlers whose reads may see a profile
 /// change made through another replica that late (listing and search), or whose writes the store checks
-/// against the current profile (task creation).
+/// against the current profile (task creation). Scoped like `Auth`.
 pub struct RecentAuth(pub Owner);
+
+/// A caller with a login session: for managing access tokens, so that a leaked token cannot mint more
+/// or hide itself. An access token gets 403 `session_required`.
+pub struct SessionAuth(pub Owner);
+
+/// The caller and their credential, whatever the method: for an endpoint that decides per operation
+/// what a read-only token may do (MCP, where every call is a POST).
+pub struct ScopedAuth(pub Owner, pub Credential);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
@@ -137,7 +174,8 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let user = bearer_user(parts, state)?;
+        let (user, credential) = bearer_user(parts, state).await?;
+        allow_method(&parts.method, credential)?;
         account(state.store.owner(user).await).map(Auth)
     }
 }
@@ -149,8 +187,48 @@ impl FromRequestParts<AppState> for RecentAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let user = bearer_user(parts, state)?;
+        let (user, credential) = bearer_user(parts, state).await?;
+        allow_method(&parts.method, credential)?;
         account(state.store.caller(user).await).map(RecentAuth)
+    }
+}
+
+impl FromRequestParts<AppState> for SessionAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (user, credential) = bearer_user(parts, state).await?;
+        if credential != Credential::Session {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "session_required",
+                "access tokens are managed with a login session, not with an access token",
+            ));
+        }
+        account(state.store.owner(user).await).map(SessionAuth)
+    }
+}
+
+impl FromRequestParts<AppState> for ScopedAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (user, credential) = bearer_user(parts, state).await?;
+        account(state.store.owner(user).await).map(|owner| ScopedAuth(owner, credential))
+    }
+}
+
+fn allow_method(method: &Method, credential: Credential) -> Result<(), ApiError> {
+    if credential.may_write() || method == Method::GET || method == Method::HEAD {
+        Ok(())
+    } else {
+        Err(read_only_token())
     }
 }
 
@@ -164,8 +242,8 @@ fn account(found: Result<Owner, todo_core::StoreError>) -> Result<Owner, ApiErro
     }
 }
 
-/// The user a request's bearer token names, once the token verifies.
-fn bearer_user(parts: &Parts, state: &AppState) -> Result<Uuid, ApiError> {
+/// The user a request's bearer token names, and what the token is, once it verifies.
+async fn bearer_user(parts: &Parts, state: &AppState) -> Result<(Uuid, Credential), ApiError> {
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -175,7 +253,28 @@ fn bearer_user(parts: &Parts, state: &AppState) -> Result<Uuid, ApiError> {
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or_else(|| ApiError::unauthorized("Authorization must be a Bearer token"))?;
-    state.tokens.verify(token.trim())
+    authenticate(state, token).await
+}
+
+/// Verify a bearer token: an access token (by its prefix) against the store, anything else as a login
+/// session's JWT.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<(Uuid, Credential), ApiError> {
+    let token = token.trim();
+    if !token.starts_with(TOKEN_PREFIX) {
+        return state
+            .tokens
+            .verify(token)
+            .map(|user| (user, Credential::Session));
+    }
+    match state
+        .store
+        .check_access_token(token, Timestamp::now())
+        .await?
+    {
+        TokenCheck::Valid(grant) => Ok((grant.user_id, Credential::Token(grant.scope))),
+        TokenCheck::Expired => Err(ApiError::unauthorized("access token expired")),
+        TokenCheck::Unknown => Err(ApiError::unauthorized("invalid or revoked access token")),
+    }
 }
 
 #[cfg(test)]

@@ -12,4 +12,5 @@ mod mcp;
 mod notifications;
 mod openapi;
 mod schemathesis;
+mod tokens;
 mod ui_e2e;

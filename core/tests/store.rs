@@ -786,12 +786,20 @@ store_test!(
 });
 
 fn token_input(name: &str, scope: &str, days: Option<i64>) -> AccessTokenInput {
-    AccessTokenInput { name: name.into(), scope: scope.into(), expires_in_days: days }
+    AccessTokenInput {
+        name: name.into(),
+        scope: scope.into(),
+        expires_in_days: days,
+    }
 }
 
 async fn last_used(store: &Store, owner: &Owner, name: &str) -> Option<Timestamp> {
     let tokens = store.list_access_tokens(owner).await.unwrap();
-    tokens.into_iter().find(|t| t.name == name).unwrap().last_used_at
+    tokens
+        .into_iter()
+        .find(|t| t.name == name)
+        .unwrap()
+        .last_used_at
 }
 
 fn granted(check: TokenCheck) -> TokenGrant {

@@ -16,7 +16,8 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LiveParams {
-    /// The bearer token, for clients that cannot set headers (browsers' EventSource).
+    /// The bearer token (a login session's or a personal access token), for clients that cannot set
+    /// headers (browsers' EventSource).
     pub access_token: Option<String>,
 }
 
@@ -37,7 +38,7 @@ pub async fn events(
         .map(str::to_owned)
         .or(params.access_token)
         .ok_or_else(|| ApiError::unauthorized("missing bearer token (header or access_token)"))?;
-    let user = s.tokens.verify(&token)?;
+    let (user, _) = crate::auth::authenticate(&s, &token).await?;
     s.store
         .owner(user)
         .await

@@ -1,8 +1,10 @@
 //! MCP (Model Context Protocol) endpoint for AI assistants: JSON-RPC 2.0 over the Streamable HTTP
-//! transport at `POST /mcp`, authenticated with the same bearer token as the REST API. The tools call the
-//! same store operations as the REST handlers, so validation, scoping and events are identical.
+//! transport at `POST /mcp`, authenticated with the same bearer tokens as the REST API (a login session or
+//! a personal access token). The tools call the same store operations as the REST handlers, so
+//! validation, scoping and events are identical. A read-only access token sees and calls only the tools
+//! that change nothing.
 
-use crate::auth::Auth;
+use crate::auth::{Credential, ScopedAuth, read_only_token};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
@@ -45,7 +47,11 @@ fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
 }
 
 /// `POST /mcp`: one JSON-RPC message in, one JSON answer out (notifications get 202 and no body).
-pub async fn handle(State(s): State<AppState>, Auth(owner): Auth, body: Bytes) -> Response {
+pub async fn handle(
+    State(s): State<AppState>,
+    ScopedAuth(owner, credential): ScopedAuth,
+    body: Bytes,
+) -> Response {
     let req: RpcRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) if serde_json::from_slice::<Value>(&body).is_ok() => {
@@ -85,8 +91,8 @@ pub async fn handle(State(s): State<AppState>, Auth(owner): Auth, body: Bytes) -
             "instructions": "Manage the signed-in user's tasks. Dates are in the user's time zone; due accepts YYYY-MM-DD or YYYY-MM-DDTHH:MM.",
         })),
         "ping" => Ok(json!({})),
-        "tools/list" => Ok(json!({"tools": tools()})),
-        "tools/call" => call_tool(&s, &owner, req.params).await,
+        "tools/list" => Ok(json!({"tools": tools_for(credential)})),
+        "tools/call" => call_tool(&s, &owner, credential, req.params).await,
         other => Err((METHOD_NOT_FOUND, format!("unknown method {other}"))),
     };
     match result {
@@ -102,6 +108,26 @@ pub async fn no_stream() -> ApiError {
         "method_not_allowed",
         "this MCP server has no server-initiated stream; POST JSON-RPC",
     )
+}
+
+/// The tools that change something: a read-only access token may not call them.
+const WRITING_TOOLS: [&str; 5] = [
+    "create_task",
+    "update_task",
+    "complete_task",
+    "delete_task",
+    "retry_delivery",
+];
+
+/// The tools this credential may call.
+fn tools_for(credential: Credential) -> Value {
+    let mut all = tools();
+    if !credential.may_write()
+        && let Value::Array(list) = &mut all
+    {
+        list.retain(|tool| !WRITING_TOOLS.contains(&tool["name"].as_str().unwrap_or_default()));
+    }
+    all
 }
 
 fn tools() -> Value {
@@ -242,8 +268,16 @@ fn tool_api_error(e: ApiError) -> Result<Value, (i64, String)> {
     )
 }
 
-async fn call_tool(s: &AppState, owner: &Owner, params: Value) -> Result<Value, (i64, String)> {
+async fn call_tool(
+    s: &AppState,
+    owner: &Owner,
+    credential: Credential,
+    params: Value,
+) -> Result<Value, (i64, String)> {
     let call: CallParams = args(params)?;
+    if !credential.may_write() && WRITING_TOOLS.contains(&call.name.as_str()) {
+        return tool_api_error(read_only_token());
+    }
     let now = Timestamp::now();
     let store = &s.store;
     // Tasks as the REST API answers them: each fired reminder with its notifications' state.

@@ -10,6 +10,7 @@ pub mod mcp;
 pub mod reminders;
 pub mod tags;
 pub mod tasks;
+pub mod tokens;
 
 use crate::error::ErrorBody;
 
@@ -21,9 +22,13 @@ pub enum CommonErrors {
     /// Malformed JSON, unknown field, wrong type or bad parameter.
     #[response(status = 400)]
     BadRequest(ErrorBody),
-    /// Missing, invalid or expired token.
+    /// Missing, invalid, expired or revoked token.
     #[response(status = 401)]
     Unauthorized(ErrorBody),
+    /// The credential may not do this: a read-only access token asked for a change
+    /// (`read_only_token`), or an access token tried to manage access tokens (`session_required`).
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
     /// Not found (another user's resources are indistinguishable from missing ones).
     #[response(status = 404)]
     NotFound(ErrorBody),

@@ -131,6 +131,30 @@ macro_rules! http_test {
             }
         }
     };
+    // The same, with the store behind the app too: for a scenario that sets up what the API cannot
+    // (e.g. a token created in the past).
+    ($(#[$meta:meta])* $name:ident, |$app:ident, $store:ident| $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: axum::Router, $store: todo_core::Store) $body
+            #[tokio::test]
+            async fn sqlite() {
+                let db = todo_core::testing::TestDb::sqlite().await;
+                todo_worker::storage::migrate(&db.store).await.unwrap();
+                run($crate::common::app(db.store.clone()), db.store.clone()).await;
+                db.cleanup().await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = todo_core::testing::TestDb::postgres().await else { return };
+                todo_worker::storage::migrate(&db.store).await.unwrap();
+                run($crate::common::app(db.store.clone()), db.store.clone()).await;
+                db.cleanup().await;
+            }
+        }
+    };
 }
 
 /// A free loopback port for a server the test starts as a process.

@@ -86,7 +86,9 @@ pub struct AccessTokenInput {
     /// What the token is for; 1..=100 characters after trimming.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
-    /// Validated here rather than by the JSON decoder, so a wrong scope is a 422 naming `scope`.
+    /// `read` (GET and HEAD, and MCP tools that change nothing) or `read-write`.
+    // Text checked by the store rather than by the JSON decoder, so a wrong scope is a 422 naming
+    // `scope`, like every other invalid value.
     #[schema(value_type = TokenScope)]
     pub scope: String,
     /// Days until the token expires, 1..=365; absent or null: it never expires.
@@ -94,8 +96,8 @@ pub struct AccessTokenInput {
     pub expires_in_days: Option<i64>,
 }
 
-/// A token just created, with its secret: the only time the secret is shown. Deliberately not `Debug`,
-/// so the secret cannot reach a log through a `{:?}`.
+/// A token just created, with its secret: the only time the secret is shown.
+// Deliberately not `Debug`, so the secret cannot reach a log through a `{:?}`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedAccessToken {
     #[serde(flatten)]
