@@ -260,6 +260,87 @@ async function submitAuth(ev) {
   }
 }
 
+// ---------- API tokens ----------
+
+const SCOPE_LABEL = { read: "Read only", "read-write": "Read and write" };
+
+function describeToken(t) {
+  const parts = [SCOPE_LABEL[t.scope] || t.scope, `created ${formatInstant(t.created_at)}`];
+  if (t.expires_at) parts.push(`${new Date(t.expires_at) <= new Date() ? "expired" : "expires"} ${formatInstant(t.expires_at)}`);
+  else parts.push("never expires");
+  parts.push(t.last_used_at ? `last used ${formatInstant(t.last_used_at)}` : "never used");
+  return parts.join(" · ");
+}
+
+async function loadTokens() {
+  const tokens = await api("GET", "/tokens");
+  $("#token-list").replaceChildren(...tokens.map((t) => h("li", { "data-id": t.id },
+    h("div", { class: "spacer" },
+      h("div", { class: "token-name" }, t.name),
+      h("div", { class: "token-meta muted" }, describeToken(t))),
+    h("button", { type: "button", class: "btn small danger ghost", "aria-label": `Revoke “${t.name}”`, onclick: (e) => revokeToken(t, e.currentTarget) }, "Revoke"))));
+  $("#token-empty").hidden = tokens.length > 0;
+}
+
+async function openTokens() {
+  $("#token-secret").hidden = true;
+  $("#token-secret-value").value = "";
+  clearErrors($("#token-form"));
+  $("#tokens").showModal();
+  try {
+    await loadTokens();
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+async function createToken(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const f = new FormData(form);
+  const body = { name: f.get("name"), scope: f.get("scope") };
+  if (f.get("expires_in_days")) body.expires_in_days = Number(f.get("expires_in_days"));
+  const btn = $("#token-create");
+  btn.disabled = true;
+  try {
+    const created = await api("POST", "/tokens", body);
+    clearErrors(form);
+    form.elements.name.value = "";
+    // The secret lives only in this field until the panel closes: it is never stored.
+    $("#token-secret-value").value = created.secret;
+    $("#token-secret").hidden = false;
+    $("#token-secret-value").select();
+    await loadTokens();
+  } catch (err) {
+    showErrors(form, err);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function revokeToken(t, btn) {
+  btn.disabled = true;
+  try {
+    await api("DELETE", `/tokens/${t.id}`);
+    toast(`Revoked “${t.name}”`);
+    await loadTokens();
+  } catch (err) {
+    btn.disabled = false;
+    toast(err.message);
+  }
+}
+
+async function copyToken() {
+  const value = $("#token-secret-value").value;
+  try {
+    await navigator.clipboard.writeText(value);
+    toast("Token copied");
+  } catch {
+    $("#token-secret-value").select();
+    toast("Select the token and copy it");
+  }
+}
+
 function signOut(message) {
   state.token = null;
   state.user = null;
@@ -270,6 +351,7 @@ function signOut(message) {
   state.order = [];
   $("#tasks").replaceChildren();
   if ($("#editor").open) $("#editor").close();
+  if ($("#tokens").open) $("#tokens").close();
   showAuth();
   if (message) $('#auth-form [data-error-for=""]').textContent = message;
 }
@@ -837,6 +919,14 @@ function wire() {
   });
   $("#auth-form").addEventListener("submit", submitAuth);
   $("#logout").addEventListener("click", () => signOut());
+  $("#open-tokens").addEventListener("click", openTokens);
+  $("#tokens-close").addEventListener("click", () => $("#tokens").close());
+  $("#tokens").addEventListener("close", () => {
+    $("#token-secret-value").value = "";
+    $("#token-secret").hidden = true;
+  });
+  $("#token-form").addEventListener("submit", createToken);
+  $("#token-copy").addEventListener("click", copyToken);
   $("#zone-switch").addEventListener("click", switchZone);
   $("#zone-dismiss").addEventListener("click", () => {
     localStorage.setItem("todo.zone-dismissed", `${state.user.time_zone}|${BROWSER_ZONE}`);
@@ -891,7 +981,7 @@ function wire() {
   });
 
   document.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || $("#editor").open || $("#app-view").hidden) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || $("#editor").open || $("#tokens").open || $("#app-view").hidden) return;
     const el = document.activeElement;
     const typing = /^(TEXTAREA|SELECT)$/.test(el.tagName) || (el.tagName === "INPUT" && !["checkbox", "radio"].includes(el.type));
     if (e.key === "/" && !typing) {

@@ -220,6 +220,42 @@ try {
   await page.screenshot({ path: join(shots, "editor.png"), animations: "disabled" });
   await page.keyboard.press("Escape");
 
+  step("API tokens: a read-only token is shown once, reads, cannot write, and stops working when revoked");
+  await page.setViewportSize({ width: 1180, height: 860 });
+  await page.getByRole("button", { name: "API tokens" }).click();
+  const panel = page.locator("#tokens");
+  await panel.locator("#token-empty").waitFor();
+  await panel.getByRole("button", { name: "Create token" }).click();
+  await panel.locator('[data-error-for="name"]').filter({ hasText: /\S/ }).waitFor();
+  check((await panel.getByLabel("Used for").getAttribute("aria-invalid")) === "true", "an empty token name is marked invalid");
+  await panel.getByLabel("Used for").fill("e2e script");
+  await panel.getByLabel("Access").selectOption("read");
+  await panel.getByLabel("Expires").selectOption("30");
+  await panel.getByRole("button", { name: "Create token" }).click();
+  await panel.locator("#token-secret").waitFor();
+  const secret = await panel.getByLabel("New token").inputValue();
+  check(secret.startsWith("tp_"), `a new token's secret starts with tp_, got ${secret.slice(0, 3)}…`);
+  const row = panel.locator("#token-list li", { hasText: "e2e script" });
+  await row.waitFor();
+  const rowText = await row.textContent();
+  check(rowText.includes("Read only") && rowText.includes("never used"), `token row: ${rowText}`);
+  check(!(await panel.locator("#token-list").textContent()).includes(secret.slice(3)), "the list never shows a secret");
+  const asToken = (method, body) => fetch(`${base}/api/v1/tasks`, {
+    method,
+    headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  check((await asToken("GET")).status === 200, "a read token reads");
+  check((await asToken("POST", { title: "not allowed" })).status === 403, "a read token cannot create a task");
+  await page.screenshot({ path: join(shots, "tokens.png"), animations: "disabled" });
+  await row.getByRole("button", { name: "Revoke “e2e script”" }).click();
+  await row.waitFor({ state: "detached" });
+  await panel.locator("#token-empty").waitFor();
+  check((await asToken("GET")).status === 401, "a revoked token is refused");
+  await panel.getByRole("button", { name: "Close" }).click();
+  // The dialog's close event, which clears the secret, is dispatched after close() returns.
+  await page.waitForFunction(() => !document.querySelector("#tokens").open && document.querySelector("#token-secret-value").value === "");
+
   step("sign out, then log back in");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("tab", { name: "Log in" }).click();
