@@ -15,7 +15,8 @@ pub mod env {
     /// Listen address. Set by the operator (`0.0.0.0:` + [`crate::port::API`] or
     /// [`crate::port::WORKER`]); read by `todo-api` and `todo-worker`.
     pub const HTTP_ADDR: &str = "TODO_HTTP_ADDR";
-    /// HMAC key for access tokens. Set by the operator (from a Secret) on the API; read by `todo-api`.
+    /// HMAC key of the login sessions (JWTs; personal access tokens are stored hashed instead). Set by
+    /// the operator (from a Secret) on the API; read by `todo-api`.
     pub const JWT_SECRET: &str = "TODO_JWT_SECRET";
     /// Access-token lifetime in minutes. Read by `todo-api`; the operator leaves the default.
     pub const TOKEN_TTL_MINUTES: &str = "TODO_TOKEN_TTL_MINUTES";
