@@ -11,6 +11,7 @@ mod http;
 mod mcp;
 mod notifications;
 mod openapi;
+mod recurrence;
 mod schemathesis;
 mod tokens;
 mod ui_e2e;
