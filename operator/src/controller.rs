@@ -453,7 +453,13 @@ pub fn error_policy(
         *attempts = attempts.saturating_add(1);
         *attempts
     };
-    let delay = backoff(attempts, rand::random::<f64>());
+    let mut delay = backoff(attempts, rand::random::<f64>());
+    // A platform being deleted retries its cleanup on a short cycle: the failure count it carried
+    // through its life would otherwise put the next try minutes past TOPIC_CLEANUP_PATIENCE, and
+    // hold its namespace in Terminating that long.
+    if guard.meta().deletion_timestamp.is_some() {
+        delay = delay.min(DELETION_RETRY);
+    }
     tracing::warn!(%error, attempts, ?delay, "reconcile failed; retrying");
     Action::requeue(delay)
 }
@@ -569,6 +575,9 @@ async fn cleanup(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Action, E
     }
     Ok(Action::await_change())
 }
+
+/// The longest wait between cleanup attempts of a platform being deleted.
+const DELETION_RETRY: Duration = Duration::from_secs(10);
 
 /// How long deletion retries unreachable brokers before it keeps the topics and lets the platform
 /// go. Without a bound, a namespace whose Kafka is gone for good would stay Terminating forever.
