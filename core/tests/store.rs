@@ -640,6 +640,77 @@ store_test!(
 });
 
 store_test!(
+    /// Skipping an occurrence moves the same task to the series' next date: the skipped date becomes an
+    /// EXDATE, the wall time holds across the DST change, absolute reminders move with it, and the skipped
+    /// one counts towards COUNT. Skipping what cannot be skipped is a conflict naming why.
+    skip_occurrence, |store| {
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let weekly = store.create_task(&ada, NewTask {
+        due: Some("2026-03-23T09:00".into()),
+        tags: Some(vec!["gym".into()]),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=WEEKLY;COUNT=3".into()), ..Default::default() }),
+        reminders: Some(vec![
+            ReminderInput { at: Some("2026-03-23T08:00".into()), minutes_before: None },
+            ReminderInput { at: None, minutes_before: Some(30) },
+        ]),
+        ..new("Swim")
+    }, now()).await.unwrap();
+    task_event_data(&store).await;
+    let err = store.skip_occurrence(&bob, weekly.id, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+
+    let skipped = store.skip_occurrence(&ada, weekly.id, now()).await.unwrap();
+    assert_eq!(skipped.id, weekly.id);
+    assert_eq!(skipped.status, Status::Open);
+    let due = skipped.due.as_ref().unwrap();
+    assert_eq!((due.date.to_string(), due.time.unwrap().to_string()), ("2026-03-30".into(), "09:00:00".into()));
+    assert_eq!(due.at.to_string(), "2026-03-30T07:00:00Z", "09:00 in summer time");
+    assert_eq!(skipped.occurrence, Some(2));
+    let rule = &skipped.recurrence.as_ref().unwrap().rule;
+    assert_eq!(rule.exdates.iter().map(|d| d.to_string()).collect::<Vec<_>>(), ["2026-03-23"]);
+    assert_eq!(skipped.tags[0].name, "gym");
+    let absolute = skipped.reminders.iter().find(|r| r.at.is_some()).unwrap();
+    assert_eq!(absolute.at.unwrap().to_string(), "2026-03-30T06:00:00Z", "still an hour before");
+    let relative = skipped.reminders.iter().find(|r| r.minutes_before.is_some()).unwrap();
+    assert_eq!(relative.fire_at.unwrap().to_string(), "2026-03-30T06:30:00Z");
+    let data = task_event_data(&store).await;
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["changed"], serde_json::json!(["due", "occurrence", "recurrence"]));
+
+    store.complete_task(&ada, weekly.id, now()).await.unwrap();
+    let err = store.skip_occurrence(&ada, weekly.id, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "task_completed", .. }), "{err:?}");
+    let last = store.create_next_occurrence(&ada, weekly.id, now()).await.unwrap().next.unwrap();
+    assert_eq!(last.due.as_ref().unwrap().date.to_string(), "2026-04-06");
+    assert_eq!(last.occurrence, Some(3), "the skipped occurrence counted");
+    let err = store.skip_occurrence(&ada, last.id, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "last_occurrence", .. }), "{err:?}");
+    store.reopen_task(&ada, weekly.id, now()).await.unwrap();
+    let err = store.skip_occurrence(&ada, weekly.id, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "occurrence_exists", .. }), "{err:?}");
+
+    let plain = store.create_task(&ada, NewTask { due: Some("2026-03-23".into()), ..new("Once") }, now()).await.unwrap();
+    let err = store.skip_occurrence(&ada, plain.id, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "not_recurring", field: "recurrence", .. }), "{err:?}");
+
+    // From completion: nothing to mark skipped; the next one is measured from now (10 March), at 08:00.
+    let chore = store.create_task(&ada, NewTask {
+        due: Some("2026-03-01T08:00".into()),
+        recurrence: Some(RuleInput {
+            rrule: Some("FREQ=DAILY;INTERVAL=3".into()),
+            basis: Some(todo_core::domain::recurrence::Basis::Completion),
+            ..Default::default()
+        }),
+        ..new("Water plants")
+    }, now()).await.unwrap();
+    let moved = store.skip_occurrence(&ada, chore.id, now()).await.unwrap();
+    assert_eq!(moved.due.as_ref().unwrap().date.to_string(), "2026-03-13");
+    assert_eq!(moved.due.as_ref().unwrap().time.unwrap().to_string(), "08:00:00");
+    assert!(moved.recurrence.as_ref().unwrap().rule.exdates.is_empty());
+});
+
+store_test!(
     /// An `UNTIL` given as a UTC time ends the series at that instant in the user's zone: in New York,
     /// 20:00 on 2 January is 01:00Z on the 3rd, after `UNTIL=20260103T000000Z`, so the first occurrence is
     /// the last (read as UTC wall times, there was a second).

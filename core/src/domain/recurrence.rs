@@ -515,6 +515,21 @@ impl Rule {
         self
     }
 
+    /// The same rule with `date` added to its skipped dates (EXDATE). When the list is full, the skipped dates
+    /// before `date` go first: a series only moves forward, so they can no longer remove an occurrence.
+    pub fn skipping(&self, date: Date) -> Result<Rule, Invalid> {
+        let mut rule = self.clone();
+        if rule.exdates.contains(&date) {
+            return Ok(rule);
+        }
+        if rule.exdates.len() >= MAX_EXDATES {
+            rule.exdates.retain(|d| *d > date);
+        }
+        rule.exdates.push(date);
+        rule.validate().map_err(|e| e.under("recurrence"))?;
+        Ok(rule.normalized())
+    }
+
     pub fn view(&self) -> RuleView {
         RuleView {
             rule: self.clone(),
@@ -1491,6 +1506,30 @@ mod tests {
         assert_eq!(
             too_many.into_rule().unwrap_err().field.as_deref(),
             Some("exdates")
+        );
+    }
+
+    /// Skipping adds one EXDATE; when the list is full, the dates before the skipped one make room, and a
+    /// list full of later dates is an error naming the field.
+    #[test]
+    fn skipping_adds_an_exdate_and_makes_room_from_the_past() {
+        let r = rule("FREQ=DAILY");
+        let skipped = r.skipping(date(2026, 1, 2)).unwrap();
+        assert_eq!(skipped.exdates, [date(2026, 1, 2)]);
+        assert_eq!(skipped.skipping(date(2026, 1, 2)).unwrap(), skipped);
+        let mut full = r.clone();
+        // Every other day from 1 January: 76 of them fall on or before 1 June, which is not one of them.
+        full.exdates = date(2026, 1, 1)
+            .series(2.days())
+            .take(MAX_EXDATES)
+            .collect();
+        let made_room = full.skipping(date(2026, 6, 1)).unwrap();
+        assert_eq!(made_room.exdates.first(), Some(&date(2026, 6, 1)));
+        assert_eq!(made_room.exdates.len(), MAX_EXDATES - 75);
+        let e = full.skipping(date(2025, 12, 1)).unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_deref()),
+            ("too_many", Some("recurrence.exdates"))
         );
     }
 

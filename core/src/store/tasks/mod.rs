@@ -1,10 +1,11 @@
-//! Tasks: create, read, update, complete/reopen, delete, list (filters, sort, search, cursor pages),
-//! and the next-occurrence operation the recurrence worker calls. One module per operation; what more
-//! than one of them needs is here.
+//! Tasks: create, read, update, complete/reopen, delete, list (filters, sort, search, cursor pages), the
+//! next-occurrence operation the recurrence worker calls, and skipping an occurrence. One module per
+//! operation; what more than one of them needs is here.
 
 mod create;
 mod list;
 mod occurrence;
+mod skip;
 mod update;
 
 use crate::domain::task::{MAX_TAGS_PER_TASK, validate_tag_name};

@@ -322,7 +322,7 @@ type ReminderTimes = (Uuid, Option<i64>, Option<i32>, Option<i64>);
 /// Recompute every reminder of a task after its due date changed. A relative reminder follows the due
 /// date even after it fired: when its new time is still ahead it is re-armed (fires again, as a new event
 /// with its own deliveries); when that time has passed too it stays fired.
-async fn refire_reminders<D: Dialect>(
+pub(super) async fn refire_reminders<D: Dialect>(
     tx: &mut sqlx::Transaction<'static, D>,
     task_id: Uuid,
     due: Option<Due>,
