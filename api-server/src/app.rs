@@ -73,6 +73,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(tasks::complete_task))
         .routes(routes!(tasks::reopen_task))
+        .routes(routes!(tasks::skip_occurrence))
         .routes(routes!(tasks::next_occurrence))
         .routes(routes!(tasks::task_occurrences))
         .routes(routes!(tasks::preview_recurrence))

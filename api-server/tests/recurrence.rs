@@ -64,3 +64,47 @@ http_test!(
     assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", err.body);
     assert_eq!(err.body["error"]["field"], "limit");
 });
+
+http_test!(
+    /// "Skip this one" over REST and MCP: the task moves to the next date with the skipped one excepted, the
+    /// occurrence preview no longer lists it, and what cannot be skipped is a 409 naming why (a tool error
+    /// through MCP).
+    skip_an_occurrence, |app| {
+    let token = signup(&app, "ada@example.com", "America/New_York").await;
+    let t = Some(token.as_str());
+    let task = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({
+        "title": "Standup", "due": "2026-03-06T09:30", "recurrence": {"rrule": "FREQ=WEEKLY;BYDAY=FR"},
+    }))).await;
+    assert_eq!(task.status, StatusCode::CREATED, "{}", task.body);
+    let id = task.body["id"].as_str().unwrap();
+    let r = call(&app, Method::POST, &format!("/api/v1/tasks/{id}/skip"), t, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["id"], id);
+    assert_eq!(r.body["status"], "open");
+    assert_eq!(r.body["due"]["date"], "2026-03-13");
+    assert_eq!(r.body["due"]["at"], "2026-03-13T13:30:00Z", "09:30 in daylight time");
+    assert_eq!(r.body["recurrence"]["exdates"], json!(["2026-03-06"]));
+    assert_eq!(r.body["recurrence"]["rrule"], "FREQ=WEEKLY;BYDAY=FR");
+
+    let rpc = call(&app, Method::POST, "/mcp", t, Some(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "skip_occurrence", "arguments": {"id": id}}}))).await;
+    assert_eq!(rpc.body["result"]["isError"], false, "{}", rpc.body);
+    assert_eq!(rpc.body["result"]["structuredContent"]["due"]["date"], "2026-03-20");
+    let r = call(&app, Method::GET, &format!("/api/v1/tasks/{id}/occurrences?limit=2"), t, None).await;
+    let dates: Vec<&str> = r.body["occurrences"].as_array().unwrap().iter().map(|o| o["date"].as_str().unwrap()).collect();
+    assert_eq!(dates, ["2026-03-20", "2026-03-27"]);
+
+    let plain = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"title": "Once", "due": "2026-05-01"}))).await;
+    let plain_id = plain.body["id"].as_str().unwrap();
+    let err = call(&app, Method::POST, &format!("/api/v1/tasks/{plain_id}/skip"), t, None).await;
+    assert_eq!(err.status, StatusCode::CONFLICT, "{}", err.body);
+    assert_eq!((err.body["error"]["code"].as_str(), err.body["error"]["field"].as_str()), (Some("not_recurring"), Some("recurrence")));
+    let rpc = call(&app, Method::POST, "/mcp", t, Some(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "skip_occurrence", "arguments": {"id": plain_id}}}))).await;
+    assert_eq!(rpc.body["result"]["isError"], true, "{}", rpc.body);
+    assert!(rpc.body["result"]["content"][0]["text"].as_str().unwrap().starts_with("not_recurring"), "{}", rpc.body);
+
+    let bob = signup(&app, "bob@example.com", "UTC").await;
+    let foreign = call(&app, Method::POST, &format!("/api/v1/tasks/{id}/skip"), Some(&bob), None).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+});

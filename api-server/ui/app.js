@@ -537,6 +537,7 @@ function fillTask(li, task) {
     meta.append(h("time", { class: `due${task.overdue ? " is-overdue" : ""}${task.due_today ? " is-today" : ""}`, datetime: task.due.time ? `${task.due.date}T${task.due.time.slice(0, 5)}` : task.due.date, title: `${task.due.date}${task.due.time ? ` ${task.due.time.slice(0, 5)}` : ""} (${task.due.time_zone})` }, label));
   }
   if (task.recurrence) meta.append(h("span", { class: "rec", title: `RRULE: ${task.recurrence.rrule}` }, icon("repeat"), describeRule(task.recurrence.rrule)));
+  if (task.recurrence && !done) meta.append(h("button", { type: "button", class: "skip", "data-role": "skip", title: "Skip this occurrence: move to the next date without completing it", "aria-label": `Skip this occurrence of “${task.title}”`, onclick: () => skipOccurrence(task) }, "Skip"));
   const pending = task.reminders.filter((r) => !r.fired_at).length;
   if (pending) meta.append(h("span", { class: "rem", title: task.reminders.map(describeReminder).join("\n") }, icon("bell"), `${pending} reminder${pending === 1 ? "" : "s"}`));
   const failed = task.reminders.flatMap((r) => r.deliveries.filter((d) => d.status === "failed"));
@@ -579,6 +580,17 @@ async function toggleDone(task, box) {
   } catch (err) {
     box.checked = !completing;
     li.classList.toggle("done", !completing);
+    toast(err.message);
+  }
+}
+
+async function skipOccurrence(task) {
+  try {
+    const updated = await api("POST", `/tasks/${task.id}/skip`);
+    replaceItem(updated);
+    toast(`Skipped “${updated.title}” — next: ${formatDue(updated.due)}`);
+    scheduleRefresh();
+  } catch (err) {
     toast(err.message);
   }
 }

@@ -141,6 +141,12 @@ try {
   await next.locator(`time.due[datetime="${localDate(7)}"]`).waitFor({ timeout: 20_000 });
   await page.locator("#tasks li.done", { hasText: "Pay rent" }).waitFor({ state: "detached" });
 
+  step("skip that occurrence: the same task moves another week on, uncompleted");
+  await next.getByRole("button", { name: "Skip this occurrence of “Pay rent”" }).click();
+  await next.locator(`time.due[datetime="${localDate(14)}"]`).waitFor();
+  check((await page.locator("#tasks li", { hasText: "Pay rent" }).count()) === 1, "skipping creates no task");
+  check(!(await next.getByRole("checkbox").isChecked()), "the skipped occurrence is not completed");
+
   step("filter by status: Done shows the completed occurrence");
   await page.locator(".segmented label", { hasText: "Done" }).click();
   const done = page.locator("#tasks li", { hasText: "Pay rent" });

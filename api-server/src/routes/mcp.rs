@@ -111,10 +111,11 @@ pub async fn no_stream() -> ApiError {
 }
 
 /// The tools that change something: a read-only access token may not call them.
-const WRITING_TOOLS: [&str; 5] = [
+const WRITING_TOOLS: [&str; 6] = [
     "create_task",
     "update_task",
     "complete_task",
+    "skip_occurrence",
     "delete_task",
     "retry_delivery",
 ];
@@ -178,6 +179,12 @@ fn tools() -> Value {
             "name": "complete_task",
             "title": "Complete a task",
             "description": "Mark a task done (a recurring task's next occurrence follows).",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": task_id}}
+        },
+        {
+            "name": "skip_occurrence",
+            "title": "Skip one occurrence of a recurring task",
+            "description": "Skip this occurrence without completing it: the task moves to its series' next date (the skipped date is recorded as an exception). Fails for a task that does not recur, a completed one, or the series' last occurrence.",
             "inputSchema": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": task_id}}
         },
         {
@@ -332,6 +339,10 @@ async fn call_tool(
         "complete_task" => {
             let a: IdArgs = args(call.arguments)?;
             shown(store.complete_task(owner, a.id, now).await).await
+        }
+        "skip_occurrence" => {
+            let a: IdArgs = args(call.arguments)?;
+            shown(store.skip_occurrence(owner, a.id, now).await).await
         }
         "delete_task" => {
             let a: IdArgs = args(call.arguments)?;

@@ -105,6 +105,27 @@ pub async fn reopen_task(
     Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
 }
 
+/// Skip this occurrence of a recurring task: the same task moves to its series' next date, uncompleted.
+/// A series on a schedule records the skipped date in `recurrence.exdates`; one measured from completion
+/// measures the next date from now. The skipped occurrence counts towards `count`.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/skip", tag = "tasks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Task),
+        (status = 409, body = ErrorBody, description = "Cannot be skipped: `not_recurring`, `task_completed` \
+            (reopen it first), `last_occurrence` (the series has no next date) or `occurrence_exists` (the next \
+            occurrence was already created)"),
+        CommonErrors), security(("bearer" = [])))]
+pub async fn skip_occurrence(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Task>> {
+    let task = s
+        .store
+        .skip_occurrence(&owner, id, Timestamp::now())
+        .await?;
+    Ok(Json(with_deliveries(&s.store, owner.id, task).await?))
+}
+
 /// Create the occurrence after this one in its series (what the recurrence worker calls). Idempotent:
 /// repeating it returns the same next task with `created: false`.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/next-occurrence", tag = "tasks", params(("id" = Uuid, Path)),
