@@ -15,7 +15,7 @@ fn instants(body: &Value) -> Vec<&str> {
 
 http_test!(
     /// A saved task's upcoming occurrences, and an unsaved rule's: in the user's zone, through a DST change,
-    /// a skipped date and COUNT; a first due inside the gap keeps the series' 02:30.
+    /// a skipped date and COUNT; a first due inside the gap keeps the series' 02:30, saved or not.
     occurrence_previews, |app| {
     let token = signup(&app, "ada@example.com", "Europe/Berlin").await;
     let t = Some(token.as_str());
@@ -38,6 +38,19 @@ http_test!(
         "due": "2026-03-29T02:30", "recurrence": {"rrule": "FREQ=DAILY"}, "limit": 3,
     }))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        instants(&r.body),
+        ["2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"]
+    );
+
+    // Saved, the same series: the first due moved out of the gap, the rest keep the anchor's 02:30.
+    let gap = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({
+        "title": "Night shift", "due": "2026-03-29T02:30", "recurrence": {"rrule": "FREQ=DAILY"},
+    }))).await;
+    assert_eq!(gap.body["due"]["time"], "03:30:00");
+    assert_eq!(gap.body["series_anchor"], "2026-03-29T02:30:00");
+    let uri = format!("/api/v1/tasks/{}/occurrences?limit=3", gap.body["id"].as_str().unwrap());
+    let r = call(&app, Method::GET, &uri, t, None).await;
     assert_eq!(
         instants(&r.body),
         ["2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"]

@@ -7,6 +7,7 @@ use crate::domain::reminder::ReminderInput;
 use crate::domain::task::{Priority, Status};
 use crate::error::Invalid;
 use jiff::Timestamp;
+use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
@@ -276,6 +277,12 @@ pub struct Task {
     pub series_id: Option<Uuid>,
     /// 1-based position in the series.
     pub occurrence: Option<u32>,
+    /// The local wall time the series' next occurrence is computed from (its DTSTART, or for a series
+    /// measured from completion the last restart). Usually this occurrence's own due time; it differs when
+    /// that time did not exist (02:30 on the night clocks skip it is due at 03:30, the series stays at 02:30).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-03-29T02:30:00")]
+    pub series_anchor: Option<DateTime>,
     /// Search relevance (only when listing with `q`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<f64>,
@@ -384,10 +391,12 @@ impl Occurrences {
             });
         };
         let due = Due::from_stored(view.at.as_millisecond(), view.all_day);
+        let first = due.local_datetime(tz);
         let dues = match &task.recurrence {
             Some(r) => r.rule.upcoming(
                 tz,
-                due.local_datetime(tz),
+                task.series_anchor.unwrap_or(first),
+                first,
                 due.all_day,
                 task.occurrence.unwrap_or(1),
                 limit,
@@ -408,7 +417,8 @@ impl RulePreview {
             .recurrence
             .into_rule()
             .map_err(|e| e.under("recurrence"))?;
-        let dues = rule.upcoming(tz, due.local_datetime(tz), due.all_day, 1, limit);
+        let first = due.local_datetime(tz);
+        let dues = rule.upcoming(tz, first, first, due.all_day, 1, limit);
         Ok(Occurrences {
             occurrences: dues.iter().map(|d| d.view(tz)).collect(),
         })

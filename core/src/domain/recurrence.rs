@@ -637,27 +637,42 @@ impl Rule {
         position: u32,
         tz: &'a TimeZone,
     ) -> impl Iterator<Item = DateTime> + 'a {
-        let mut state = Some((start, position));
+        self.walk(tz, start, start, position)
+    }
+
+    /// The series on from its occurrence due at local wall time `current` (its 1-based `position`), that one
+    /// first, each next one computed from `anchor` as [`Rule::next_in`] does for a completion on time.
+    fn walk<'a>(
+        &'a self,
+        tz: &'a TimeZone,
+        anchor: DateTime,
+        current: DateTime,
+        position: u32,
+    ) -> impl Iterator<Item = DateTime> + 'a {
+        let mut state = Some((current, anchor, position));
         std::iter::from_fn(move || {
-            let (current, occurrence) = state?;
+            let (current, anchor, occurrence) = state?;
             state = self
-                .next_in(tz, start, current, current, occurrence)
-                .map(|n| (n.local, n.occurrence));
+                .next_in(tz, anchor, current, current, occurrence)
+                .map(|n| (n.local, n.anchor, n.occurrence));
             Some(current)
         })
     }
 
-    /// Up to `limit` due dates of the series from the occurrence due at local wall time `first` (its 1-based
-    /// `position`), that one included; an all-day series stays all-day.
+    /// Up to `limit` due dates of a saved series from its occurrence due at local wall time `first` (its
+    /// 1-based `position`), that one included, the later ones computed from the series' `anchor` exactly as
+    /// completing each would (so a first due moved out of a DST gap does not move the rest); an all-day
+    /// series stays all-day.
     pub fn upcoming(
         &self,
         tz: &TimeZone,
+        anchor: DateTime,
         first: DateTime,
         all_day: bool,
         position: u32,
         limit: usize,
     ) -> Vec<Due> {
-        self.occurrences(first, position, tz)
+        self.walk(tz, anchor, first, position)
             .take(limit)
             .map(|local| {
                 if all_day {

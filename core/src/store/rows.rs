@@ -294,6 +294,7 @@ impl TaskRow {
             recurrence: rule.map(|r| r.view()),
             series_id: self.series_id,
             occurrence: self.occurrence.and_then(|o| u32::try_from(o).ok()),
+            series_anchor: self.series_anchor.as_deref().and_then(|a| a.parse().ok()),
             rank: self.rank,
             completed_at: self.completed_at.map(from_ms),
             created_at: from_ms(self.created_at),

@@ -205,6 +205,7 @@ impl PlannedTask {
             recurrence: v.rule.as_ref().map(Rule::view),
             series_id: self.series_id,
             occurrence: self.occurrence.map(|o| o as u32),
+            series_anchor: self.anchor.as_deref().and_then(|a| a.parse().ok()),
             rank: None,
             completed_at: self.completed_at.map(from_ms),
             created_at: created,
