@@ -711,6 +711,34 @@ store_test!(
 });
 
 store_test!(
+    /// A month-end series stored by a version before the RFC 5545 engine ("monthly on the 31st", which then
+    /// meant the month's last day in shorter months) is rewritten by `migrate` into the rule that says so,
+    /// and its next occurrence is still 28 February rather than a skipped month; running `migrate` again
+    /// changes nothing.
+    legacy_month_end_rules_keep_their_meaning, |store| {
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let rent = store.create_task(&ada, NewTask {
+        due: Some("2026-01-31T09:00".into()),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=MONTHLY".into()), ..Default::default() }),
+        ..new("Rent")
+    }, now()).await.unwrap();
+    let stored = r#"{"frequency":"monthly","interval":1,"weekdays":[],"month_day":null,"nth_weekday":null,"month":null,"until":null,"count":null,"basis":"due"}"#;
+    let set = "UPDATE tasks SET recurrence = $1 WHERE id = $2";
+    match store.pool() {
+        todo_core::store::Pool::Postgres(p) => sqlx::query(set).bind(stored).bind(rent.id).execute(p).await.unwrap().rows_affected(),
+        todo_core::store::Pool::Sqlite(p) => sqlx::query(set).bind(stored).bind(rent.id).execute(p).await.unwrap().rows_affected(),
+    };
+    store.migrate().await.unwrap();
+    let upgraded = store.get_task(&ada, rent.id, now()).await.unwrap();
+    assert_eq!(upgraded.recurrence.as_ref().unwrap().rrule, "FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1");
+    store.migrate().await.unwrap();
+    assert_eq!(store.get_task(&ada, rent.id, now()).await.unwrap().recurrence, upgraded.recurrence);
+    store.complete_task(&ada, rent.id, now()).await.unwrap();
+    let next = store.create_next_occurrence(&ada, rent.id, now()).await.unwrap().next.unwrap();
+    assert_eq!(next.due.as_ref().unwrap().date.to_string(), "2026-02-28");
+});
+
+store_test!(
     /// An `UNTIL` given as a UTC time ends the series at that instant in the user's zone: in New York,
     /// 20:00 on 2 January is 01:00Z on the 3rd, after `UNTIL=20260103T000000Z`, so the first occurrence is
     /// the last (read as UTC wall times, there was a second).

@@ -1799,5 +1799,7 @@ mod tests {
     }
 }
 
+pub mod legacy;
+
 #[cfg(test)]
 mod oracle_tests;

@@ -14,6 +14,7 @@ mod rows;
 mod tags;
 mod tasks;
 mod tokens;
+mod upgrade;
 mod users;
 
 pub use callers::CALLER_TTL;
@@ -147,12 +148,22 @@ impl Store {
         })
     }
 
-    /// Apply the API's migrations. Worker roles keep their own tables and migrations in the same
-    /// database, so each migrator ignores the other's versions.
+    /// Apply the API's migrations, then rewrite data whose meaning changed (`upgrade.rs`). Worker roles keep
+    /// their own tables and migrations in the same database, so each migrator ignores the other's versions.
     pub async fn migrate(&self) -> StoreResult<()> {
         match &self.pool {
             Pool::Postgres(p) => tolerant(&PG_MIGRATIONS).run(p).await?,
             Pool::Sqlite(p) => tolerant(&SQLITE_MIGRATIONS).run(p).await?,
+        }
+        let rewritten = match &self.pool {
+            Pool::Postgres(p) => upgrade::legacy_rules(p).await?,
+            Pool::Sqlite(p) => upgrade::legacy_rules(p).await?,
+        };
+        if rewritten > 0 {
+            tracing::info!(
+                rules = rewritten,
+                "rewrote recurrence rules stored by an earlier version into their RFC 5545 spelling"
+            );
         }
         Ok(())
     }
