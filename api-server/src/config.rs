@@ -46,10 +46,11 @@ pub struct Config {
         global = true
     )]
     pub http_addr: SocketAddr,
-    /// HMAC secret for access tokens. When unset a random one is generated (tokens die with the process).
+    /// HMAC key of login sessions' tokens (JWTs; set it in production). When unset a random one is generated
+    /// and sessions end with the process; personal access tokens are stored hashed and do not depend on it.
     #[arg(long, env = env::JWT_SECRET, hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
-    /// Access-token lifetime in minutes.
+    /// Login session lifetime in minutes (personal access tokens have their own expiry).
     #[arg(
         long,
         env = env::TOKEN_TTL_MINUTES,
@@ -63,7 +64,7 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = env::LOG_FORMAT, default_value = "text", global = true)]
     pub log_format: String,
-    /// Maximum database connections.
+    /// Maximum database connections of this process (a few per database core: see BENCHMARKS.md).
     #[arg(
         long,
         env = env::DB_MAX_CONNECTIONS,

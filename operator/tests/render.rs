@@ -1,11 +1,10 @@
 //! `render` over the examples and fixtures: full-output snapshots (insta), validation of every
 //! document against Kubernetes' and Dapr's / Redpanda's schemas, and the env-var contract with
-//! the README.
+//! docs/configuration.md.
 
 use crate::common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use todo_contract::env;
 use todo_operator::build::{self, DesiredState};
@@ -133,13 +132,9 @@ fn env_names_set_by_builders() -> BTreeSet<String> {
         .collect()
 }
 
-/// Names in the first column of the table under `## Configuration` in the README.
-fn readme_configuration_names(readme: &str) -> BTreeSet<String> {
-    let section = readme
-        .split("\n## ")
-        .find(|s| s.starts_with("Configuration"))
-        .expect("README has a `## Configuration` section");
-    section
+/// Names in the first column of every table of `markdown`: each backticked name in it.
+fn table_first_column_names(markdown: &str) -> BTreeSet<String> {
+    markdown
         .lines()
         .filter(|line| line.trim_start().starts_with('|'))
         .filter_map(|line| line.trim().trim_start_matches('|').split('|').next())
@@ -153,61 +148,58 @@ fn readme_configuration_names(readme: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// DESIGN §4: the operator must use exactly the env var names the README documents.
+/// The variables docs/configuration.md documents (generated from the binaries' command lines by the
+/// API's test suite).
+fn documented_configuration_names() -> BTreeSet<String> {
+    table_first_column_names(&read("docs/configuration.md"))
+}
+
+/// DESIGN §4: the operator uses only env var names the configuration reference documents.
 #[test]
-fn env_vars_match_the_readme_configuration_table() {
-    let readme_path: PathBuf = common::repo_root().join("README.md");
-    let Ok(readme) = std::fs::read_to_string(&readme_path) else {
-        return common::unavailable::<()>(
-            "env_vars_match_the_readme_configuration_table",
-            "README.md not written yet",
-        )
-        .unwrap_or_default();
-    };
-    let documented = readme_configuration_names(&readme);
+fn env_vars_match_the_configuration_reference() {
+    let documented = documented_configuration_names();
     let missing: Vec<String> = env_names_set_by_builders()
         .into_iter()
-        // Dapr's own variables (DAPR_*, and APP_API_TOKEN for its app token) and RUST_LOG are
-        // documented by Dapr and tracing, not in our table.
-        .filter(|name| !name.starts_with("DAPR_") && name != "APP_API_TOKEN" && name != "RUST_LOG")
+        // Dapr's own variables (DAPR_* on the sidecar) are documented by Dapr.
+        .filter(|name| !name.starts_with("DAPR_"))
         .filter(|name| !documented.contains(name))
         .collect();
     assert!(
         missing.is_empty(),
-        "env vars set by the operator but missing from README's Configuration table: {missing:?}"
+        "env vars set by the operator but missing from docs/configuration.md: {missing:?}"
     );
 }
 
-/// The README documents exactly what the binaries read, by the contract's lists: nothing missing, nothing
-/// stale (`RUST_LOG` is `tracing`'s, documented with `TODO_LOG_FORMAT`).
+/// The configuration reference documents exactly what the binaries read, by the contract's lists:
+/// nothing missing, nothing stale.
 #[test]
-fn readme_configuration_table_is_the_contract() {
-    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).expect("README.md");
-    let documented = readme_configuration_names(&readme);
-    let contract: BTreeSet<String> = env::api()
-        .chain(env::worker())
-        .chain(env::API_EXTRA)
-        .chain(env::WORKER_EXTRA)
-        .filter(|name| *name != env::RUST_LOG)
+fn configuration_reference_is_the_contract() {
+    let documented = documented_configuration_names();
+    let contract: BTreeSet<String> = env::api_all()
+        .chain(env::worker_all())
         .map(str::to_owned)
         .collect();
     let undocumented: Vec<_> = contract.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&contract).collect();
     assert!(
         undocumented.is_empty() && stale.is_empty(),
-        "README's Configuration table against the contract: missing {undocumented:?}, not read by any binary {stale:?}"
+        "docs/configuration.md against the contract: missing {undocumented:?}, not read by any binary {stale:?}"
     );
 }
 
-/// The README parser reads the first column only, and every backticked name in it.
+/// The table parser reads the first column only, and every backticked name in it.
 #[test]
-fn readme_table_parser_reads_the_first_column() {
-    let readme = "# x\n## Configuration\n| env | flag | meaning |\n|---|---|---|\n\
-                  | `TODO_HTTP_ADDR` | `--http-addr` | where |\n| `DATABASE_URL` | `--database-url` | `NOT_ME` |\n\
-                  ## Next\n| `OTHER` | x |\n";
-    let names = readme_configuration_names(readme);
+fn table_parser_reads_the_first_column() {
+    let markdown = "# x\n## A\n| env | flag | meaning |\n|---|---|---|\n\
+                    | `TODO_HTTP_ADDR` | `--http-addr` | where |\n| `DATABASE_URL` | `--database-url` | `NOT_ME` |\n\
+                    prose `NOR_ME`\n## B\n| `OTHER` | x |\n";
+    let names = table_first_column_names(markdown);
     assert_eq!(
         names,
-        BTreeSet::from(["TODO_HTTP_ADDR".to_owned(), "DATABASE_URL".to_owned()])
+        BTreeSet::from([
+            "TODO_HTTP_ADDR".to_owned(),
+            "DATABASE_URL".to_owned(),
+            "OTHER".to_owned()
+        ])
     );
 }

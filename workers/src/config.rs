@@ -1,9 +1,76 @@
-//! Event and notification settings, shared by `todo-worker` and `todo-api` (which embeds the worker roles
-//! in dev mode). Each is a flag and an environment variable.
+//! `todo-worker`'s command line, and the event and notification settings it shares with `todo-api` (which
+//! embeds the worker roles in dev mode). Each setting is a flag and an environment variable.
 
-use clap::Args;
+use clap::{Args, Parser, Subcommand};
 use jiff::SignedDuration;
-use todo_contract::env;
+use std::net::SocketAddr;
+use todo_contract::{env, port, role};
+
+/// `todo-worker`'s command line (here rather than in its `main` so the configuration reference can be
+/// generated from it).
+#[derive(Parser)]
+#[command(
+    name = "todo-worker",
+    version,
+    about = "TodoPlatform worker roles: recurrence, reminders, notifier, audit"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: WorkerConfig,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the given roles (the default).
+    Run,
+    /// Apply the worker tables' migrations and exit.
+    Migrate,
+}
+
+#[derive(Args)]
+pub struct WorkerConfig {
+    /// Database (the platform's; workers use their own tables in it).
+    #[arg(
+        long,
+        env = env::DATABASE_URL,
+        default_value = "sqlite://todo.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Listen address.
+    #[arg(
+        long,
+        env = env::HTTP_ADDR,
+        default_value = port::WORKER_DEFAULT_ADDR,
+        global = true
+    )]
+    pub http_addr: SocketAddr,
+    /// Comma-separated roles: recurrence, reminders, notifier, audit.
+    #[arg(
+        long = "role",
+        env = env::WORKER_ROLES,
+        default_value = role::ALL_LIST,
+        global = true
+    )]
+    pub roles: String,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = env::LOG_FORMAT, default_value = "text", global = true)]
+    pub log_format: String,
+    /// Maximum database connections of this process (a few per database core: see BENCHMARKS.md).
+    #[arg(
+        long,
+        env = env::DB_MAX_CONNECTIONS,
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_max_connections: u32,
+    #[command(flatten)]
+    pub events: EventConfig,
+    #[command(flatten)]
+    pub notify: NotifyConfig,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct EventConfig {
@@ -184,7 +251,28 @@ pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
     use jiff::Timestamp;
+    use std::collections::BTreeSet;
+
+    /// The variables `todo-worker`'s command line reads are exactly the contract's list for it, and so are
+    /// those it cannot start without.
+    #[test]
+    fn clap_reads_exactly_the_contracts_env_names() {
+        let (reads, required) = clap_env_names(&Cli::command());
+        assert_eq!(
+            reads,
+            env::worker().map(str::to_owned).collect::<BTreeSet<_>>()
+        );
+        assert_eq!(required, env::WORKER_REQUIRED);
+    }
+
+    /// The roles `--role` accepts are the contract's.
+    #[test]
+    fn roles_are_the_contracts() {
+        let names: Vec<&str> = crate::roles::Role::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names, role::ALL);
+    }
 
     /// Waits double from `initial` up to `max_interval`; the last attempt is at the window's end, and an
     /// attempt failing there gives up.

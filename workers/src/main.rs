@@ -1,81 +1,17 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use todo_contract::{env, port, role};
 use todo_core::Store;
 use todo_events::dapr::DaprClient;
 use todo_worker::api_client::ApiClient;
-use todo_worker::config::{EventConfig, NotifyConfig};
+use todo_worker::config::{Cli, Command, WorkerConfig};
 use todo_worker::http::{WorkerState, router};
 use todo_worker::process::{init_tracing, shutdown_signal};
 use todo_worker::roles::Role;
 use todo_worker::roles::notifier::Notifier;
-
-#[derive(Parser)]
-#[command(
-    name = "todo-worker",
-    version,
-    about = "TodoPlatform worker roles: recurrence, reminders, notifier, audit"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    config: WorkerConfig,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the given roles (the default).
-    Run,
-    /// Apply the worker tables' migrations and exit.
-    Migrate,
-}
-
-#[derive(Args)]
-struct WorkerConfig {
-    /// Database (the platform's; workers use their own tables in it).
-    #[arg(
-        long,
-        env = env::DATABASE_URL,
-        default_value = "sqlite://todo.db",
-        global = true
-    )]
-    database_url: String,
-    /// Listen address.
-    #[arg(
-        long,
-        env = env::HTTP_ADDR,
-        default_value = port::WORKER_DEFAULT_ADDR,
-        global = true
-    )]
-    http_addr: SocketAddr,
-    /// Comma-separated roles: recurrence, reminders, notifier, audit.
-    #[arg(
-        long = "role",
-        env = env::WORKER_ROLES,
-        default_value = role::ALL_LIST,
-        global = true
-    )]
-    roles: String,
-    #[arg(long, env = env::LOG_FORMAT, default_value = "text", global = true)]
-    log_format: String,
-    #[arg(
-        long,
-        env = env::DB_MAX_CONNECTIONS,
-        default_value_t = 8,
-        global = true
-    )]
-    db_max_connections: u32,
-    #[command(flatten)]
-    events: EventConfig,
-    #[command(flatten)]
-    notify: NotifyConfig,
-}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -156,34 +92,4 @@ async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
     }
     tracing::info!("todo-worker stopped");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Cli;
-    use clap::CommandFactory;
-    use std::collections::BTreeSet;
-    use todo_contract::env;
-
-    /// The variables `todo-worker`'s command line reads are exactly the contract's list for it, and so are
-    /// those it cannot start without.
-    #[test]
-    fn clap_reads_exactly_the_contracts_env_names() {
-        let (reads, required) = todo_worker::config::clap_env_names(&Cli::command());
-        assert_eq!(
-            reads,
-            env::worker().map(str::to_owned).collect::<BTreeSet<_>>()
-        );
-        assert_eq!(required, env::WORKER_REQUIRED);
-    }
-
-    /// The roles `--role` accepts are the contract's.
-    #[test]
-    fn roles_are_the_contracts() {
-        let names: Vec<&str> = todo_worker::roles::Role::ALL
-            .iter()
-            .map(|r| r.name())
-            .collect();
-        assert_eq!(names, todo_contract::role::ALL);
-    }
 }
