@@ -1,5 +1,5 @@
 //! The Helm chart: `helm lint`, and `helm template` output validated against Kubernetes'
-//! schemas for the default values and the single-replica variant.
+//! schemas for the default values, the single-replica variant and each cloud guide's values file.
 
 use crate::common;
 
@@ -111,4 +111,56 @@ fn values_schema_rejects_unsafe_replicas() {
         !out.status.success(),
         "two replicas without leader election must be rejected"
     );
+}
+
+/// The values file of each cloud guide (examples/clouds/*/values.yaml).
+fn cloud_values() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(common::repo_root().join("examples/clouds"))
+            .expect("examples/clouds exists")
+            .map(|entry| entry.expect("readable").path().join("values.yaml"))
+            .collect();
+    files.sort();
+    for file in &files {
+        assert!(file.is_file(), "{} exists", file.display());
+    }
+    assert_eq!(files.len(), 4, "oke, gke, aks, kind: {files:?}");
+    files
+}
+
+/// Each cloud guide's values pass `helm lint --strict` (values.schema.json included) and render
+/// valid Kubernetes objects.
+#[test]
+fn cloud_values_lint_and_render_valid_manifests() {
+    let Some(helm) = common::helm("cloud_values_lint_and_render_valid_manifests") else {
+        return;
+    };
+    let Some(validator) =
+        common::manifest_validator("cloud_values_lint_and_render_valid_manifests")
+    else {
+        return;
+    };
+    for values in cloud_values() {
+        let values_arg = values.to_str().expect("UTF-8 path");
+        let out = Command::new(&helm)
+            .args(["lint", "--strict", "-f", values_arg])
+            .arg(chart_dir())
+            .output()
+            .expect("helm runs");
+        assert!(
+            out.status.success(),
+            "{values_arg}: helm lint failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rendered = template(&helm, &["-f", values_arg]);
+        assert!(rendered.contains("kind: Deployment"), "{values_arg}");
+        let out = common::validate_manifests(&validator, &rendered, &[]);
+        assert!(
+            out.status.success(),
+            "{values_arg}: invalid chart output\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod cli;
 mod contract;
 mod controller;
 mod crd;
+mod docs;
 mod packaging;
 mod release;
 mod render;

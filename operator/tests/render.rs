@@ -20,11 +20,15 @@ fn desired(relative: &str) -> DesiredState {
     build::build(&platform, &offline_inputs()).expect("example builds")
 }
 
-/// Every TodoPlatform manifest we ship or test with.
-const PLATFORMS: [&str; 4] = [
+/// Every TodoPlatform manifest we ship or test with (the cloud guides' included).
+const PLATFORMS: [&str; 8] = [
     "examples/minimal.yaml",
     "examples/production.yaml",
     "examples/gitops/platform/todoplatform.yaml",
+    "examples/clouds/oke/todoplatform.yaml",
+    "examples/clouds/gke/todoplatform.yaml",
+    "examples/clouds/aks/todoplatform.yaml",
+    "examples/clouds/kind/todoplatform.yaml",
     "operator/tests/fixtures/everything.yaml",
 ];
 
