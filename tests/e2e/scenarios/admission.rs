@@ -151,6 +151,10 @@ pub fn accepts_every_example(suite: &Suite) {
         "examples/minimal.yaml",
         "examples/production.yaml",
         "examples/gitops/platform/todoplatform.yaml",
+        "examples/clouds/oke/todoplatform.yaml",
+        "examples/clouds/gke/todoplatform.yaml",
+        "examples/clouds/aks/todoplatform.yaml",
+        "examples/clouds/kind/todoplatform.yaml",
     ] {
         let platform = example(file, "e2e-examples-dry", "todo");
         assert_eq!(dry_run(suite, &platform), Ok(()), "{file}");
