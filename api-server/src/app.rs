@@ -66,6 +66,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::me, accounts::update_me))
         .routes(routes!(tasks::list_tasks, tasks::create_task))
+        .routes(routes!(tasks::parse_task))
         .routes(routes!(
             tasks::get_task,
             tasks::update_task,

@@ -21,7 +21,7 @@ http_test!(
     assert_eq!(note.status, StatusCode::ACCEPTED);
     let tools = rpc(&app, &t, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
     let names: Vec<&str> = tools.body["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["list_tasks", "create_task", "update_task", "complete_task", "skip_occurrence", "delete_task", "list_deliveries", "retry_delivery", "list_tags"]);
+    assert_eq!(names, ["list_tasks", "create_task", "parse_task", "update_task", "complete_task", "skip_occurrence", "delete_task", "list_deliveries", "retry_delivery", "list_tags"]);
     for tool in tools.body["result"]["tools"].as_array().unwrap() {
         assert_eq!(tool["inputSchema"]["type"], "object", "{}", tool["name"]);
     }
@@ -66,4 +66,47 @@ http_test!(
     assert_eq!(garbage.body["error"]["code"], -32700);
     let anon = raw(&app, Method::POST, "/mcp", None, Some(("application/json", "{}"))).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+});
+
+http_test!(
+    /// Quick add through tools: parse_task reads a line without creating anything, create_task creates from
+    /// the same text; what the text cannot be (a +project) comes back as a tool error naming the field.
+    quick_add_tools, |app| {
+    let t = signup(&app, "ada@example.com", "Australia/Sydney").await;
+    let read = rpc(&app, &t, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "parse_task", "arguments": {"text": "Pay rent every month on the 1st 9am #bills p1"}}})).await;
+    let parsed = &read.body["result"]["structuredContent"];
+    assert_eq!(read.body["result"]["isError"], false, "{}", read.body);
+    assert_eq!(parsed["title"], "Pay rent");
+    assert_eq!(parsed["recurrence"]["rrule"], "FREQ=MONTHLY;BYMONTHDAY=1");
+    assert_eq!(parsed["due"]["time"], "09:00:00");
+    assert_eq!(parsed["due"]["time_zone"], "Australia/Sydney");
+    assert!(parsed["due"]["date"].as_str().unwrap().ends_with("-01"), "{parsed}");
+    assert_eq!(parsed["priority"], "urgent");
+    let none = call(&app, Method::GET, "/api/v1/tasks", Some(&t), None).await;
+    assert_eq!(none.body["items"], json!([]), "parsing creates nothing");
+
+    let created = rpc(&app, &t, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "create_task", "arguments": {"text": "Pay rent every month on the 1st 9am #bills p1", "description": "landlord"}}})).await;
+    let task = &created.body["result"]["structuredContent"];
+    assert_eq!(created.body["result"]["isError"], false, "{}", created.body);
+    assert_eq!(task["title"], "Pay rent");
+    assert_eq!(task["description"], "landlord");
+    assert_eq!(task["due"], parsed["due"]);
+    assert_eq!(task["recurrence"]["rrule"], "FREQ=MONTHLY;BYMONTHDAY=1");
+    assert_eq!(task["tags"][0]["name"], "bills");
+    assert_eq!(task["priority"], "urgent");
+
+    let project = rpc(&app, &t, json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "create_task", "arguments": {"text": "Plan trip +travel"}}})).await;
+    assert_eq!(project.body["result"]["isError"], true);
+    let message = project.body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(message.starts_with("unknown_project") && message.contains("field text"), "{message}");
+    let conflict = rpc(&app, &t, json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "create_task", "arguments": {"text": "Pay rent !low", "priority": "high"}}})).await;
+    let message = conflict.body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(message.starts_with("conflict") && message.contains("field priority"), "{message}");
+    let missing = rpc(&app, &t, json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "parse_task", "arguments": {}}})).await;
+    assert_eq!(missing.body["error"]["code"], -32602);
 });

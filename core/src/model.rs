@@ -2,9 +2,10 @@
 //! OpenAPI schemas are generated from these types.
 
 use crate::domain::due::{Due, DueView};
+use crate::domain::quick_add;
 use crate::domain::recurrence::{RuleInput, RuleView};
 use crate::domain::reminder::ReminderInput;
-use crate::domain::task::{Priority, Status};
+use crate::domain::task::{Priority, Status, validate_tag_name, validate_title};
 use crate::error::Invalid;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -294,12 +295,22 @@ pub struct Task {
     pub updated_at: Timestamp,
 }
 
+/// A new task: `title` and the structured fields, or `text` — one quick-add line read as `POST
+/// /api/v1/tasks/parse` reads it (`Pay rent every month on the 1st #bills !high`). Beside `text`, a field
+/// the text does not set may be given (`description`, `status`, or e.g. `due` when the text names no date);
+/// giving `title`, or a field the text sets too, is a 422 `conflict` naming that field. A `+project` in the
+/// text is a 422 `unknown_project` (projects do not exist yet); what the text sets is validated as if given
+/// as fields, with errors naming `text`.
 #[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
-    /// 1..=500 characters after trimming.
+    /// 1..=500 characters after trimming; required unless `text` is given.
+    #[serde(default)]
     #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
+    /// A quick-add line (at most 2000 characters) instead of `title`: see `POST /api/v1/tasks/parse`.
+    #[schema(max_length = 2000)]
+    pub text: Option<String>,
     pub description: Option<String>,
     pub status: Option<Status>,
     pub priority: Option<Priority>,
@@ -310,6 +321,111 @@ pub struct NewTask {
     /// Needs `due` (the first occurrence).
     pub recurrence: Option<RuleInput>,
     pub reminders: Option<Vec<ReminderInput>>,
+}
+
+impl NewTask {
+    /// The task `text` describes (read in `tz` at `now`), with the fields given beside it; without `text`,
+    /// the task as given.
+    pub fn resolve_text(mut self, tz: &TimeZone, now: Timestamp) -> Result<NewTask, Invalid> {
+        let Some(text) = self.text.take() else {
+            return Ok(self);
+        };
+        quick_add::check_text(&text)?;
+        let q = quick_add::parse(&text, tz, now);
+        let in_text = |e: Invalid| Invalid {
+            field: Some("text".into()),
+            ..e
+        };
+        let conflict = |field: &'static str, what: &str| {
+            Invalid::new(
+                "conflict",
+                field,
+                format!(
+                    "the text already gives the task its {what}; drop {field} or that part of the text"
+                ),
+            )
+        };
+        if !self.title.is_empty() {
+            return Err(Invalid::new(
+                "conflict",
+                "title",
+                "give either title (with fields) or text, not both",
+            ));
+        }
+        if let Some(project) = &q.project {
+            return Err(Invalid::new(
+                "unknown_project",
+                "text",
+                format!(
+                    "there is no project {project:?}: projects do not exist yet; remove +{project}"
+                ),
+            ));
+        }
+        // A rule alone gives the text a first due date of its own making; `due` then says where it starts.
+        let dated = q.spans.iter().any(|s| {
+            matches!(
+                s.kind,
+                quick_add::SpanKind::Date | quick_add::SpanKind::Time
+            )
+        });
+        if dated && self.due.is_some() {
+            return Err(conflict("due", "due date"));
+        }
+        if q.recurrence.is_some() && self.recurrence.is_some() {
+            return Err(conflict("recurrence", "recurrence"));
+        }
+        if !q.tags.is_empty() && self.tags.is_some() {
+            return Err(conflict("tags", "tags"));
+        }
+        if q.priority.is_some() && self.priority.is_some() {
+            return Err(conflict("priority", "priority"));
+        }
+        if !q.reminders.is_empty() && self.reminders.is_some() {
+            return Err(conflict("reminders", "reminders"));
+        }
+        let title = validate_title(&q.title).map_err(|e| Invalid {
+            message: format!(
+                "{}; the text leaves no title once its dates, tags and the like are read",
+                e.message
+            ),
+            ..in_text(e)
+        })?;
+        for tag in &q.tags {
+            validate_tag_name(tag, "text")?;
+        }
+        let due = self.due.or(q.due.map(|d| d.input()));
+        if !q.reminders.is_empty() && due.is_none() {
+            return Err(Invalid::new(
+                "due_required",
+                "text",
+                "a reminder before the due time needs a due date; add one (e.g. tomorrow 9am)",
+            ));
+        }
+        let recurrence = q.recurrence.map(|rule| RuleInput {
+            rrule: Some(rule.to_rrule()),
+            basis: Some(rule.basis),
+            ..Default::default()
+        });
+        let reminders = (!q.reminders.is_empty()).then(|| {
+            q.reminders
+                .iter()
+                .map(|&m| ReminderInput {
+                    at: None,
+                    minutes_before: Some(m),
+                })
+                .collect()
+        });
+        Ok(NewTask {
+            title,
+            text: None,
+            due,
+            recurrence: self.recurrence.or(recurrence),
+            tags: self.tags.or((!q.tags.is_empty()).then_some(q.tags)),
+            priority: self.priority.or(q.priority),
+            reminders: self.reminders.or(reminders),
+            ..self
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]

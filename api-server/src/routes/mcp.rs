@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use todo_core::StoreError;
 use todo_core::domain::filter::TaskQueryParams;
+use todo_core::domain::quick_add::{self, QuickAddInput};
 use todo_core::model::{NewTask, TaskPatch};
 use todo_core::store::Owner;
 use todo_worker::deliveries;
@@ -152,14 +153,23 @@ fn tools() -> Value {
         {
             "name": "create_task",
             "title": "Create a task",
-            "description": "Create a task. `due` is YYYY-MM-DD (all day) or YYYY-MM-DDTHH:MM in the user's time zone; `rrule` makes it recurring (needs due).",
-            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["title"], "properties": {
-                "title": {"type": "string"},
+            "description": "Create a task from `title` and fields, or from `text`, one line as a person would type it (\"Call mom tomorrow 5pm every sunday #family !high\"; parse_task shows how it is read). `due` is YYYY-MM-DD (all day) or YYYY-MM-DDTHH:MM in the user's time zone; `rrule` makes it recurring (needs due). Beside `text`, give only fields the text does not set.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "title": {"type": "string", "description": "Required unless text is given"},
+                "text": {"type": "string", "description": "Quick-add line: dates, times, every …, #tag, !high or p1–p4, remind me 30m before; the rest is the title"},
                 "description": {"type": "string"},
                 "priority": {"type": "string", "enum": ["none", "low", "medium", "high", "urgent"]},
                 "due": {"type": "string"},
                 "tags": {"type": "array", "items": {"type": "string"}},
                 "rrule": {"type": "string", "description": "RFC 5545 rule, e.g. FREQ=WEEKLY;BYDAY=MO"}
+            }}
+        },
+        {
+            "name": "parse_task",
+            "title": "Read a quick-add line",
+            "description": "How create_task would read `text`, without creating anything: the title left, the due date in the user's zone, recurrence, tags, priority, reminders, and the span of each recognised piece. Words that could be part of a title (\"Watch Friday Night Lights\") stay title; a +project is reported but projects do not exist yet, so creating with one fails.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["text"], "properties": {
+                "text": {"type": "string"}
             }}
         },
         {
@@ -229,7 +239,8 @@ struct CallParams {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateArgs {
-    title: String,
+    title: Option<String>,
+    text: Option<String>,
     description: Option<String>,
     priority: Option<todo_core::domain::task::Priority>,
     due: Option<String>,
@@ -310,7 +321,8 @@ async fn call_tool(
         "create_task" => {
             let a: CreateArgs = args(call.arguments)?;
             let input = NewTask {
-                title: a.title,
+                title: a.title.unwrap_or_default(),
+                text: a.text,
                 description: a.description,
                 priority: a.priority,
                 due: a.due,
@@ -351,6 +363,15 @@ async fn call_tool(
                 .await
                 .map(|()| json!({"deleted": a.id}))
                 .map_err(ApiError::from)
+        }
+        "parse_task" => {
+            let a: QuickAddInput = args(call.arguments)?;
+            match quick_add::check_text(&a.text) {
+                Ok(()) => Ok(json!(
+                    quick_add::parse(&a.text, &owner.tz, now).view(&owner.tz)
+                )),
+                Err(e) => Err(e.into()),
+            }
         }
         "list_tags" => store
             .list_tags(owner)

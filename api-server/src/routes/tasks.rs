@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use todo_core::domain::filter::TaskQueryParams;
+use todo_core::domain::quick_add::{self, QuickAddInput, QuickAddView};
 use todo_core::model::{
     NewTask, NextOccurrence, Occurrences, OccurrencesParams, RulePreview, Task, TaskPage, TaskPatch,
 };
@@ -29,7 +30,8 @@ pub async fn list_tasks(
     Ok(Json(page))
 }
 
-/// Create a task (with tags, reminders and a recurrence rule if given).
+/// Create a task (with tags, reminders and a recurrence rule if given), from the fields or from one
+/// quick-add line in `text` (see `NewTask` for how the two combine).
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = NewTask,
     responses((status = 201, body = Task), (status = 409, body = ErrorBody), CommonErrors), security(("bearer" = [])))]
 pub async fn create_task(
@@ -167,6 +169,22 @@ pub async fn preview_recurrence(
     ApiJson(input): ApiJson<RulePreview>,
 ) -> ApiResult<Json<Occurrences>> {
     Ok(Json(input.occurrences(&owner.tz)?))
+}
+
+/// Read a quick-add line without creating anything: the title it leaves and what it sets (due date in your
+/// zone, recurrence, tags, priority, `+project`, reminders), with the character and byte span of each
+/// recognised piece for highlighting. What is read and what stays title is described in the README (Quick
+/// add). `POST /api/v1/tasks` with the same `text` creates the task.
+#[utoipa::path(post, path = "/api/v1/tasks/parse", tag = "tasks", request_body = QuickAddInput,
+    responses((status = 200, body = QuickAddView), CommonErrors), security(("bearer" = [])))]
+pub async fn parse_task(
+    // The profile as recently read: a preview asked for as the user types saves a lookup per keystroke.
+    RecentAuth(owner): RecentAuth,
+    ApiJson(input): ApiJson<QuickAddInput>,
+) -> ApiResult<Json<QuickAddView>> {
+    quick_add::check_text(&input.text)?;
+    let read = quick_add::parse(&input.text, &owner.tz, Timestamp::now());
+    Ok(Json(read.view(&owner.tz)))
 }
 
 /// Attach a tag to a task.

@@ -171,7 +171,7 @@ pub struct QuickAddView {
     pub due: Option<DueView>,
     pub recurrence: Option<RuleView>,
     pub tags: Vec<String>,
-    /// Absent when the text names none.
+    /// `null` when the text names none.
     pub priority: Option<Priority>,
     /// A `+project` named in the text (projects do not exist yet: creating from such text is a 422
     /// `unknown_project`).

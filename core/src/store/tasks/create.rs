@@ -221,6 +221,7 @@ impl Store {
         input: NewTask,
         now: Timestamp,
     ) -> StoreResult<Task> {
+        let input = input.resolve_text(&owner.tz, now)?;
         let plan = PlannedTask::new(owner, validate_new(owner, input.clone())?, now);
         let task = match &self.pool {
             Pool::Postgres(p) => match self
