@@ -38,7 +38,7 @@ pub struct Config {
         global = true
     )]
     pub database_url: String,
-    /// Listen address.
+    /// Listen address; serves `/healthz`, `/readyz` and `/metrics` too.
     #[arg(
         long,
         env = env::HTTP_ADDR,
@@ -72,7 +72,7 @@ pub struct Config {
         global = true
     )]
     pub db_max_connections: u32,
-    /// Largest accepted request body in bytes.
+    /// Largest accepted request body in bytes (a larger one is answered 413).
     #[arg(
         long,
         env = env::MAX_BODY_BYTES,

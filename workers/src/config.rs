@@ -39,7 +39,7 @@ pub struct WorkerConfig {
         global = true
     )]
     pub database_url: String,
-    /// Listen address.
+    /// Listen address: Dapr delivers events here; serves `/healthz`, `/readyz` and `/metrics` too.
     #[arg(
         long,
         env = env::HTTP_ADDR,
