@@ -3,7 +3,8 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, deliveries, health, internal, live, reminders, tags, tasks, tokens,
+    accounts, activity, deliveries, health, internal, live, projects, reminders, tags, tasks,
+    tokens,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -35,6 +36,7 @@ use utoipa_scalar::{Scalar, Servable};
     tags(
         (name = "accounts", description = "Sign up, log in, profile and time zone"),
         (name = "tasks", description = "Tasks, filters, search, completion and recurrence"),
+        (name = "projects", description = "Projects (lists), the Inbox first"),
         (name = "tags", description = "Per-user tags"),
         (name = "reminders", description = "Task reminders and their notifications"),
         (name = "tokens", description = "Personal access tokens for scripts and MCP clients")
@@ -84,6 +86,12 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reminders::delete_reminder))
         .routes(routes!(deliveries::list_deliveries))
         .routes(routes!(deliveries::retry_delivery))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(
+            projects::get_project,
+            projects::update_project,
+            projects::delete_project
+        ))
         .routes(routes!(tags::list_tags, tags::create_tag))
         .routes(routes!(tags::get_tag, tags::update_tag, tags::delete_tag))
         .routes(routes!(live::events))

@@ -12,6 +12,7 @@ mod http;
 mod mcp;
 mod notifications;
 mod openapi;
+mod projects;
 mod quick_add;
 mod recurrence;
 mod schemathesis;

@@ -266,6 +266,9 @@ pub struct Task {
     pub description: String,
     pub status: Status,
     pub priority: Priority,
+    /// The project (list) the task is in; the Inbox's id is the user's id.
+    #[serde(default)]
+    pub project_id: Uuid,
     pub due: Option<DueView>,
     /// Not completed and its due time has passed (judged in the user's zone).
     pub overdue: bool,
@@ -314,6 +317,8 @@ pub struct NewTask {
     pub description: Option<String>,
     pub status: Option<Status>,
     pub priority: Option<Priority>,
+    /// One of your projects that is not archived (default: the Inbox).
+    pub project_id: Option<Uuid>,
     /// `YYYY-MM-DD` (all day), `YYYY-MM-DDTHH:MM` (your local time) or RFC 3339 with offset.
     pub due: Option<String>,
     /// Tag names; tags that don't exist yet are created.
@@ -436,6 +441,8 @@ pub struct TaskPatch {
     pub description: Option<String>,
     pub status: Option<Status>,
     pub priority: Option<Priority>,
+    /// Move the task to this project (one of yours, not archived).
+    pub project_id: Option<Uuid>,
     /// `null` clears the due date (and the recurrence, which needs one).
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable)]
@@ -548,4 +555,87 @@ pub struct NextOccurrence {
     pub next: Option<Task>,
     /// `false` when the next occurrence already existed (a repeated request).
     pub created: bool,
+}
+
+/// A project (list) of tasks. Every user has an Inbox (`inbox: true`, its id is the user's id), listed
+/// first, which can be renamed and recoloured but not archived or deleted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Project {
+    pub id: Uuid,
+    pub name: String,
+    /// `#rrggbb`
+    pub color: String,
+    pub inbox: bool,
+    /// The project's place among your projects (0 is the Inbox's), as `PATCH` with `position` sets it.
+    pub position: i32,
+    /// Archived projects and their tasks are left out of listings that do not ask for them by id.
+    pub archived: bool,
+    /// Its tasks that are not completed.
+    pub open_tasks: i64,
+    /// All its tasks.
+    pub task_count: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectInput {
+    /// 1..=100 characters after trimming, unique among your projects (case-insensitive).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$"
+    )]
+    pub name: String,
+    /// Hex colour `#rgb` or `#rrggbb` (default a neutral grey).
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    pub color: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$"
+    )]
+    pub name: Option<String>,
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    pub color: Option<String>,
+    /// Move it to this place among your other projects (1 is first after the Inbox; past the end is last).
+    #[schema(minimum = 1, maximum = 10000)]
+    pub position: Option<u16>,
+    /// Archive (`true`) or restore (`false`) it. The Inbox cannot be archived.
+    pub archived: Option<bool>,
+}
+
+/// `GET /api/v1/projects` parameters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectListParams {
+    /// `true`: archived projects too.
+    pub archived: Option<bool>,
+}
+
+/// What becomes of a deleted project's tasks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectTasks {
+    /// They move to the Inbox.
+    #[default]
+    Move,
+    /// They are deleted with it.
+    Delete,
+}
+
+/// `DELETE /api/v1/projects/{id}` parameters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectDeleteParams {
+    /// `move` (default): its tasks move to the Inbox; `delete`: they are deleted with it.
+    pub tasks: Option<ProjectTasks>,
 }

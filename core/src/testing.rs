@@ -42,12 +42,22 @@ impl TempDir {
 impl TestDb {
     /// A migrated SQLite database in a fresh file.
     pub async fn sqlite() -> TestDb {
+        Self::sqlite_before(None).await
+    }
+
+    /// The same, migrated only up to the migrations older than `version` (`None`: all of them), for a
+    /// test of what a later migration does to the data it finds.
+    pub async fn sqlite_before(version: Option<i64>) -> TestDb {
         let dir = TempDir::new("todo-sqlite");
         let url = format!("sqlite://{}", dir.0.join("todo.db").display());
         let store = Store::connect(&url, 4, "/todoplatform/test")
             .await
             .expect("sqlite opens");
-        store.migrate().await.expect("sqlite migrates");
+        match version {
+            Some(v) => store.migrate_before(v).await,
+            None => store.migrate().await,
+        }
+        .expect("sqlite migrates");
         TestDb {
             store,
             url,
@@ -58,6 +68,11 @@ impl TestDb {
 
     /// A migrated PostgreSQL database of its own, or `None` (skip) when no server is reachable outside CI.
     pub async fn postgres() -> Option<TestDb> {
+        Self::postgres_before(None).await
+    }
+
+    /// [`TestDb::postgres`], migrated as [`TestDb::sqlite_before`] says.
+    pub async fn postgres_before(version: Option<i64>) -> Option<TestDb> {
         let admin = admin_url();
         let mut conn = match PgConnection::connect(&admin).await {
             Ok(c) => c,
@@ -82,7 +97,11 @@ impl TestDb {
         let store = Store::connect(&url, 8, "/todoplatform/test")
             .await
             .expect("postgres connects");
-        store.migrate().await.expect("postgres migrates");
+        match version {
+            Some(v) => store.migrate_before(v).await,
+            None => store.migrate().await,
+        }
+        .expect("postgres migrates");
         Some(TestDb {
             store,
             url,

@@ -6,7 +6,10 @@ use todo_core::domain::filter::TaskQueryParams;
 use todo_core::domain::recurrence::RuleInput;
 use todo_core::domain::reminder::ReminderInput;
 use todo_core::domain::task::{Priority, Status};
-use todo_core::model::{NewTask, ProfilePatch, TagInput, TagPatch, Task, TaskPatch};
+use todo_core::model::{
+    NewTask, ProfilePatch, ProjectInput, ProjectPatch, ProjectTasks, TagInput, TagPatch, Task,
+    TaskPatch,
+};
 use todo_core::store::{AccessTokenInput, Owner, TOKEN_PREFIX, TokenCheck, TokenGrant, TokenScope};
 use todo_core::{Store, StoreError, store_test};
 
@@ -1003,3 +1006,162 @@ store_test!(
     };
     assert_eq!(left, 0, "ON DELETE CASCADE");
 });
+
+store_test!(
+    /// Projects: every account has an Inbox (its id is the account's) where tasks go by default; projects
+    /// are created last in the order, renamed, recoloured, moved, archived (left out of listings, closed to
+    /// new tasks) and deleted with their tasks moved to the Inbox or deleted, each with its event. Another
+    /// user's project is not found, and not usable for a task.
+    projects, |store| {
+    let ada = user(&store, "ada@example.com", "Europe/Paris").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let projects = store.list_projects(&ada, false).await.unwrap();
+    assert_eq!(projects.iter().map(|p| (p.name.as_str(), p.inbox, p.id)).collect::<Vec<_>>(), [("Inbox", true, ada.id)]);
+    let loose = store.create_task(&ada, new("Loose end"), now()).await.unwrap();
+    assert_eq!(loose.project_id, ada.id, "the Inbox by default");
+
+    let work = store.create_project(&ada, ProjectInput { name: " Work ".into(), color: Some("#F80".into()) }, now()).await.unwrap();
+    assert_eq!((work.name.as_str(), work.color.as_str(), work.position, work.inbox), ("Work", "#ff8800", 1, false));
+    let home = store.create_project(&ada, ProjectInput { name: "Home".into(), color: None }, now()).await.unwrap();
+    assert_eq!(home.position, 2);
+    let err = store.create_project(&ada, ProjectInput { name: "WORK".into(), color: None }, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "project_exists", field: "name", .. }), "{err:?}");
+    let err = store.create_project(&ada, ProjectInput { name: " ".into(), color: None }, now()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(i) if i.field.as_deref() == Some("name")), "{err:?}");
+    assert!(store.create_project(&bob, ProjectInput { name: "Work".into(), color: None }, now()).await.is_ok(), "names are per user");
+
+    let report = store.create_task(&ada, NewTask { project_id: Some(work.id), ..new("Quarterly report") }, now()).await.unwrap();
+    assert_eq!(report.project_id, work.id);
+    let err = store.create_task(&bob, NewTask { project_id: Some(work.id), ..new("Sneaky") }, now()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(i) if i.code == "unknown_project" && i.field.as_deref() == Some("project_id")), "{err:?}");
+    assert!(matches!(store.get_project(&bob, work.id).await.unwrap_err(), StoreError::NotFound("project")));
+    let counted = store.get_project(&ada, work.id).await.unwrap();
+    assert_eq!((counted.open_tasks, counted.task_count), (1, 1));
+    let in_work = list(&store, &ada, TaskQueryParams { project: Some(work.id.to_string()), ..p() }).await;
+    assert_eq!(titles(&in_work), ["Quarterly report"]);
+
+    let moved = store.update_project(&ada, home.id, ProjectPatch { position: Some(1), name: Some("House".into()), color: Some("#123456".into()), ..Default::default() }, now()).await.unwrap();
+    assert_eq!((moved.name.as_str(), moved.color.as_str(), moved.position), ("House", "#123456", 1));
+    let order: Vec<String> = store.list_projects(&ada, false).await.unwrap().into_iter().map(|p| p.name).collect();
+    assert_eq!(order, ["Inbox", "House", "Work"]);
+    let err = store.update_project(&ada, ada.id, ProjectPatch { archived: Some(true), ..Default::default() }, now()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(i) if i.code == "inbox_protected"), "{err:?}");
+    let inbox = store.update_project(&ada, ada.id, ProjectPatch { name: Some("Unsorted".into()), ..Default::default() }, now()).await.unwrap();
+    assert_eq!((inbox.name.as_str(), inbox.inbox), ("Unsorted", true), "the Inbox can be renamed");
+
+    task_event_data(&store).await;
+    let patched = store.update_task(&ada, loose.id, TaskPatch { project_id: Some(home.id), ..Default::default() }, now()).await.unwrap();
+    assert_eq!(patched.project_id, home.id);
+    let data = task_event_data(&store).await;
+    assert_eq!(data[0]["changed"], serde_json::json!(["project"]));
+    assert_eq!(data[0]["task"]["project_id"], home.id.to_string());
+
+    let archived = store.update_project(&ada, work.id, ProjectPatch { archived: Some(true), ..Default::default() }, now()).await.unwrap();
+    assert!(archived.archived);
+    assert_eq!(store.list_projects(&ada, false).await.unwrap().len(), 2);
+    assert_eq!(store.list_projects(&ada, true).await.unwrap().len(), 3);
+    assert_eq!(titles(&list(&store, &ada, p()).await), ["Loose end"], "an archived project's tasks are left out");
+    let in_work = list(&store, &ada, TaskQueryParams { project: Some(work.id.to_string()), ..p() }).await;
+    assert_eq!(titles(&in_work), ["Quarterly report"], "unless asked for by id");
+    let err = store.create_task(&ada, NewTask { project_id: Some(work.id), ..new("Late") }, now()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(i) if i.code == "project_archived"), "{err:?}");
+    store.update_project(&ada, work.id, ProjectPatch { archived: Some(false), ..Default::default() }, now()).await.unwrap();
+
+    task_event_data(&store).await;
+    store.delete_project(&ada, home.id, ProjectTasks::Move, now()).await.unwrap();
+    assert_eq!(store.get_task(&ada, loose.id, now()).await.unwrap().project_id, ada.id, "back in the Inbox");
+    store.delete_project(&ada, work.id, ProjectTasks::Delete, now()).await.unwrap();
+    assert!(matches!(store.get_task(&ada, report.id, now()).await.unwrap_err(), StoreError::NotFound(_)));
+    let kinds: Vec<(String, String)> = task_event_data(&store).await.iter()
+        .map(|d| (d["task"]["title"].as_str().unwrap().to_owned(), d["changed"].to_string())).collect();
+    assert_eq!(kinds, [("Loose end".to_owned(), r#"["project"]"#.to_owned()), ("Quarterly report".to_owned(), "null".to_owned())]);
+    let err = store.delete_project(&ada, ada.id, ProjectTasks::Move, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "inbox_protected", .. }), "{err:?}");
+    assert_eq!(store.list_projects(&ada, true).await.unwrap().len(), 1);
+});
+
+/// The projects migration on a database of the release before it: each existing account gets an Inbox
+/// and each existing task lands in its owner's.
+mod projects_migration {
+    use super::*;
+    use todo_core::testing::TestDb;
+
+    const PROJECTS: i64 = 20261214000009;
+
+    async fn run(db: &TestDb) {
+        let store = &db.store;
+        let users = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+        let tasks = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+        // As the release before wrote them (its store cannot run here: it is this one without projects).
+        for (sql, binds) in [
+            (
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ($1, 'ada@example.com', 'h', 0, 0)",
+                vec![users[0]],
+            ),
+            (
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ($1, 'bob@example.com', 'h', 0, 0)",
+                vec![users[1]],
+            ),
+            (
+                "INSERT INTO tasks (id, user_id, title, created_at, updated_at) VALUES ($1, $2, 'Ada''s', 0, 0)",
+                vec![tasks[0], users[0]],
+            ),
+            (
+                "INSERT INTO tasks (id, user_id, title, created_at, updated_at) VALUES ($1, $2, 'Bob''s', 0, 0)",
+                vec![tasks[1], users[1]],
+            ),
+        ] {
+            match store.pool() {
+                todo_core::store::Pool::Postgres(p) => {
+                    binds
+                        .iter()
+                        .fold(sqlx::query(sql), |q, b| q.bind(*b))
+                        .execute(p)
+                        .await
+                        .unwrap();
+                }
+                todo_core::store::Pool::Sqlite(p) => {
+                    binds
+                        .iter()
+                        .fold(sqlx::query(sql), |q, b| q.bind(*b))
+                        .execute(p)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        store.migrate().await.unwrap();
+        let (ada, bob) = (
+            store.owner(users[0]).await.unwrap(),
+            store.owner(users[1]).await.unwrap(),
+        );
+        for (owner, id) in [(&ada, tasks[0]), (&bob, tasks[1])] {
+            let projects = store.list_projects(owner, true).await.unwrap();
+            assert_eq!(projects.len(), 1);
+            assert_eq!(
+                (projects[0].id, projects[0].inbox, projects[0].task_count),
+                (owner.id, true, 1)
+            );
+            assert_eq!(
+                store.get_task(owner, id, now()).await.unwrap().project_id,
+                owner.id
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let db = TestDb::sqlite_before(Some(PROJECTS)).await;
+        run(&db).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(db) = TestDb::postgres_before(Some(PROJECTS)).await else {
+            return;
+        };
+        run(&db).await;
+        db.cleanup().await;
+    }
+}

@@ -7,6 +7,7 @@ pub mod health;
 pub mod internal;
 pub mod live;
 pub mod mcp;
+pub mod projects;
 pub mod reminders;
 pub mod tags;
 pub mod tasks;

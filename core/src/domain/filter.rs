@@ -39,6 +39,9 @@ pub struct TaskQueryParams {
     pub has_due: Option<String>,
     /// `true`: only recurring tasks; `false`: only one-off tasks.
     pub recurring: Option<String>,
+    /// Only the tasks of this project (its id; archived projects too). Without it, tasks of archived
+    /// projects are left out.
+    pub project: Option<String>,
     /// Full-text search over title, description and tag names; word stems and prefixes match.
     pub q: Option<String>,
     /// `due`, `priority`, `title`, `created`, `updated`, or `rank` (with `q`). Default: `rank` with `q`, else `created`.
@@ -110,6 +113,7 @@ pub struct TaskQuery {
     pub due_within: Option<(Timestamp, Timestamp)>,
     pub has_due: Option<bool>,
     pub recurring: Option<bool>,
+    pub project: Option<Uuid>,
     pub search: Option<SearchTerms>,
     pub sort: SortKey,
     pub order: Order,
@@ -306,6 +310,19 @@ impl TaskQueryParams {
             .as_deref()
             .map(|v| parse_bool(v, "recurring"))
             .transpose()?;
+        let project = self
+            .project
+            .as_deref()
+            .map(|v| {
+                v.trim().parse::<Uuid>().map_err(|_| {
+                    Invalid::new(
+                        "invalid_value",
+                        "project",
+                        format!("{v:?} is not a project id"),
+                    )
+                })
+            })
+            .transpose()?;
         let search = self
             .q
             .as_deref()
@@ -380,6 +397,7 @@ impl TaskQueryParams {
             due_within,
             has_due,
             recurring,
+            project,
             search,
             sort,
             order,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 pub const TITLE_MAX_CHARS: usize = 500;
 pub const DESCRIPTION_MAX_CHARS: usize = 20_000;
 pub const TAG_NAME_MAX_CHARS: usize = 64;
+pub const PROJECT_NAME_MAX_CHARS: usize = 100;
 pub const MAX_TAGS_PER_TASK: usize = 50;
 
 /// Sorts in declaration order: none < low < medium < high < urgent.
@@ -155,6 +156,33 @@ pub fn validate_tag_name(raw: &str, field: &'static str) -> Result<String, Inval
             "invalid_characters",
             field,
             "tag name must not contain commas or control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A project name: trimmed, 1..=[`PROJECT_NAME_MAX_CHARS`] characters, no control characters.
+pub fn validate_project_name(raw: &str) -> Result<String, Invalid> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Invalid::new(
+            "required",
+            "name",
+            "project name must not be empty",
+        ));
+    }
+    if name.chars().count() > PROJECT_NAME_MAX_CHARS {
+        return Err(Invalid::new(
+            "too_long",
+            "name",
+            format!("project name must be at most {PROJECT_NAME_MAX_CHARS} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            "invalid_characters",
+            "name",
+            "project name must not contain control characters",
         ));
     }
     Ok(name.to_owned())

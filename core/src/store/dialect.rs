@@ -102,11 +102,16 @@ pub trait Dialect: Database {
     const OWN_TAG_FOR_UPDATE: &'static str;
     const OWN_TAG_FOR_NO_KEY_UPDATE: &'static str;
 
+    /// The owner's project (`$1` id, `$2` owner) as `id, inbox, archived_at`, locked in the mode the name
+    /// says where the database locks rows.
+    const OWN_PROJECT_FOR_SHARE: &'static str;
+    const OWN_PROJECT_FOR_UPDATE: &'static str;
+
     /// Whether [`INSERT_TASK`](Dialect::INSERT_TASK) writes the search document itself, from the tag
-    /// names bound as `$15`; otherwise [`refresh_derived`](Dialect::refresh_derived) indexes the row.
+    /// names bound as `$16`; otherwise [`refresh_derived`](Dialect::refresh_derived) indexes the row.
     const INSERT_INDEXES_SEARCH: bool;
 
-    /// A task row, binding its columns `$1`–`$14` (`$14` creation time, also its update time).
+    /// A task row, binding its columns `$1`–`$15` (`$14` creation time, also its update time; `$15` project).
     const INSERT_TASK: &'static str;
 
     /// Up to `$2` reminders due at `$1`, earliest first; replicas scanning at the same moment take
@@ -153,9 +158,9 @@ pub struct Search {
 }
 
 /// A task's own columns (`t` is the tasks table).
-pub(crate) const TASK_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.priority, t.due_at, \
-     t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, t.created_at, \
-     t.updated_at";
+pub(crate) const TASK_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.priority, t.project_id, \
+     t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
+     t.created_at, t.updated_at";
 
 /// Where a statement runs: a transaction, or a connection taken from the pool. Statements take this
 /// rather than `&mut D::Connection` so that `D` is known from the argument.
@@ -301,7 +306,7 @@ impl Dialect for Postgres {
     }
 
     const TASK_FOR_UPDATE: &'static str = "SELECT t.id, t.title, t.description, t.status, t.priority, \
-         t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
+         t.project_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
          t.created_at, t.updated_at FROM tasks t WHERE t.id = $1 AND t.user_id = $2 FOR UPDATE";
 
     const TAG_BY_NAME_FOR_SHARE: &'static str =
@@ -314,14 +319,19 @@ impl Dialect for Postgres {
     const OWN_TAG_FOR_NO_KEY_UPDATE: &'static str =
         "SELECT id FROM tags WHERE id = $1 AND user_id = $2 FOR NO KEY UPDATE";
 
+    const OWN_PROJECT_FOR_SHARE: &'static str =
+        "SELECT id, inbox, archived_at FROM projects WHERE id = $1 AND user_id = $2 FOR SHARE";
+    const OWN_PROJECT_FOR_UPDATE: &'static str =
+        "SELECT id, inbox, archived_at FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE";
+
     const INSERT_INDEXES_SEARCH: bool = true;
 
     const INSERT_TASK: &'static str = "INSERT INTO tasks (id, user_id, title, description, status, priority, \
          due_at, due_all_day, recurrence, series_id, occurrence, series_anchor, completed_at, created_at, \
-         updated_at, search) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, \
+         updated_at, project_id, search) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, \
          setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', $4), 'B') \
-         || setweight(to_tsvector('english', $15), 'C'))";
+         || setweight(to_tsvector('english', $16), 'C'))";
 
     const DUE_REMINDERS: &'static str = "SELECT r.id, r.task_id, r.user_id, r.fire_at FROM reminders r \
          WHERE r.fired_at IS NULL AND r.fire_at IS NOT NULL AND r.fire_at <= $1 ORDER BY r.fire_at LIMIT $2 \
@@ -454,7 +464,7 @@ impl Dialect for Sqlite {
     }
 
     const TASK_FOR_UPDATE: &'static str = "SELECT t.id, t.title, t.description, t.status, t.priority, \
-         t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
+         t.project_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
          t.created_at, t.updated_at FROM tasks t WHERE t.id = $1 AND t.user_id = $2";
 
     const TAG_BY_NAME_FOR_SHARE: &'static str =
@@ -465,12 +475,17 @@ impl Dialect for Sqlite {
     const OWN_TAG_FOR_NO_KEY_UPDATE: &'static str =
         "SELECT id FROM tags WHERE id = $1 AND user_id = $2";
 
+    const OWN_PROJECT_FOR_SHARE: &'static str =
+        "SELECT id, inbox, archived_at FROM projects WHERE id = $1 AND user_id = $2";
+    const OWN_PROJECT_FOR_UPDATE: &'static str =
+        "SELECT id, inbox, archived_at FROM projects WHERE id = $1 AND user_id = $2";
+
     const INSERT_INDEXES_SEARCH: bool = false;
 
     const INSERT_TASK: &'static str = "INSERT INTO tasks (id, user_id, title, description, status, priority, \
          due_at, due_all_day, recurrence, series_id, occurrence, series_anchor, completed_at, created_at, \
-         updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)";
+         updated_at, project_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)";
 
     const DUE_REMINDERS: &'static str = "SELECT r.id, r.task_id, r.user_id, r.fire_at FROM reminders r \
          WHERE r.fired_at IS NULL AND r.fire_at IS NOT NULL AND r.fire_at <= $1 ORDER BY r.fire_at LIMIT $2";

@@ -9,6 +9,7 @@
 mod callers;
 pub mod dialect;
 mod outbox;
+mod projects;
 mod reminders;
 mod rows;
 mod tags;
@@ -164,6 +165,25 @@ impl Store {
                 rules = rewritten,
                 "rewrote recurrence rules stored by an earlier version into their RFC 5545 spelling"
             );
+        }
+        Ok(())
+    }
+
+    /// Apply only the API's migrations older than `version`: what a database of an earlier release holds,
+    /// for tests of what the later migrations do to its data.
+    pub async fn migrate_before(&self, version: i64) -> StoreResult<()> {
+        let older = |m: &sqlx::migrate::Migrator| sqlx::migrate::Migrator {
+            migrations: m
+                .migrations
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect(),
+            ..tolerant(m)
+        };
+        match &self.pool {
+            Pool::Postgres(p) => older(&PG_MIGRATIONS).run(p).await?,
+            Pool::Sqlite(p) => older(&SQLITE_MIGRATIONS).run(p).await?,
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ use crate::domain::time_zone::parse_time_zone;
 use crate::error::{Invalid, StoreResult};
 use crate::model::ProfilePatch;
 use crate::store::dialect::{Conn, Dialect, query, query_as};
+use crate::store::projects::insert_inbox;
 use crate::store::rows::{Owner, load_owner};
 use crate::store::{Pool, Store, conflict_on_unique, ms};
 use jiff::Timestamp;
@@ -132,7 +133,9 @@ struct NewAccount<'a> {
     now: Timestamp,
 }
 
+/// The account and its Inbox, together.
 async fn insert_user<D: Dialect>(pool: &sqlx::Pool<D>, a: &NewAccount<'_>) -> StoreResult<()> {
+    let mut tx = D::begin_write(pool).await?;
     query(
         "INSERT INTO users (id, email, password_hash, display_name, time_zone, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -143,13 +146,15 @@ async fn insert_user<D: Dialect>(pool: &sqlx::Pool<D>, a: &NewAccount<'_>) -> St
     .bind(a.display_name)
     .bind(a.time_zone)
     .bind(ms(a.now))
-    .execute(&mut pool.acquire().await?)
+    .execute(&mut tx)
     .await
     .map_err(|e| {
         conflict_on_unique(e, "email_taken", "email", || {
             "an account with this email already exists".into()
         })
     })?;
+    insert_inbox(&mut tx, a.id, a.now).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -198,6 +198,16 @@ async fn list_page<D: Dialect>(
         Some(false) => sql.push(" AND t.series_anchor IS NULL"),
         None => {}
     }
+    match query.project {
+        // Both read `project_id`, which the owner index carries.
+        Some(project) => {
+            let p = sql.arg(Arg::Id(project));
+            sql.push(&format!(" AND t.project_id = {p}"));
+        }
+        None => sql.push(&format!(
+            " AND t.project_id NOT IN (SELECT id FROM projects WHERE user_id = {user} AND archived_at IS NOT NULL)"
+        )),
+    }
     sql.push(") x");
     let (cmp, dir) = match query.order {
         Order::Asc => (">", "ASC"),

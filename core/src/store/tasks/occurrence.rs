@@ -75,8 +75,8 @@ impl Store {
         let new_id = Uuid::now_v7();
         let inserted = query(
             "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, recurrence, \
-             series_id, occurrence, series_anchor, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
+             series_id, occurrence, series_anchor, created_at, updated_at, project_id) \
+             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) ON CONFLICT DO NOTHING",
         )
         .bind(new_id)
         .bind(owner.id)
@@ -90,6 +90,7 @@ impl Store {
         .bind(next_occurrence)
         .bind(next.anchor.to_string())
         .bind(ms(now))
+        .bind(row.project_id)
         .execute(&mut tx)
         .await?
             == 1;

@@ -9,6 +9,7 @@ use crate::error::{Invalid, StoreResult};
 use crate::events::kind;
 use crate::model::{Task, TaskPatch};
 use crate::store::dialect::{Dialect, query, query_as};
+use crate::store::projects::usable_project;
 use crate::store::rows::{Owner, load_row_for_update, load_task};
 use crate::store::tasks::{ensure_tags, validate_tag_names};
 use crate::store::{Pool, Store, from_ms, ms, retry_deadlocked};
@@ -24,6 +25,7 @@ struct ValidPatch {
     rule: Option<Option<Rule>>,
     tags: Option<Vec<String>>,
     priority: Option<Priority>,
+    project: Option<Uuid>,
     status: Option<Status>,
 }
 
@@ -60,6 +62,7 @@ impl Store {
             rule,
             tags,
             priority: patch.priority,
+            project: patch.project_id,
             status: patch.status,
         };
         let task = retry_deadlocked(|| async move {
@@ -88,6 +91,7 @@ impl Store {
             rule: new_rule,
             tags,
             priority: new_priority,
+            project: new_project,
             status: new_status,
         } = patch;
         let mut tx = D::begin_write(pool).await?;
@@ -109,6 +113,14 @@ impl Store {
             new_priority.is_some_and(|p| p.rank() != row.priority),
         );
         mark("status", new_status.is_some_and(|s| s != old_status));
+        let project = match new_project {
+            Some(p) if *p != row.project_id => {
+                usable_project(&mut tx, owner, *p, "project_id").await?;
+                *p
+            }
+            _ => row.project_id,
+        };
+        mark("project", project != row.project_id);
         let due = match new_due {
             Some(d) => *d,
             None => row.due(),
@@ -153,8 +165,8 @@ impl Store {
         };
         query(
             "UPDATE tasks SET title = $1, description = $2, status = $3, priority = $4, due_at = $5, due_all_day = $6, \
-             recurrence = $7, series_id = $8, occurrence = $9, series_anchor = $10, completed_at = $11, updated_at = $12 \
-             WHERE id = $13",
+             recurrence = $7, series_id = $8, occurrence = $9, series_anchor = $10, completed_at = $11, updated_at = $12, \
+             project_id = $14 WHERE id = $13",
         )
         .bind(title.as_ref().unwrap_or(&row.title))
         .bind(description.as_ref().unwrap_or(&row.description))
@@ -169,6 +181,7 @@ impl Store {
         .bind(completed_at)
         .bind(ms(now))
         .bind(id)
+        .bind(project)
         .execute(&mut tx)
         .await?;
         if let Some(names) = tags {
