@@ -60,6 +60,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             .await
             .context("worker migrations failed")?;
     }
+    // The recorder first: the relay and the embedded roles create their series at zero on start.
+    let metrics = crate::metrics::handle();
     let live = LiveHub::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let embedded = cfg.embedded_workers();
@@ -107,7 +109,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         store: store.clone(),
         tokens: Arc::new(token_keys(&cfg)),
         config: Arc::new(cfg.clone()),
-        metrics: crate::metrics::handle(),
+        metrics,
         live,
     };
     let app = crate::app::build(state);

@@ -67,6 +67,13 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let wake = store.outbox_wake();
+    // Every topic's series at zero from the start, so dashboards and alerts see a quiet outbox
+    // rather than no data; registering the histogram renders its empty buckets.
+    for topic in todo_core::events::topic::ALL {
+        metrics::counter!("outbox_published_total", "topic" => topic).increment(0);
+        metrics::counter!("outbox_publish_errors_total", "topic" => topic).increment(0);
+    }
+    let _ = metrics::histogram!("outbox_publish_delay_seconds");
     tracing::info!("outbox relay started");
     loop {
         if *shutdown.borrow() {

@@ -37,8 +37,8 @@ use serde_json::json;
 
 use crate::build::{
     self, BuildInputs, ChildObject, GeneratedSecrets, SpecError, TopicPlan, TopicProvisioning,
-    component_resource, configuration_resource, redpanda_topic_resource, resiliency_resource,
-    service_monitor_resource, subscription_resource,
+    component_resource, configuration_resource, prometheus_rule_resource, redpanda_topic_resource,
+    resiliency_resource, service_monitor_resource, subscription_resource,
 };
 use crate::crd::{
     TodoPlatform, TodoPlatformSpec, TopicDeletionPolicy, TopicProvisioner, TopicState, TopicStatus,
@@ -180,6 +180,9 @@ impl Context {
             service_monitor: self
                 .serves("monitoring.coreos.com/v1", "servicemonitors")
                 .await?,
+            prometheus_rule: self
+                .serves("monitoring.coreos.com/v1", "prometheusrules")
+                .await?,
         };
         *cached = Some((Instant::now(), capabilities));
         Ok(capabilities)
@@ -236,6 +239,7 @@ fn managed_kinds(capabilities: Capabilities) -> Vec<(ApiResource, bool)> {
         (resiliency_resource(), capabilities.dapr),
         (redpanda_topic_resource(), capabilities.redpanda_topics),
         (service_monitor_resource(), capabilities.service_monitor),
+        (prometheus_rule_resource(), capabilities.prometheus_rule),
     ];
     typed.into_iter().chain(optional).collect()
 }
@@ -400,6 +404,7 @@ pub async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let started = Instant::now();
+    let in_flight = ctx.metrics.reconcile_started();
     let result = match &guard.0 {
         Ok(platform) => {
             let platform = Arc::new(platform.clone());
@@ -430,6 +435,7 @@ pub async fn reconcile(
     if result.is_ok() {
         ctx.failures.lock().expect("failure map lock").remove(&key);
     }
+    drop(in_flight);
     ctx.metrics
         .record_reconcile(started.elapsed(), result.as_ref().err().map(Error::kind));
     result
@@ -676,6 +682,7 @@ async fn reconcile_live(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Ac
     let url = desired.url.clone();
     let ingress_desired = desired.ingress.is_some();
     let service_monitor_desired = desired.service_monitor.is_some();
+    let prometheus_rule_desired = desired.prometheus_rule.is_some();
     let managed_postgres = desired
         .managed_postgres
         .as_ref()
@@ -715,6 +722,7 @@ async fn reconcile_live(platform: Arc<TodoPlatform>, ctx: &Context) -> Result<Ac
         ingresses: typed(&live),
         ingress_desired,
         service_monitor_desired,
+        prometheus_rule_desired,
         apply_failures: apply_failures.clone(),
         topics,
         url,
@@ -1074,6 +1082,7 @@ pub async fn run(
     let platforms: Api<DeserializeGuard<TodoPlatform>> = scoped(&client, namespace);
     let controller = Controller::new(platforms, watcher::Config::default().any_semantic());
     let store = controller.store();
+    ctx.metrics.watch_platforms(store.clone());
     // Api<PartialObjectMeta<K>> lists and watches metadata only.
     controller
         .owns(

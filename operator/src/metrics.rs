@@ -1,14 +1,35 @@
 //! Prometheus metrics of the operator, served at `/metrics`.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::Store;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::crd::TodoPlatform;
+
 type Labels = Vec<(String, String)>;
+
+/// Every `kind` label of the reconcile errors metric ([`crate::controller::Error::kind`]), so
+/// each series exists at zero from the start: a rate over a series that appears with its first
+/// error misses that error, and a dashboard shows "no data" on a healthy install.
+pub const ERROR_KINDS: [&str; 9] = [
+    "invalid_object",
+    "dereference",
+    "validate",
+    "build",
+    "apply",
+    "update_status",
+    "finalizer",
+    "cleanup",
+    "topic_cleanup",
+];
 
 /// The operator's metrics and their registry.
 pub struct Metrics {
@@ -18,6 +39,9 @@ pub struct Metrics {
     duration: Histogram,
     writes: Family<Labels, Counter>,
     invalid_objects: Counter,
+    in_flight: Gauge,
+    platform_conditions: Family<Labels, Gauge>,
+    platforms: OnceLock<Store<DeserializeGuard<TodoPlatform>>>,
 }
 
 impl Default for Metrics {
@@ -28,6 +52,8 @@ impl Default for Metrics {
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let writes = Family::<Labels, Counter>::default();
         let invalid_objects = Counter::default();
+        let in_flight = Gauge::default();
+        let platform_conditions = Family::<Labels, Gauge>::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
         registry.register(
             "reconcile_errors",
@@ -49,6 +75,34 @@ impl Default for Metrics {
             "TodoPlatforms that failed to deserialize",
             invalid_objects.clone(),
         );
+        registry.register(
+            "reconciles_in_flight",
+            "Reconciles running now (at most the concurrency setting; the controller's queue \
+             behind them is not observable)",
+            in_flight.clone(),
+        );
+        registry.register(
+            "platform_condition",
+            "1 for each TodoPlatform condition's current status, 0 for its other statuses \
+             (watched by this replica: the leader)",
+            platform_conditions.clone(),
+        );
+        // Every known series at zero from the start (see ERROR_KINDS).
+        for result in ["success", "error"] {
+            reconciles
+                .get_or_create(&vec![("result".into(), result.into())])
+                .inc_by(0);
+        }
+        for kind in ERROR_KINDS {
+            reconcile_errors
+                .get_or_create(&vec![("kind".into(), kind.into())])
+                .inc_by(0);
+        }
+        for verb in ["apply", "delete", "status"] {
+            writes
+                .get_or_create(&vec![("verb".into(), verb.into())])
+                .inc_by(0);
+        }
         Self {
             registry,
             reconciles,
@@ -56,6 +110,9 @@ impl Default for Metrics {
             duration,
             writes,
             invalid_objects,
+            in_flight,
+            platform_conditions,
+            platforms: OnceLock::new(),
         }
     }
 }
@@ -77,6 +134,18 @@ impl Metrics {
                 .get_or_create(&vec![("kind".into(), kind.into())])
                 .inc();
         }
+    }
+
+    /// A reconcile started; the returned guard counts it finished when dropped.
+    pub fn reconcile_started(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
+    }
+
+    /// Report the conditions of the platforms in `store` (the controller's cache) at each scrape.
+    pub fn watch_platforms(&self, store: Store<DeserializeGuard<TodoPlatform>>) {
+        // One controller per process: a second call would be a bug, and the first store stays.
+        let _ = self.platforms.set(store);
     }
 
     /// Count one write to the Kubernetes API.
@@ -105,8 +174,46 @@ impl Metrics {
 
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
+        self.refresh_platform_conditions();
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+impl Metrics {
+    /// Rebuild the condition series from the cache, so a deleted platform's series go with it.
+    fn refresh_platform_conditions(&self) {
+        let Some(store) = self.platforms.get() else {
+            return;
+        };
+        self.platform_conditions.clear();
+        for guard in store.state() {
+            let Ok(platform) = &guard.0 else { continue };
+            let namespace = platform.metadata.namespace.clone().unwrap_or_default();
+            let name = platform.metadata.name.clone().unwrap_or_default();
+            let conditions = platform.status.iter().flat_map(|s| &s.conditions);
+            for condition in conditions {
+                for status in ["True", "False", "Unknown"] {
+                    self.platform_conditions
+                        .get_or_create(&vec![
+                            ("namespace".into(), namespace.clone()),
+                            ("platform".into(), name.clone()),
+                            ("type".into(), condition.type_.clone()),
+                            ("status".into(), status.into()),
+                        ])
+                        .set(i64::from(condition.status == status));
+                }
+            }
+        }
+    }
+}
+
+/// A running reconcile, counted in `todo_operator_reconciles_in_flight` until dropped.
+pub struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::api_client::ApiClient;
 use crate::config::{EventConfig, NotifyConfig};
-use crate::roles::{audit, notifier::Notifier, recurrence, reminders};
+use crate::roles::{Role, audit, notifier::Notifier, recurrence, reminders};
 use std::time::Duration;
 use todo_core::Store;
 use todo_core::events::topic;
@@ -28,7 +28,11 @@ pub async fn start(
             "recurrence",
             handler(move |e| {
                 let api = api.clone();
-                async move { recurrence::handle(&api, &e).await }
+                async move {
+                    let outcome = recurrence::handle(&api, &e).await;
+                    crate::metrics::handled(Role::Recurrence.name(), &e, &outcome);
+                    outcome
+                }
             }),
         );
     }
@@ -39,7 +43,11 @@ pub async fn start(
             "audit",
             handler(move |e| {
                 let store = store.clone();
-                async move { audit::handle(&store, &e).await }
+                async move {
+                    let outcome = audit::handle(&store, &e).await;
+                    crate::metrics::handled(Role::Audit.name(), &e, &outcome);
+                    outcome
+                }
             }),
         );
     }
@@ -50,7 +58,11 @@ pub async fn start(
         "notifier",
         handler(move |e| {
             let n = notifier.clone();
-            async move { n.handle(&e).await }
+            async move {
+                let outcome = n.handle(&e).await;
+                crate::metrics::handled(Role::Notifier.name(), &e, &outcome);
+                outcome
+            }
         }),
     );
     for base in topic::ALL {
@@ -65,6 +77,7 @@ pub async fn start(
         );
     }
     tokio::spawn(reminders::run_timer(api, Duration::from_secs(1), stop));
+    crate::metrics::init(Role::ALL);
     Ok(())
 }
 

@@ -95,10 +95,14 @@ async fn task_events(
     };
     let mut outcomes = Vec::new();
     if s.roles.contains(&Role::Recurrence) {
-        outcomes.push(recurrence::handle(&s.api, &event).await);
+        let outcome = recurrence::handle(&s.api, &event).await;
+        crate::metrics::handled(Role::Recurrence.name(), &event, &outcome);
+        outcomes.push(outcome);
     }
     if s.roles.contains(&Role::Audit) {
-        outcomes.push(audit::handle(&s.store, &event).await);
+        let outcome = audit::handle(&s.store, &event).await;
+        crate::metrics::handled(Role::Audit.name(), &event, &outcome);
+        outcomes.push(outcome);
     }
     reply(combine(outcomes))
 }
@@ -112,7 +116,11 @@ async fn reminder_events(
         Err(o) => return reply(o),
     };
     match &s.notifier {
-        Some(n) if s.roles.contains(&Role::Notifier) => reply(n.handle(&event).await),
+        Some(n) if s.roles.contains(&Role::Notifier) => {
+            let outcome = n.handle(&event).await;
+            crate::metrics::handled(Role::Notifier.name(), &event, &outcome);
+            reply(outcome)
+        }
         _ => reply(Outcome::Success),
     }
 }

@@ -3,6 +3,7 @@
 //! - `roles`: the consumers — recurrence, reminders, notifier, audit — each usable over either transport.
 //! - `deliveries`: the notifier's record of each reminder per channel, which it retries from and the API reads.
 //! - `http`: the worker's Dapr subscriber endpoints; `embedded`: all roles inside `todo-api` (dev mode).
+//! - `metrics`: the roles' metrics, the same in both hosts.
 //!
 //! The event machinery both binaries share (relay, in-process bus, Dapr client) is `todo-events`.
 #![forbid(unsafe_code)]
@@ -12,6 +13,7 @@ pub mod config;
 pub mod deliveries;
 pub mod embedded;
 pub mod http;
+pub mod metrics;
 pub mod process;
 pub mod roles;
 pub mod storage;

@@ -65,8 +65,14 @@ async fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
         None
     };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+            &todo_worker::metrics::SECONDS_BUCKETS,
+        )
+        .context("histogram buckets")?
         .install_recorder()
         .context("metrics recorder")?;
+    todo_worker::metrics::init(roles.iter().copied());
     let state = WorkerState {
         roles: Arc::new(roles.clone()),
         store,

@@ -98,6 +98,8 @@ impl Notifier {
         if let Err(e) = deliveries::record(&self.store, event, &data, &channels, now).await {
             return Outcome::Retry(format!("cannot record the deliveries: {e}"));
         }
+        metrics::histogram!("reminder_notify_delay_seconds")
+            .record(crate::metrics::seconds_since(data.fire_at));
         for (channel, _) in channels {
             if let Err(e) = self.attempt(event.id, channel, now).await {
                 // The record stays due (or claimed until its lease ends): the retry loop takes it up.
