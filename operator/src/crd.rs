@@ -691,6 +691,16 @@ pub struct ObservabilitySpec {
     /// condition reports when it is missing).
     #[serde(default)]
     pub service_monitor: bool,
+    /// Ship the platform's Grafana dashboards (API; event pipeline) in a ConfigMap labelled
+    /// `grafana_dashboard: "1"`, which Grafana's dashboard sidecar loads (let it search this
+    /// namespace).
+    #[serde(default)]
+    pub grafana_dashboards: bool,
+    /// Create a Prometheus operator PrometheusRule with the platform's alerts: API error ratio
+    /// and latency SLO burn, outbox backlog age, dead letters, late reminders (needs the
+    /// monitoring.coreos.com CRD; a condition reports when it is missing).
+    #[serde(default)]
+    pub prometheus_rules: bool,
 }
 
 /// Application log levels.

@@ -23,6 +23,8 @@ pub struct Capabilities {
     pub redpanda_topics: bool,
     /// Prometheus operator ServiceMonitor (monitoring.coreos.com/v1).
     pub service_monitor: bool,
+    /// Prometheus operator PrometheusRule (monitoring.coreos.com/v1).
+    pub prometheus_rule: bool,
 }
 
 /// Result of topic provisioning in this reconcile.
@@ -84,6 +86,8 @@ pub struct Observed {
     pub ingress_desired: bool,
     /// Whether a ServiceMonitor is desired.
     pub service_monitor_desired: bool,
+    /// Whether a PrometheusRule is desired.
+    pub prometheus_rule_desired: bool,
     /// Topic provisioning result.
     pub topics: TopicOutcome,
     /// The platform's URL.
@@ -116,7 +120,7 @@ pub mod types {
     pub const WORKERS_AVAILABLE: &str = "WorkersAvailable";
     /// The Ingress exists.
     pub const INGRESS_READY: &str = "IngressReady";
-    /// The ServiceMonitor exists.
+    /// The ServiceMonitor and PrometheusRule exist (when asked for).
     pub const MONITORING_READY: &str = "MonitoringReady";
 }
 
@@ -178,6 +182,8 @@ pub mod reasons {
     pub const NOT_APPLIED: &str = "NotApplied";
     /// ServiceMonitor wanted but its CRD is missing.
     pub const SERVICE_MONITOR_CRD_MISSING: &str = "ServiceMonitorCrdMissing";
+    /// PrometheusRule wanted but its CRD is missing.
+    pub const PROMETHEUS_RULE_CRD_MISSING: &str = "PrometheusRuleCrdMissing";
 }
 
 /// State of the migration Job of the current release.
@@ -534,15 +540,42 @@ fn verdicts(observed: &Observed) -> Vec<Verdict> {
             "the Ingress is not applied yet",
         )
     });
-    if observed.service_monitor_desired {
-        out.push(if observed.capabilities.service_monitor {
-            ok(t::MONITORING_READY, r::APPLIED, "ServiceMonitor applied")
-        } else {
-            stuck(
+    let monitoring = [
+        (
+            observed.service_monitor_desired,
+            observed.capabilities.service_monitor,
+            "ServiceMonitor",
+            r::SERVICE_MONITOR_CRD_MISSING,
+            "observability.serviceMonitor",
+        ),
+        (
+            observed.prometheus_rule_desired,
+            observed.capabilities.prometheus_rule,
+            "PrometheusRule",
+            r::PROMETHEUS_RULE_CRD_MISSING,
+            "observability.prometheusRules",
+        ),
+    ];
+    let desired: Vec<_> = monitoring.iter().filter(|m| m.0).collect();
+    if !desired.is_empty() {
+        out.push(match desired.iter().find(|(_, served, ..)| !served) {
+            Some((_, _, _, reason, field)) => stuck(
                 t::MONITORING_READY,
-                r::SERVICE_MONITOR_CRD_MISSING,
-                "observability.serviceMonitor is on but the monitoring.coreos.com CRD is not installed",
-            )
+                reason,
+                format!("{field} is on but the monitoring.coreos.com CRD is not installed"),
+            ),
+            None => ok(
+                t::MONITORING_READY,
+                r::APPLIED,
+                format!(
+                    "{} applied",
+                    desired
+                        .iter()
+                        .map(|m| m.2)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ),
         });
     }
     out

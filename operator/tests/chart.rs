@@ -164,3 +164,95 @@ fn cloud_values_lint_and_render_valid_manifests() {
         );
     }
 }
+
+/// With `monitoring.*` on, the chart ships the operator's ServiceMonitor, its PrometheusRule (the
+/// committed rule file, which promtool checks, verbatim, with the extra labels) and its dashboard
+/// ConfigMap (the committed JSON, with the Grafana sidecar's label), valid against their CRDs.
+#[test]
+fn monitoring_values_ship_the_committed_rules_and_dashboard() {
+    let Some(helm) = common::helm("monitoring_values_ship_the_committed_rules_and_dashboard")
+    else {
+        return;
+    };
+    let Some(validator) =
+        common::manifest_validator("monitoring_values_ship_the_committed_rules_and_dashboard")
+    else {
+        return;
+    };
+    let is_dashboard = |d: &&serde_json::Value| {
+        d["kind"] == "ConfigMap" && d["metadata"]["labels"]["grafana_dashboard"] == "1"
+    };
+    let defaults = documents(&template(&helm, &[]));
+    assert!(
+        !defaults.iter().any(|d| d["kind"] == "ServiceMonitor"
+            || d["kind"] == "PrometheusRule"
+            || is_dashboard(&d)),
+        "monitoring is opt-in"
+    );
+    let rendered = template(
+        &helm,
+        &[
+            "--set",
+            "monitoring.serviceMonitor=true",
+            "--set",
+            "monitoring.prometheusRules=true",
+            "--set",
+            "monitoring.ruleLabels.release=kube-prometheus-stack",
+            "--set",
+            "monitoring.grafanaDashboard=true",
+        ],
+    );
+    let documents = documents(&rendered);
+    let find = |kind: &str| {
+        documents
+            .iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"].as_str().is_some())
+            .unwrap_or_else(|| panic!("no {kind} rendered"))
+    };
+    let read = |relative: &str| {
+        std::fs::read_to_string(chart_dir().join(relative))
+            .unwrap_or_else(|e| panic!("read {relative}: {e}"))
+    };
+    let rule = find("PrometheusRule");
+    let committed: serde_json::Value =
+        serde_yaml::from_str(&read("alerts/operator-rules.yaml")).expect("rules parse");
+    assert_eq!(rule["spec"], committed);
+    assert_eq!(
+        rule["metadata"]["labels"]["release"],
+        "kube-prometheus-stack"
+    );
+    assert_eq!(
+        find("ServiceMonitor")["spec"]["endpoints"][0]["path"],
+        "/metrics"
+    );
+    let dashboard = documents
+        .iter()
+        .find(is_dashboard)
+        .expect("a dashboard ConfigMap");
+    let shipped: serde_json::Value = serde_json::from_str(
+        dashboard["data"]["todo-operator.json"]
+            .as_str()
+            .expect("dashboard key"),
+    )
+    .expect("shipped dashboard parses");
+    let committed: serde_json::Value =
+        serde_json::from_str(&read("dashboards/operator.json")).expect("dashboard parses");
+    assert_eq!(shipped, committed);
+    let out = common::validate_manifests(&validator, &rendered, &[common::prometheus_rule_crd()]);
+    assert!(
+        out.status.success(),
+        "invalid chart output\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The documents of a multi-document YAML stream, as JSON.
+fn documents(rendered: &str) -> Vec<serde_json::Value> {
+    serde_yaml::Deserializer::from_str(rendered)
+        .filter_map(|doc| {
+            <Option<serde_json::Value> as serde::Deserialize>::deserialize(doc)
+                .expect("helm renders valid YAML")
+        })
+        .collect()
+}

@@ -42,9 +42,9 @@ fn rendered_output_matches_snapshots() {
     }
 }
 
-/// Every rendered document is valid for Kubernetes 1.31 and the Dapr / Redpanda CRDs, and no
-/// kind is unknown. ServiceMonitor has no schema available offline, so the fixture that enables
-/// it is validated without that one document (its shape is pinned by the snapshot).
+/// Every rendered document is valid for Kubernetes 1.31 and the Dapr / Redpanda / Prometheus
+/// operator CRDs (ServiceMonitor from the shared third-party CRDs, PrometheusRule vendored
+/// here), and no kind is unknown.
 #[test]
 fn rendered_output_is_valid_kubernetes() {
     let Some(validator) = common::manifest_validator("rendered_output_is_valid_kubernetes") else {
@@ -52,15 +52,8 @@ fn rendered_output_is_valid_kubernetes() {
     };
     for relative in PLATFORMS {
         let rendered = render::render(&read(relative)).expect("renders");
-        let documents: Vec<&str> = rendered
-            .split("---\n")
-            .filter(|doc| !doc.trim().is_empty() && !doc.contains("kind: ServiceMonitor"))
-            .collect();
-        let out = common::validate_manifests(
-            &validator,
-            &format!("---\n{}", documents.join("---\n")),
-            &[],
-        );
+        let out =
+            common::validate_manifests(&validator, &rendered, &[common::prometheus_rule_crd()]);
         assert!(
             out.status.success(),
             "{relative}: invalid manifests\n{}{}",

@@ -21,6 +21,7 @@ fn observed() -> Observed {
             dapr: true,
             redpanda_topics: false,
             service_monitor: false,
+            prometheus_rule: false,
         },
         missing_secrets: Vec::new(),
         migration_job: "todo-migrate-1".into(),
@@ -32,6 +33,7 @@ fn observed() -> Observed {
         ingresses: Vec::new(),
         ingress_desired: false,
         service_monitor_desired: false,
+        prometheus_rule_desired: false,
         apply_failures: Vec::new(),
         topics: TopicOutcome::Provisioned(vec![TopicStatus::ready("ns.todo.task-events", 3)]),
         url: "http://todo-api.ns.svc:8080".into(),
@@ -224,7 +226,7 @@ fn rolling_deployments_are_not_ready() {
 #[test]
 fn human_causes_stall_and_transient_ones_do_not() {
     type Change = fn(&mut Observed);
-    let stalls: [(&str, Change); 5] = [
+    let stalls: [(&str, Change); 6] = [
         ("SecretNotFound", |o| o.missing_secrets = vec!["db".into()]),
         ("DaprNotInstalled", |o| o.capabilities.dapr = false),
         ("RedpandaOperatorNotInstalled", |o| {
@@ -240,6 +242,11 @@ fn human_causes_stall_and_transient_ones_do_not() {
         }),
         ("ServiceMonitorCrdMissing", |o| {
             o.service_monitor_desired = true
+        }),
+        ("PrometheusRuleCrdMissing", |o| {
+            o.service_monitor_desired = true;
+            o.capabilities.service_monitor = true;
+            o.prometheus_rule_desired = true;
         }),
     ];
     for (reason, change) in stalls {

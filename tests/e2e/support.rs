@@ -588,7 +588,7 @@ impl Suite {
 }
 
 /// Every namespaced kind a TodoPlatform can own.
-pub const CHILD_KINDS: [(&str, &str, &str); 19] = [
+pub const CHILD_KINDS: [(&str, &str, &str); 20] = [
     ("", "v1", "ConfigMap"),
     ("", "v1", "Secret"),
     ("", "v1", "ServiceAccount"),
@@ -608,6 +608,7 @@ pub const CHILD_KINDS: [(&str, &str, &str); 19] = [
     ("dapr.io", "v1alpha1", "Resiliency"),
     ("cluster.redpanda.com", "v1alpha2", "Topic"),
     ("monitoring.coreos.com", "v1", "ServiceMonitor"),
+    ("monitoring.coreos.com", "v1", "PrometheusRule"),
 ];
 
 /// A condition of a platform's status.

@@ -5,6 +5,7 @@
 
 mod dapr;
 mod managed;
+mod monitoring;
 mod network;
 mod workloads;
 
@@ -30,6 +31,7 @@ pub use dapr::{
     component_resource, configuration_resource, redpanda_topic_resource, resiliency_resource,
     service_monitor_resource, subscription_resource,
 };
+pub use monitoring::{DASHBOARDS, GRAFANA_DASHBOARD_LABEL, prometheus_rule_resource};
 
 /// Everything the builders need beyond the spec; gathered by the controller's dereference step
 /// (or fixed by `render`).
@@ -73,7 +75,7 @@ pub enum Concern {
     Workloads,
     /// Ingress and NetworkPolicies.
     Network,
-    /// ServiceMonitor.
+    /// ServiceMonitor, PrometheusRule, dashboards ConfigMap.
     Monitoring,
     /// Managed PostgreSQL and Redpanda.
     ManagedDependencies,
@@ -171,6 +173,10 @@ pub struct DesiredState {
     pub network_policies: Vec<NetworkPolicy>,
     /// Prometheus operator ServiceMonitor, when enabled.
     pub service_monitor: Option<DynamicObject>,
+    /// Prometheus operator PrometheusRule with the platform's alerts, when enabled.
+    pub prometheus_rule: Option<DynamicObject>,
+    /// Grafana dashboards for the dashboard sidecar, when enabled.
+    pub dashboards: Option<ConfigMap>,
     /// Managed PostgreSQL, when the spec asks for it.
     pub managed_postgres: Option<ManagedDependency>,
     /// Managed Redpanda, when the spec asks for it.
@@ -257,6 +263,8 @@ impl DesiredState {
             disruption_budget,
             network_policies,
             service_monitor,
+            prometheus_rule,
+            dashboards,
             managed_postgres,
             managed_redpanda,
             topics: _external_state_not_a_kubernetes_object,
@@ -349,6 +357,16 @@ impl DesiredState {
             service_monitor
                 .iter()
                 .map(|m| ChildObject::dynamic(Concern::Monitoring, service_monitor_resource(), m)),
+        );
+        children.extend(
+            prometheus_rule
+                .iter()
+                .map(|r| ChildObject::dynamic(Concern::Monitoring, prometheus_rule_resource(), r)),
+        );
+        children.extend(
+            dashboards
+                .iter()
+                .map(|d| ChildObject::typed(Concern::Monitoring, d)),
         );
         children
     }
@@ -453,6 +471,8 @@ pub fn build(platform: &TodoPlatform, inputs: &BuildInputs) -> Result<DesiredSta
         disruption_budget: workloads::disruption_budget(&ctx),
         network_policies: network::network_policies(&ctx),
         service_monitor: dapr::service_monitor(&ctx),
+        prometheus_rule: monitoring::prometheus_rule(&ctx),
+        dashboards: monitoring::dashboards(&ctx),
         managed_postgres,
         managed_redpanda,
         url: network::url(&ctx),

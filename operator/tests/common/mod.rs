@@ -59,6 +59,12 @@ pub fn manifest_validator(test: &str) -> Option<PathBuf> {
     Some(script)
 }
 
+/// The PrometheusRule CRD, vendored (its header says from where): the shared third-party CRDs
+/// have no PrometheusRule.
+pub fn prometheus_rule_crd() -> PathBuf {
+    repo_root().join("operator/tests/fixtures/crds/prometheus-prometheusrules.yaml")
+}
+
 /// Validate YAML manifests (passed on stdin) with `validate_manifests.py`, plus extra CRDs.
 pub fn validate_manifests(script: &Path, yaml: &str, extra_crds: &[PathBuf]) -> Output {
     use std::io::Write;
