@@ -25,7 +25,7 @@ const PLATFORM: &str = "/apis/todoplatform.dev/v1alpha1/namespaces/team/todoplat
 
 /// Records topic calls; every planned topic is reported Ready.
 #[derive(Default)]
-struct RecordingTopics {
+pub(crate) struct RecordingTopics {
     ensured: Mutex<Vec<Vec<String>>>,
     deleted: Mutex<Vec<Vec<String>>>,
 }

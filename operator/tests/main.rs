@@ -13,6 +13,7 @@ mod contract;
 mod controller;
 mod crd;
 mod docs;
+mod monitoring;
 mod packaging;
 mod release;
 mod render;
