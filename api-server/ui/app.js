@@ -6,7 +6,6 @@ const PAGE = 50;
 const MAX_PAGE = 200;
 const LINGER_MS = 1500;
 const PRIORITY_LABEL = { none: "", low: "Low", medium: "Medium", high: "High", urgent: "Urgent" };
-const PRIORITY_ALIAS = { low: "low", med: "medium", medium: "medium", high: "high", urgent: "urgent", 1: "low", 2: "medium", 3: "high", 4: "urgent" };
 const WEEKDAY = { MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun" };
 const PRESETS = ["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1", "FREQ=YEARLY"];
 const MONTH = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -33,6 +32,8 @@ const state = {
   editing: null,
   reminderWatch: null,
   authMode: "signup",
+  qaSeq: 0,
+  qaAbort: null,
 };
 
 // ---------- helpers ----------
@@ -617,44 +618,81 @@ function todayPlus(choice) {
   return { today: 0, tomorrow: 1, week: 7 }[choice];
 }
 
+// The quick-add line is read by the server (POST /tasks/parse, the parser task creation uses) as the user
+// types: the preview marks the words it recognised and says what they mean, so nothing is a surprise on
+// submit. Only the latest answer counts.
+const QA_LABEL = { date: "Due", time: "Due", recurrence: "Repeats", tag: "Tag", priority: "Priority", project: "Project", reminder: "Reminder" };
+
+async function previewQuickAdd() {
+  const text = $("#qa-title").value;
+  const seq = ++state.qaSeq;
+  if (state.qaAbort) state.qaAbort.abort();
+  if (!text.trim()) return renderQuickAdd(null);
+  state.qaAbort = new AbortController();
+  try {
+    const read = await api("POST", "/tasks/parse", { text }, state.qaAbort.signal);
+    if (seq === state.qaSeq) renderQuickAdd(read, text);
+  } catch (err) {
+    if (err.name !== "AbortError" && seq === state.qaSeq) renderQuickAdd(null);
+  }
+}
+
+function renderQuickAdd(read, text) {
+  const box = $("#qa-preview");
+  if (!read || !read.spans.length) {
+    box.hidden = true;
+    return;
+  }
+  const chars = Array.from(text);
+  const marked = [];
+  let at = 0;
+  for (const span of read.spans) {
+    marked.push(chars.slice(at, span.start).join(""));
+    marked.push(h("mark", { class: `qa-${span.kind}`, title: QA_LABEL[span.kind] }, chars.slice(span.start, span.end).join("")));
+    at = span.end;
+  }
+  marked.push(chars.slice(at).join(""));
+  $('[data-role="qa-text"]', box).replaceChildren(...marked);
+  const item = (label, value, cls) => h("li", { class: cls, "data-kind": label.toLowerCase() }, h("b", {}, `${label}: `), value);
+  const meaning = [item("Title", read.title || "(none yet)", read.title ? null : "qa-warn")];
+  if (read.due) meaning.push(item("Due", formatDue(read.due)));
+  if (read.recurrence) meaning.push(item("Repeats", `${describeRule(read.recurrence.rrule)}${read.recurrence.basis === "completion" ? ", counted from completion" : ""}`));
+  if (read.tags.length) meaning.push(item("Tags", read.tags.join(", ")));
+  if (read.priority) meaning.push(item("Priority", PRIORITY_LABEL[read.priority] || "None"));
+  if (read.project) meaning.push(item("Project", `${read.project} — projects don't exist yet; remove +${read.project} to add the task`, "qa-warn"));
+  for (const r of read.reminders) meaning.push(item("Reminder", describeReminder(r)));
+  $('[data-role="qa-meaning"]', box).replaceChildren(...meaning);
+  box.hidden = false;
+}
+
 async function quickAdd(ev) {
   ev.preventDefault();
   const form = ev.currentTarget;
   const input = $("#qa-title");
-  let priority = $("#qa-priority").value;
-  const tags = [];
-  const title = input.value
-    .replace(/(^|\s)#([\p{L}\p{N}_-]+)/gu, (_, sp, tag) => {
-      tags.push(tag);
-      return sp;
-    })
-    .replace(/(^|\s)!(\w+)/g, (m, sp, p) => {
-      if (!PRIORITY_ALIAS[p.toLowerCase()]) return m;
-      priority = PRIORITY_ALIAS[p.toLowerCase()];
-      return sp;
-    })
-    .replace(/\s+/g, " ")
-    .trim();
   clearErrors(form);
-  if (!title) {
+  if (!input.value.trim()) {
     showErrors(form, new ApiError(400, { error: { message: "Give the task a title.", field: "" } }));
     input.focus();
     return;
   }
-  const body = { title, priority };
+  // The selects are explicit fields beside the text: the server refuses one the text sets too.
+  const body = { text: input.value };
+  const priority = $("#qa-priority").value;
+  if (priority !== "none") body.priority = priority;
   const due = $("#qa-due").value;
   if (due) body.due = todayIn(zone(), todayPlus(due));
-  if (tags.length) body.tags = tags;
   try {
     const task = await api("POST", "/tasks", body);
     input.value = "";
+    state.qaSeq++;
+    renderQuickAdd(null);
     $("#qa-priority").value = "none";
     $("#qa-due").value = "";
     if (fitsView(task) && !state.items.some((t) => t.id === task.id)) {
       state.items.unshift(task);
       render();
     }
-    if (tags.length) loadTags();
+    if (task.tags.length) loadTags();
     scheduleRefresh();
   } catch (err) {
     showErrors(form, err);
@@ -945,6 +983,7 @@ function wire() {
     $("#zone-banner").hidden = true;
   });
   $("#quick-add").addEventListener("submit", quickAdd);
+  $("#qa-title").addEventListener("input", debounce(previewQuickAdd, 200));
 
   const search = $("#search");
   const sort = $("#sort");
