@@ -186,16 +186,14 @@ pub fn before(suite: &Suite) {
     .unwrap_or_else(|_| panic!("before() runs once"));
 
     let crds = crate::support::repo().join("../shared/third-party-crds");
-    // The PrometheusRule CRD is vendored with the operator's tests (the shared set lacks it).
-    let prometheus_rules =
-        crate::support::repo().join("operator/tests/fixtures/crds/prometheus-prometheusrules.yaml");
     crate::support::check(
         suite
             .kubectl()
             .args(["apply", "--server-side", "-f"])
             .arg(&crds)
             .arg("-f")
-            .arg(&prometheus_rules),
+            // Vendored with the operator's tests: the shared set lacks the PrometheusRule CRD.
+            .arg(crate::common::prometheus_rule_crd()),
         None,
     );
     crate::support::check(
