@@ -118,3 +118,30 @@ http_test!(
     let r = call(&app, Method::GET, &format!("/api/v1/projects/{id}"), Some(&ada), None).await;
     assert_eq!((r.body["name"].as_str(), r.body["task_count"].as_i64()), (Some("Secret plans"), Some(1)));
 });
+
+http_test!(
+    /// An assistant organises through MCP as the REST API does: it creates a project, files a task there
+    /// (by id, and by `+name` in a quick-add line), and lists the project's tasks and the projects.
+    projects_through_mcp, |app| {
+    let token = signup(&app, "ada@example.com", "UTC").await;
+    let t = Some(token.as_str());
+    let tool = |id: u32, name: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": name, "arguments": arguments}});
+    let garden = call(&app, Method::POST, "/mcp", t, Some(tool(1, "create_project", json!({"name": "Garden", "color": "#2e7d32"})))).await;
+    assert_eq!(garden.body["result"]["isError"], false, "{}", garden.body);
+    let id = garden.body["result"]["structuredContent"]["id"].as_str().unwrap().to_owned();
+    let a = call(&app, Method::POST, "/mcp", t, Some(tool(2, "create_task", json!({"title": "Prune roses", "project_id": id})))).await;
+    assert_eq!(a.body["result"]["structuredContent"]["project_id"], id.as_str(), "{}", a.body);
+    let b = call(&app, Method::POST, "/mcp", t, Some(tool(3, "create_task", json!({"text": "Mow the lawn saturday +garden"})))).await;
+    assert_eq!(b.body["result"]["structuredContent"]["project_id"], id.as_str(), "{}", b.body);
+    call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"title": "Elsewhere"}))).await;
+    let listed = call(&app, Method::POST, "/mcp", t, Some(tool(4, "list_tasks", json!({"project": id, "sort": "title"})))).await;
+    assert_eq!(titles(&listed.body["result"]["structuredContent"]), ["Mow the lawn", "Prune roses"]);
+    let projects = call(&app, Method::POST, "/mcp", t, Some(tool(5, "list_projects", json!({})))).await;
+    let counts: Vec<(&str, i64)> = projects.body["result"]["structuredContent"].as_array().unwrap().iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["task_count"].as_i64().unwrap())).collect();
+    assert_eq!(counts, [("Inbox", 1), ("Garden", 2)]);
+    let dup = call(&app, Method::POST, "/mcp", t, Some(tool(6, "create_project", json!({"name": "garden"})))).await;
+    assert_eq!(dup.body["result"]["isError"], true);
+    assert!(dup.body["result"]["content"][0]["text"].as_str().unwrap().starts_with("project_exists"), "{}", dup.body);
+});

@@ -136,6 +136,18 @@ http_test!(
     let r = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"text": "Plan trip tomorrow +travel"}))).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unknown_project", Some("text"));
     assert!(r.body["error"]["message"].as_str().unwrap().contains("travel"), "{}", r.body);
+    let trips = call(&app, Method::POST, "/api/v1/projects", t, Some(json!({"name": "Travel plans"}))).await;
+    let trips_id = trips.body["id"].as_str().unwrap();
+    let read = call(&app, Method::POST, "/api/v1/tasks/parse", t, Some(json!({"text": "Plan trip +travel_plans"}))).await;
+    assert_eq!((read.body["project"].as_str(), read.body["project_id"].as_str()), (Some("travel_plans"), Some(trips_id)));
+    let r = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"text": "Plan trip tomorrow +Travel_Plans"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!((r.body["title"].as_str(), r.body["project_id"].as_str()), (Some("Plan trip"), Some(trips_id)));
+    let r = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"text": "Plan trip +travel_plans", "project_id": trips_id}))).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "conflict", Some("project_id"));
+    call(&app, Method::PATCH, &format!("/api/v1/projects/{trips_id}"), t, Some(json!({"archived": true}))).await;
+    let r = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"text": "Plan trip +travel_plans"}))).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "project_archived", Some("text"));
     let r = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"text": "tomorrow #home"}))).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "required", Some("text"));
     let r = call(&app, Method::POST, "/api/v1/tasks", t, Some(json!({"text": "Call remind me 30m before"}))).await;

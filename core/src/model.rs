@@ -302,8 +302,8 @@ pub struct Task {
 /// /api/v1/tasks/parse` reads it (`Pay rent every month on the 1st #bills !high`). Beside `text`, a field
 /// the text does not set may be given (`description`, `status`, or e.g. `due` when the text names no date);
 /// giving `title`, or a field the text sets too, is a 422 `conflict` naming that field. A `+project` in the
-/// text is a 422 `unknown_project` (projects do not exist yet); what the text sets is validated as if given
-/// as fields, with errors naming `text`.
+/// text names one of your projects (case-insensitive; `_` stands for a space), else it is a 422
+/// `unknown_project`; what the text sets is validated as if given as fields, with errors naming `text`.
 #[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
@@ -329,11 +329,15 @@ pub struct NewTask {
 }
 
 impl NewTask {
-    /// The task `text` describes (read in `tz` at `now`), with the fields given beside it; without `text`,
-    /// the task as given.
-    pub fn resolve_text(mut self, tz: &TimeZone, now: Timestamp) -> Result<NewTask, Invalid> {
+    /// The task `text` describes (read in `tz` at `now`), with the fields given beside it, and the name of
+    /// the project the text puts it in (for the store to look up); without `text`, the task as given.
+    pub fn resolve_text(
+        mut self,
+        tz: &TimeZone,
+        now: Timestamp,
+    ) -> Result<(NewTask, Option<String>), Invalid> {
         let Some(text) = self.text.take() else {
-            return Ok(self);
+            return Ok((self, None));
         };
         quick_add::check_text(&text)?;
         let q = quick_add::parse(&text, tz, now);
@@ -357,14 +361,8 @@ impl NewTask {
                 "give either title (with fields) or text, not both",
             ));
         }
-        if let Some(project) = &q.project {
-            return Err(Invalid::new(
-                "unknown_project",
-                "text",
-                format!(
-                    "there is no project {project:?}: projects do not exist yet; remove +{project}"
-                ),
-            ));
+        if q.project.is_some() && self.project_id.is_some() {
+            return Err(conflict("project_id", "project"));
         }
         // A rule alone gives the text a first due date of its own making; `due` then says where it starts.
         let dated = q.spans.iter().any(|s| {
@@ -420,7 +418,7 @@ impl NewTask {
                 })
                 .collect()
         });
-        Ok(NewTask {
+        let task = NewTask {
             title,
             text: None,
             due,
@@ -429,7 +427,8 @@ impl NewTask {
             priority: self.priority.or(q.priority),
             reminders: self.reminders.or(reminders),
             ..self
-        })
+        };
+        Ok((task, q.project))
     }
 }
 

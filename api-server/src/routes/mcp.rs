@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use todo_core::StoreError;
 use todo_core::domain::filter::TaskQueryParams;
-use todo_core::domain::quick_add::{self, QuickAddInput};
-use todo_core::model::{NewTask, TaskPatch};
+use todo_core::domain::quick_add::QuickAddInput;
+use todo_core::model::{NewTask, ProjectInput, ProjectListParams, TaskPatch};
 use todo_core::store::Owner;
 use todo_worker::deliveries;
 use uuid::Uuid;
@@ -112,8 +112,9 @@ pub async fn no_stream() -> ApiError {
 }
 
 /// The tools that change something: a read-only access token may not call them.
-const WRITING_TOOLS: [&str; 6] = [
+const WRITING_TOOLS: [&str; 7] = [
     "create_task",
+    "create_project",
     "update_task",
     "complete_task",
     "skip_occurrence",
@@ -144,6 +145,7 @@ fn tools() -> Value {
                 "status": {"type": "string", "description": "Comma list of open, in_progress, completed"},
                 "priority": {"type": "string", "description": "Comma list of none, low, medium, high, urgent"},
                 "tags": {"type": "string", "description": "Comma list of tag names"},
+                "project": {"type": "string", "format": "uuid", "description": "Only this project's tasks (from list_projects); without it, archived projects' tasks are left out"},
                 "due_today": {"type": "string", "enum": ["true", "false"]},
                 "overdue": {"type": "string", "enum": ["true", "false"]},
                 "sort": {"type": "string", "enum": ["due", "priority", "title", "created", "updated", "rank"]},
@@ -156,7 +158,8 @@ fn tools() -> Value {
             "description": "Create a task from `title` and fields, or from `text`, one line as a person would type it (\"Call mom tomorrow 5pm every sunday #family !high\"; parse_task shows how it is read). `due` is YYYY-MM-DD (all day) or YYYY-MM-DDTHH:MM in the user's time zone; `rrule` makes it recurring (needs due). Beside `text`, give only fields the text does not set.",
             "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
                 "title": {"type": "string", "description": "Required unless text is given"},
-                "text": {"type": "string", "description": "Quick-add line: dates, times, every …, #tag, !high or p1–p4, remind me 30m before; the rest is the title"},
+                "text": {"type": "string", "description": "Quick-add line: dates, times, every …, #tag, !high or p1–p4, +project, remind me 30m before; the rest is the title"},
+                "project_id": {"type": "string", "format": "uuid", "description": "The project (from list_projects; default the Inbox)"},
                 "description": {"type": "string"},
                 "priority": {"type": "string", "enum": ["none", "low", "medium", "high", "urgent"]},
                 "due": {"type": "string"},
@@ -167,7 +170,7 @@ fn tools() -> Value {
         {
             "name": "parse_task",
             "title": "Read a quick-add line",
-            "description": "How create_task would read `text`, without creating anything: the title left, the due date in the user's zone, recurrence, tags, priority, reminders, and the span of each recognised piece. Words that could be part of a title (\"Watch Friday Night Lights\") stay title; a +project is reported but projects do not exist yet, so creating with one fails.",
+            "description": "How create_task would read `text`, without creating anything: the title left, the due date in the user's zone, recurrence, tags, priority, reminders, and the span of each recognised piece. Words that could be part of a title (\"Watch Friday Night Lights\") stay title; a +project is reported with the id of the user's project of that name (null when there is none: creating would fail).",
             "inputSchema": {"type": "object", "additionalProperties": false, "required": ["text"], "properties": {
                 "text": {"type": "string"}
             }}
@@ -182,7 +185,8 @@ fn tools() -> Value {
                 "description": {"type": "string"},
                 "priority": {"type": "string", "enum": ["none", "low", "medium", "high", "urgent"]},
                 "due": {"type": ["string", "null"], "description": "null clears it"},
-                "tags": {"type": "array", "items": {"type": "string"}}
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "project_id": {"type": "string", "format": "uuid", "description": "Move it to this project"}
             }}
         },
         {
@@ -221,6 +225,23 @@ fn tools() -> Value {
             }}
         },
         {
+            "name": "list_projects",
+            "title": "List projects",
+            "description": "The user's projects (lists): the Inbox first, then in the user's order, with open and total task counts. Archived ones only with archived=true.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "archived": {"type": "boolean"}
+            }}
+        },
+        {
+            "name": "create_project",
+            "title": "Create a project",
+            "description": "Create a project (list) to put tasks in; names are unique per user, case-insensitively.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {
+                "name": {"type": "string"},
+                "color": {"type": "string", "description": "#rrggbb"}
+            }}
+        },
+        {
             "name": "list_tags",
             "title": "List tags",
             "description": "The user's tags with how many tasks carry each.",
@@ -246,6 +267,7 @@ struct CreateArgs {
     due: Option<String>,
     tags: Option<Vec<String>>,
     rrule: Option<String>,
+    project_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -327,6 +349,7 @@ async fn call_tool(
                 priority: a.priority,
                 due: a.due,
                 tags: a.tags,
+                project_id: a.project_id,
                 recurrence: a.rrule.map(|r| todo_core::domain::recurrence::RuleInput {
                     rrule: Some(r),
                     ..Default::default()
@@ -366,12 +389,25 @@ async fn call_tool(
         }
         "parse_task" => {
             let a: QuickAddInput = args(call.arguments)?;
-            match quick_add::check_text(&a.text) {
-                Ok(()) => Ok(json!(
-                    quick_add::parse(&a.text, &owner.tz, now).view(&owner.tz)
-                )),
-                Err(e) => Err(e.into()),
-            }
+            crate::routes::tasks::read_text(store, owner, &a.text)
+                .await
+                .map(|view| json!(view))
+        }
+        "list_projects" => {
+            let a: ProjectListParams = args(call.arguments)?;
+            store
+                .list_projects(owner, a.archived.unwrap_or(false))
+                .await
+                .map(|p| json!(p))
+                .map_err(ApiError::from)
+        }
+        "create_project" => {
+            let a: ProjectInput = args(call.arguments)?;
+            store
+                .create_project(owner, a, now)
+                .await
+                .map(|p| json!(p))
+                .map_err(ApiError::from)
         }
         "list_tags" => store
             .list_tags(owner)

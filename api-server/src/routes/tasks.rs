@@ -13,6 +13,8 @@ use todo_core::domain::quick_add::{self, QuickAddInput, QuickAddView};
 use todo_core::model::{
     NewTask, NextOccurrence, Occurrences, OccurrencesParams, RulePreview, Task, TaskPage, TaskPatch,
 };
+use todo_core::store::Owner;
+use todo_core::{Store, StoreError};
 use uuid::Uuid;
 
 /// List tasks: filters, sorting, search and cursor pagination, all combinable.
@@ -178,13 +180,27 @@ pub async fn preview_recurrence(
 #[utoipa::path(post, path = "/api/v1/tasks/parse", tag = "tasks", request_body = QuickAddInput,
     responses((status = 200, body = QuickAddView), CommonErrors), security(("bearer" = [])))]
 pub async fn parse_task(
+    State(s): State<AppState>,
     // The profile as recently read: a preview asked for as the user types saves a lookup per keystroke.
     RecentAuth(owner): RecentAuth,
     ApiJson(input): ApiJson<QuickAddInput>,
 ) -> ApiResult<Json<QuickAddView>> {
-    quick_add::check_text(&input.text)?;
-    let read = quick_add::parse(&input.text, &owner.tz, Timestamp::now());
-    Ok(Json(read.view(&owner.tz)))
+    Ok(Json(read_text(&s.store, &owner, &input.text).await?))
+}
+
+/// How `text` reads for `owner` now, with the project it names looked up (as creating would).
+pub async fn read_text(store: &Store, owner: &Owner, text: &str) -> ApiResult<QuickAddView> {
+    quick_add::check_text(text)?;
+    let read = quick_add::parse(text, &owner.tz, Timestamp::now());
+    let mut view = read.view(&owner.tz);
+    if let Some(name) = &read.project {
+        view.project_id = match store.project_for_text(owner, name).await {
+            Ok(id) => Some(id),
+            Err(StoreError::Invalid(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+    }
+    Ok(view)
 }
 
 /// Attach a tag to a task.

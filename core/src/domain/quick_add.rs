@@ -173,9 +173,11 @@ pub struct QuickAddView {
     pub tags: Vec<String>,
     /// `null` when the text names none.
     pub priority: Option<Priority>,
-    /// A `+project` named in the text (projects do not exist yet: creating from such text is a 422
-    /// `unknown_project`).
+    /// A `+project` named in the text.
     pub project: Option<String>,
+    /// The id of your project `project` names (case-insensitive, `_` for a space), or `null` when you have
+    /// none by that name that is not archived: creating from this text is then a 422.
+    pub project_id: Option<uuid::Uuid>,
     pub reminders: Vec<QuickReminder>,
     pub spans: Vec<Span>,
 }
@@ -201,6 +203,7 @@ impl QuickAdd {
             tags: self.tags.clone(),
             priority: self.priority,
             project: self.project.clone(),
+            project_id: None,
             reminders: self
                 .reminders
                 .iter()

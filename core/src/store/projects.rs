@@ -151,6 +151,33 @@ impl Store {
         Ok(rows.into_iter().next().map(Project::from))
     }
 
+    /// The project a quick-add `+name` means: the owner's project of that name, case-insensitive, with `_`
+    /// standing for a space (`+home_office` is "Home office"), not archived. Errors name `text`.
+    pub async fn project_for_text(&self, owner: &Owner, name: &str) -> StoreResult<Uuid> {
+        let found = match self.project_named(owner, name).await? {
+            Some(p) => Some(p),
+            None if name.contains('_') => {
+                self.project_named(owner, &name.replace('_', " ")).await?
+            }
+            None => None,
+        };
+        match found {
+            None => Err(Invalid::new(
+                "unknown_project",
+                "text",
+                format!("you have no project {name:?}; create it first or remove +{name}"),
+            )
+            .into()),
+            Some(p) if p.archived => Err(Invalid::new(
+                "project_archived",
+                "text",
+                format!("the project {:?} is archived; restore it first", p.name),
+            )
+            .into()),
+            Some(p) => Ok(p.id),
+        }
+    }
+
     /// A new project, last in the owner's order.
     pub async fn create_project(
         &self,

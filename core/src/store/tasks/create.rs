@@ -229,7 +229,10 @@ impl Store {
         input: NewTask,
         now: Timestamp,
     ) -> StoreResult<Task> {
-        let input = input.resolve_text(&owner.tz, now)?;
+        let (mut input, project) = input.resolve_text(&owner.tz, now)?;
+        if let Some(name) = project {
+            input.project_id = Some(self.project_for_text(owner, &name).await?);
+        }
         let plan = PlannedTask::new(owner, validate_new(owner, input.clone())?, now);
         let task = match &self.pool {
             Pool::Postgres(p) => match self
