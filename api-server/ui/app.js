@@ -659,7 +659,7 @@ function renderQuickAdd(read, text) {
   if (read.recurrence) meaning.push(item("Repeats", `${describeRule(read.recurrence.rrule)}${read.recurrence.basis === "completion" ? ", counted from completion" : ""}`));
   if (read.tags.length) meaning.push(item("Tags", read.tags.join(", ")));
   if (read.priority) meaning.push(item("Priority", PRIORITY_LABEL[read.priority] || "None"));
-  if (read.project) meaning.push(item("Project", `${read.project} — projects don't exist yet; remove +${read.project} to add the task`, "qa-warn"));
+  if (read.project) meaning.push(read.project_id ? item("Project", read.project) : item("Project", `you have no project “${read.project}” (or it is archived)`, "qa-warn"));
   for (const r of read.reminders) meaning.push(item("Reminder", describeReminder(r)));
   $('[data-role="qa-meaning"]', box).replaceChildren(...meaning);
   box.hidden = false;

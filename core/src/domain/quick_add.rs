@@ -1811,6 +1811,11 @@ mod tests {
                 "Pay rent | due=2027-01-01T09:00 | rrule=FREQ=MONTHLY;BYMONTHDAY=1 | tags=bills | prio=high | remind=1440",
             ),
             (
+                "Pay rent every month on the 1st 9am remind me 1 day before #bills p2",
+                "Pay rent | due=2027-01-01T09:00 | rrule=FREQ=MONTHLY;BYMONTHDAY=1 | tags=bills | prio=high | remind=1440",
+            ),
+            ("Buy gift december 24th 2027", "Buy gift | due=2027-12-24"),
+            (
                 "Read The Day of the Jackal tomorrow #books",
                 "Read The Day of the Jackal | due=2026-12-03 | tags=books",
             ),
