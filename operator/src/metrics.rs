@@ -1,6 +1,6 @@
 //! Prometheus metrics of the operator, served at `/metrics`.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use kube::core::DeserializeGuard;
@@ -42,6 +42,7 @@ pub struct Metrics {
     in_flight: Gauge,
     platform_conditions: Family<Labels, Gauge>,
     platforms: OnceLock<Store<DeserializeGuard<TodoPlatform>>>,
+    scrape: Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -113,6 +114,7 @@ impl Default for Metrics {
             in_flight,
             platform_conditions,
             platforms: OnceLock::new(),
+            scrape: Mutex::new(()),
         }
     }
 }
@@ -174,14 +176,14 @@ impl Metrics {
 
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
+        // Two scrapes at once must not see each other's half-rebuilt condition series.
+        let _scrape = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
         self.refresh_platform_conditions();
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
-}
 
-impl Metrics {
     /// Rebuild the condition series from the cache, so a deleted platform's series go with it.
     fn refresh_platform_conditions(&self) {
         let Some(store) = self.platforms.get() else {
