@@ -381,6 +381,71 @@ async fn children_no_longer_desired_are_deleted() {
     );
 }
 
+/// Monitoring follows `spec.observability`: with the Prometheus operator's CRDs served, the
+/// PrometheusRule and the dashboards ConfigMap are applied and MonitoringReady says so; switched
+/// off, both are deleted and the condition goes; without the CRD the platform stalls naming it.
+#[tokio::test]
+async fn monitoring_objects_follow_observability() {
+    let mut spec = managed_spec();
+    spec["observability"] = json!({ "prometheusRules": true, "grafanaDashboards": true });
+    let harness = Harness::new(spec, true);
+    harness.server.serve_group(
+        "monitoring.coreos.com/v1",
+        &["servicemonitors", "prometheusrules"],
+    );
+    let rule = format!(
+        "/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/prometheusrules/todo-alerts"
+    );
+    let dashboards = format!("/api/v1/namespaces/{NAMESPACE}/configmaps/todo-dashboards");
+    let (_, requests) = harness.reconcile().await;
+    let applied = writes(&requests);
+    for path in [&rule, &dashboards] {
+        assert!(
+            applied.contains(&format!("PATCH {path}")),
+            "{path}: {applied:#?}"
+        );
+    }
+    assert_eq!(
+        harness.server.get(&dashboards).unwrap()["metadata"]["labels"]["grafana_dashboard"],
+        "1"
+    );
+    assert_eq!(
+        harness.condition("MonitoringReady"),
+        ("True".into(), "Applied".into())
+    );
+    assert_eq!(harness.message("MonitoringReady"), "PrometheusRule applied");
+
+    harness.edit(|p| p["spec"]["observability"] = json!({}));
+    let (_, requests) = harness.reconcile().await;
+    let deleted: BTreeSet<String> = writes(&requests)
+        .into_iter()
+        .filter(|w| w.starts_with("DELETE"))
+        .collect();
+    assert_eq!(
+        deleted,
+        BTreeSet::from([format!("DELETE {rule}"), format!("DELETE {dashboards}")])
+    );
+    assert!(
+        harness
+            .platform()
+            .status
+            .unwrap()
+            .conditions
+            .iter()
+            .all(|c| c.type_ != "MonitoringReady")
+    );
+
+    let mut spec = managed_spec();
+    spec["observability"] = json!({ "prometheusRules": true });
+    let without_crd = Harness::new(spec, true);
+    without_crd.reconcile().await;
+    assert_eq!(
+        without_crd.condition("MonitoringReady"),
+        ("False".into(), "PrometheusRuleCrdMissing".into())
+    );
+    assert_eq!(without_crd.condition("Stalled").0, "True");
+}
+
 /// With deletionPolicy Delete the finalizer is added first, and on deletion the platform's
 /// topics are deleted before the finalizer is released.
 #[tokio::test]
