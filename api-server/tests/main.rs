@@ -16,5 +16,6 @@ mod projects;
 mod quick_add;
 mod recurrence;
 mod schemathesis;
+mod subtasks;
 mod tokens;
 mod ui_e2e;

@@ -269,6 +269,15 @@ pub struct Task {
     /// The project (list) the task is in; the Inbox's id is the user's id.
     #[serde(default)]
     pub project_id: Uuid,
+    /// The task this one is a subtask of.
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    /// Its direct subtasks (`GET /api/v1/tasks?parent={id}` lists them).
+    #[serde(default)]
+    pub subtask_count: i64,
+    /// Of those, the completed ones.
+    #[serde(default)]
+    pub subtasks_done: i64,
     pub due: Option<DueView>,
     /// Not completed and its due time has passed (judged in the user's zone).
     pub overdue: bool,
@@ -317,8 +326,11 @@ pub struct NewTask {
     pub description: Option<String>,
     pub status: Option<Status>,
     pub priority: Option<Priority>,
-    /// One of your projects that is not archived (default: the Inbox).
+    /// One of your projects that is not archived (default: the Inbox, or the parent's project).
     pub project_id: Option<Uuid>,
+    /// Make it a subtask of this task of yours (at most 4 levels deep). A subtask is in its parent's project
+    /// and does not repeat.
+    pub parent_id: Option<Uuid>,
     /// `YYYY-MM-DD` (all day), `YYYY-MM-DDTHH:MM` (your local time) or RFC 3339 with offset.
     pub due: Option<String>,
     /// Tag names; tags that don't exist yet are created.
@@ -636,5 +648,6 @@ pub enum ProjectTasks {
 #[serde(deny_unknown_fields)]
 pub struct ProjectDeleteParams {
     /// `move` (default): its tasks move to the Inbox; `delete`: they are deleted with it.
+    #[param(inline)]
     pub tasks: Option<ProjectTasks>,
 }

@@ -1165,3 +1165,83 @@ mod projects_migration {
         db.cleanup().await;
     }
 }
+
+store_test!(
+    /// Subtasks: in their parent's project, at most four levels, never repeating on their own; counted on
+    /// the parent, listed by parent, found by search; completed, moved and deleted with their parent, each
+    /// with its event; and brought back open by a recurring parent's next occurrence.
+    subtasks, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let work = store.create_project(&ada, ProjectInput { name: "Work".into(), color: None }, now()).await.unwrap();
+    let sub = |title: &str, parent: uuid::Uuid| NewTask { parent_id: Some(parent), ..new(title) };
+    let party = store.create_task(&ada, NewTask { project_id: Some(work.id), ..new("Plan the party") }, now()).await.unwrap();
+    let a = store.create_task(&ada, sub("Buy balloons", party.id), now()).await.unwrap();
+    assert_eq!((a.parent_id, a.project_id), (Some(party.id), work.id), "in the parent's project");
+    let a1 = store.create_task(&ada, sub("Pick colours", a.id), now()).await.unwrap();
+    let a1a = store.create_task(&ada, sub("Ask the kids", a1.id), now()).await.unwrap();
+    let too_deep = store.create_task(&ada, sub("Fifth level", a1a.id), now()).await.unwrap_err();
+    assert!(matches!(&too_deep, StoreError::Invalid(i) if i.code == "too_deep" && i.field.as_deref() == Some("parent_id")), "{too_deep:?}");
+    let elsewhere = store.create_task(&ada, NewTask { project_id: Some(ada.id), ..sub("x", party.id) }, now()).await.unwrap_err();
+    assert!(matches!(&elsewhere, StoreError::Invalid(i) if i.code == "subtask_project"), "{elsewhere:?}");
+    let repeating = store.create_task(&ada, NewTask {
+        due: Some("2026-03-20".into()),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=DAILY".into()), ..Default::default() }),
+        ..sub("x", party.id)
+    }, now()).await.unwrap_err();
+    assert!(matches!(&repeating, StoreError::Invalid(i) if i.code == "subtask_recurrence"), "{repeating:?}");
+    let foreign = store.create_task(&bob, sub("Mine now", party.id), now()).await.unwrap_err();
+    assert!(matches!(&foreign, StoreError::Invalid(i) if i.code == "unknown_parent"), "{foreign:?}");
+
+    store.complete_task(&ada, a1a.id, now()).await.unwrap();
+    let got = store.get_task(&ada, a1.id, now()).await.unwrap();
+    assert_eq!((got.subtask_count, got.subtasks_done), (1, 1));
+    let children = list(&store, &ada, TaskQueryParams { parent: Some(party.id.to_string()), ..p() }).await;
+    assert_eq!(titles(&children), ["Buy balloons"]);
+    let top = list(&store, &ada, TaskQueryParams { parent: Some("none".into()), status: None, ..p() }).await;
+    assert_eq!(titles(&top), ["Plan the party"]);
+    let found = list(&store, &ada, TaskQueryParams { q: Some("balloons".into()), ..p() }).await;
+    assert_eq!(titles(&found), ["Buy balloons"], "search finds subtasks");
+
+    let err = store.update_task(&ada, a.id, TaskPatch { project_id: Some(ada.id), ..Default::default() }, now()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(i) if i.code == "subtask_project"), "{err:?}");
+    task_event_data(&store).await;
+    store.update_task(&ada, party.id, TaskPatch { project_id: Some(ada.id), ..Default::default() }, now()).await.unwrap();
+    for t in [&a, &a1, &a1a] {
+        assert_eq!(store.get_task(&ada, t.id, now()).await.unwrap().project_id, ada.id, "{} moved with its parent", t.title);
+    }
+    assert_eq!(task_event_data(&store).await.len(), 4);
+    store.complete_task(&ada, party.id, now()).await.unwrap();
+    let completed: Vec<String> = task_event_data(&store).await.iter().map(|d| d["task"]["title"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(completed, ["Buy balloons", "Pick colours", "Plan the party"], "the open subtasks first, then the parent");
+    let err = store.create_task(&ada, sub("Late idea", party.id), now()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(i) if i.code == "parent_completed"), "{err:?}");
+    store.delete_task(&ada, party.id, now()).await.unwrap();
+    for t in [&a, &a1, &a1a] {
+        assert!(matches!(store.get_task(&ada, t.id, now()).await.unwrap_err(), StoreError::NotFound(_)));
+    }
+    let deleted: Vec<String> = task_event_data(&store).await.iter().map(|d| d["task"]["title"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(deleted, ["Buy balloons", "Pick colours", "Ask the kids", "Plan the party"]);
+
+    let chores = store.create_task(&ada, NewTask {
+        due: Some("2026-03-23T09:00".into()),
+        recurrence: Some(RuleInput { rrule: Some("FREQ=WEEKLY".into()), ..Default::default() }),
+        ..new("Weekly clean")
+    }, now()).await.unwrap();
+    let kitchen = store.create_task(&ada, NewTask { due: Some("2026-03-23T08:00".into()), tags: Some(vec!["home".into()]), ..sub("Kitchen", chores.id) }, now()).await.unwrap();
+    store.create_task(&ada, sub("Oven", kitchen.id), now()).await.unwrap();
+    store.complete_task(&ada, chores.id, now()).await.unwrap();
+    let next = store.create_next_occurrence(&ada, chores.id, now()).await.unwrap().next.unwrap();
+    assert_eq!((next.subtask_count, next.subtasks_done), (1, 0));
+    let again = list(&store, &ada, TaskQueryParams { parent: Some(next.id.to_string()), ..p() }).await;
+    assert_eq!(titles(&again), ["Kitchen"]);
+    assert_eq!(again[0].status, Status::Open);
+    assert_eq!(again[0].due.as_ref().unwrap().at.to_string(), "2026-03-30T08:00:00Z", "a week on, as the series moved");
+    assert_eq!(again[0].tags[0].name, "home");
+    let oven = list(&store, &ada, TaskQueryParams { parent: Some(again[0].id.to_string()), ..p() }).await;
+    assert_eq!(titles(&oven), ["Oven"]);
+    let repeat = store.create_next_occurrence(&ada, chores.id, now()).await.unwrap();
+    assert!(!repeat.created);
+    let kitchens = list(&store, &ada, TaskQueryParams { q: Some("kitchen".into()), ..p() }).await;
+    assert_eq!(kitchens.len(), 2, "a repeated completion copies nothing again");
+});

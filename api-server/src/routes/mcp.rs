@@ -146,6 +146,7 @@ fn tools() -> Value {
                 "priority": {"type": "string", "description": "Comma list of none, low, medium, high, urgent"},
                 "tags": {"type": "string", "description": "Comma list of tag names"},
                 "project": {"type": "string", "format": "uuid", "description": "Only this project's tasks (from list_projects); without it, archived projects' tasks are left out"},
+                "parent": {"type": "string", "description": "A task id: its subtasks; none: only tasks that are not subtasks"},
                 "due_today": {"type": "string", "enum": ["true", "false"]},
                 "overdue": {"type": "string", "enum": ["true", "false"]},
                 "sort": {"type": "string", "enum": ["due", "priority", "title", "created", "updated", "rank"]},
@@ -160,6 +161,7 @@ fn tools() -> Value {
                 "title": {"type": "string", "description": "Required unless text is given"},
                 "text": {"type": "string", "description": "Quick-add line: dates, times, every …, #tag, !high or p1–p4, +project, remind me 30m before; the rest is the title"},
                 "project_id": {"type": "string", "format": "uuid", "description": "The project (from list_projects; default the Inbox)"},
+                "parent_id": {"type": "string", "format": "uuid", "description": "Make it a subtask of this task (4 levels at most)"},
                 "description": {"type": "string"},
                 "priority": {"type": "string", "enum": ["none", "low", "medium", "high", "urgent"]},
                 "due": {"type": "string"},
@@ -268,6 +270,7 @@ struct CreateArgs {
     tags: Option<Vec<String>>,
     rrule: Option<String>,
     project_id: Option<Uuid>,
+    parent_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -350,6 +353,7 @@ async fn call_tool(
                 due: a.due,
                 tags: a.tags,
                 project_id: a.project_id,
+                parent_id: a.parent_id,
                 recurrence: a.rrule.map(|r| todo_core::domain::recurrence::RuleInput {
                     rrule: Some(r),
                     ..Default::default()

@@ -42,6 +42,8 @@ pub struct TaskQueryParams {
     /// Only the tasks of this project (its id; archived projects too). Without it, tasks of archived
     /// projects are left out.
     pub project: Option<String>,
+    /// A task's id: its direct subtasks; `none`: only tasks that are not subtasks. Without it, both.
+    pub parent: Option<String>,
     /// Full-text search over title, description and tag names; word stems and prefixes match.
     pub q: Option<String>,
     /// `due`, `priority`, `title`, `created`, `updated`, or `rank` (with `q`). Default: `rank` with `q`, else `created`.
@@ -114,12 +116,22 @@ pub struct TaskQuery {
     pub has_due: Option<bool>,
     pub recurring: Option<bool>,
     pub project: Option<Uuid>,
+    pub parent: Option<Parent>,
     pub search: Option<SearchTerms>,
     pub sort: SortKey,
     pub order: Order,
     pub limit: u32,
     pub after: Option<Cursor>,
     pub now: Timestamp,
+}
+
+/// Which tasks by their parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    /// Subtasks of this task.
+    Of(Uuid),
+    /// Tasks without a parent.
+    None,
 }
 
 /// Search input reduced to plain words (letters and digits), so no query syntax reaches the database.
@@ -323,6 +335,17 @@ impl TaskQueryParams {
                 })
             })
             .transpose()?;
+        let parent = match self.parent.as_deref().map(str::trim) {
+            None => None,
+            Some("none") => Some(Parent::None),
+            Some(v) => Some(Parent::Of(v.parse::<Uuid>().map_err(|_| {
+                Invalid::new(
+                    "invalid_value",
+                    "parent",
+                    format!("{v:?} is not a task id or none"),
+                )
+            })?)),
+        };
         let search = self
             .q
             .as_deref()
@@ -398,6 +421,7 @@ impl TaskQueryParams {
             has_due,
             recurring,
             project,
+            parent,
             search,
             sort,
             order,

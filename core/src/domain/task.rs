@@ -7,6 +7,8 @@ pub const TITLE_MAX_CHARS: usize = 500;
 pub const DESCRIPTION_MAX_CHARS: usize = 20_000;
 pub const TAG_NAME_MAX_CHARS: usize = 64;
 pub const PROJECT_NAME_MAX_CHARS: usize = 100;
+/// Levels of tasks: a task, its subtasks, theirs, and theirs.
+pub const MAX_SUBTASK_DEPTH: u32 = 4;
 pub const MAX_TAGS_PER_TASK: usize = 50;
 
 /// Sorts in declaration order: none < low < medium < high < urgent.

@@ -108,10 +108,11 @@ pub trait Dialect: Database {
     const OWN_PROJECT_FOR_UPDATE: &'static str;
 
     /// Whether [`INSERT_TASK`](Dialect::INSERT_TASK) writes the search document itself, from the tag
-    /// names bound as `$16`; otherwise [`refresh_derived`](Dialect::refresh_derived) indexes the row.
+    /// names bound as `$17`; otherwise [`refresh_derived`](Dialect::refresh_derived) indexes the row.
     const INSERT_INDEXES_SEARCH: bool;
 
-    /// A task row, binding its columns `$1`–`$15` (`$14` creation time, also its update time; `$15` project).
+    /// A task row, binding its columns `$1`–`$16` (`$14` creation time, also its update time; `$15` project,
+    /// `$16` parent).
     const INSERT_TASK: &'static str;
 
     /// Up to `$2` reminders due at `$1`, earliest first; replicas scanning at the same moment take
@@ -159,8 +160,13 @@ pub struct Search {
 
 /// A task's own columns (`t` is the tasks table).
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.priority, t.project_id, \
-     t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
-     t.created_at, t.updated_at";
+     t.parent_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, \
+     t.completed_at, t.created_at, t.updated_at";
+
+/// A task's direct subtasks, all and completed (two probes of the partial `tasks_parent` index, which holds
+/// only subtasks: a task without any costs next to nothing).
+const SUBTASK_COUNTS: &str = "(SELECT COUNT(*) FROM tasks s WHERE s.parent_id = t.id) AS subtask_count, \
+     (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = t.id AND s.status = 'completed') AS subtasks_done";
 
 /// Where a statement runs: a transaction, or a connection taken from the pool. Statements take this
 /// rather than `&mut D::Connection` so that `D` is known from the argument.
@@ -296,7 +302,7 @@ impl Dialect for Postgres {
     fn task_columns() -> &'static str {
         static COLUMNS: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "{TASK_COLUMNS}, t.tags_json, \
+                "{TASK_COLUMNS}, t.tags_json, {SUBTASK_COUNTS}, \
                  (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at, r.fired_event_id) \
                    ORDER BY r.fire_at IS NULL, r.fire_at, r.id)::text \
                    FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
@@ -306,7 +312,7 @@ impl Dialect for Postgres {
     }
 
     const TASK_FOR_UPDATE: &'static str = "SELECT t.id, t.title, t.description, t.status, t.priority, \
-         t.project_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
+         t.project_id, t.parent_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
          t.created_at, t.updated_at FROM tasks t WHERE t.id = $1 AND t.user_id = $2 FOR UPDATE";
 
     const TAG_BY_NAME_FOR_SHARE: &'static str =
@@ -328,10 +334,10 @@ impl Dialect for Postgres {
 
     const INSERT_TASK: &'static str = "INSERT INTO tasks (id, user_id, title, description, status, priority, \
          due_at, due_all_day, recurrence, series_id, occurrence, series_anchor, completed_at, created_at, \
-         updated_at, project_id, search) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, \
+         updated_at, project_id, parent_id, search) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, \
          setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', $4), 'B') \
-         || setweight(to_tsvector('english', $16), 'C'))";
+         || setweight(to_tsvector('english', $17), 'C'))";
 
     const DUE_REMINDERS: &'static str = "SELECT r.id, r.task_id, r.user_id, r.fire_at FROM reminders r \
          WHERE r.fired_at IS NULL AND r.fire_at IS NOT NULL AND r.fire_at <= $1 ORDER BY r.fire_at LIMIT $2 \
@@ -454,7 +460,7 @@ impl Dialect for Sqlite {
     fn task_columns() -> &'static str {
         static COLUMNS: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "{TASK_COLUMNS}, t.tags_json, \
+                "{TASK_COLUMNS}, t.tags_json, {SUBTASK_COUNTS}, \
                  (SELECT json_group_array(json_array(hex(r.id), r.at, r.minutes_before, r.fire_at, r.fired_at, NULLIF(hex(r.fired_event_id), '')) \
                    ORDER BY r.fire_at IS NULL, r.fire_at, r.id) \
                    FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
@@ -464,7 +470,7 @@ impl Dialect for Sqlite {
     }
 
     const TASK_FOR_UPDATE: &'static str = "SELECT t.id, t.title, t.description, t.status, t.priority, \
-         t.project_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
+         t.project_id, t.parent_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, t.completed_at, \
          t.created_at, t.updated_at FROM tasks t WHERE t.id = $1 AND t.user_id = $2";
 
     const TAG_BY_NAME_FOR_SHARE: &'static str =
@@ -484,8 +490,8 @@ impl Dialect for Sqlite {
 
     const INSERT_TASK: &'static str = "INSERT INTO tasks (id, user_id, title, description, status, priority, \
          due_at, due_all_day, recurrence, series_id, occurrence, series_anchor, completed_at, created_at, \
-         updated_at, project_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)";
+         updated_at, project_id, parent_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)";
 
     const DUE_REMINDERS: &'static str = "SELECT r.id, r.task_id, r.user_id, r.fire_at FROM reminders r \
          WHERE r.fired_at IS NULL AND r.fire_at IS NOT NULL AND r.fire_at <= $1 ORDER BY r.fire_at LIMIT $2";

@@ -295,15 +295,17 @@ impl Store {
                 }
                 ProjectTasks::Delete => {
                     let task = load_task(&mut tx, owner, task_id, now).await?;
-                    query("DELETE FROM tasks WHERE id = $1")
-                        .bind(task_id)
-                        .execute(&mut tx)
-                        .await?;
                     self.emit_task_event(&mut tx, owner, kind::TASK_DELETED, &task, vec![], now)
                         .await?;
                 }
             }
         }
+        // All at once: a subtask is in its parent's project, and deleting one by one would meet subtasks
+        // already gone with their parents.
+        query("DELETE FROM tasks WHERE project_id = $1")
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
         query("DELETE FROM projects WHERE id = $1")
             .bind(id)
             .execute(&mut tx)

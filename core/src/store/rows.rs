@@ -191,6 +191,7 @@ pub(crate) struct TaskRow {
     pub status: String,
     pub priority: i16,
     pub project_id: Uuid,
+    pub parent_id: Option<Uuid>,
     pub due_at: Option<i64>,
     pub due_all_day: bool,
     pub recurrence: Option<String>,
@@ -200,6 +201,10 @@ pub(crate) struct TaskRow {
     pub completed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    #[sqlx(default)]
+    pub subtask_count: i64,
+    #[sqlx(default)]
+    pub subtasks_done: i64,
     #[sqlx(default)]
     pub rank: Option<f64>,
     #[sqlx(default)]
@@ -288,6 +293,9 @@ impl TaskRow {
             status,
             priority: Priority::from_rank(self.priority),
             project_id: self.project_id,
+            parent_id: self.parent_id,
+            subtask_count: self.subtask_count,
+            subtasks_done: self.subtasks_done,
             due: due.map(|d| d.view(&owner.tz)),
             overdue: status != Status::Completed && due.is_some_and(|d| d.is_overdue(now)),
             due_today: due.is_some_and(|d| d.is_due_today(now, &owner.tz)),

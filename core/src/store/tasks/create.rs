@@ -24,6 +24,7 @@ struct ValidNew {
     status: Status,
     priority: i16,
     project_id: Uuid,
+    parent_id: Option<Uuid>,
     due: Option<Due>,
     rule: Option<Rule>,
     tags: Vec<String>,
@@ -73,6 +74,7 @@ fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
         priority: input.priority.unwrap_or_default().rank(),
         // The Inbox's id is its owner's.
         project_id: input.project_id.unwrap_or(owner.id),
+        parent_id: input.parent_id,
         due,
         rule,
         tags,
@@ -82,36 +84,36 @@ fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
 
 /// A task creation in one PostgreSQL statement: the task, its tag links, its reminders and its outbox rows
 /// (data-modifying CTEs run to completion and the statement is atomic, so no transaction is opened).
-/// The task row is inserted only if the caller's profile (`$28` zone, `$29` display name), each tag
-/// (`$17` ids, `$26` names, `$27` colours) and the project (`$15`, not archived) are still as the
+/// The task row is inserted only if the caller's profile (`$29` zone, `$30` display name), each tag
+/// (`$18` ids, `$27` names, `$28` colours) and the project (`$15`, not archived) are still as the
 /// statement was built with; every other row is
 /// written per inserted task, so a stale profile or tag writes nothing at all. The tags are share-locked
 /// and compared at their latest committed version: a rename committed while this waited for it fails the
 /// guard, and a rename that starts later waits for this task and then refreshes it (see
 /// `Dialect::refresh_derived`). The row carries its tags as they were locked.
 const PG_CREATE_TASK: &str = "WITH tagged AS (SELECT id, name, color, name_key FROM tags \
-       WHERE id = ANY($17::uuid[]) AND user_id = $2 FOR SHARE), \
+       WHERE id = ANY($18::uuid[]) AND user_id = $2 FOR SHARE), \
      task AS (INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, \
-         recurrence, series_id, occurrence, series_anchor, completed_at, created_at, updated_at, project_id, search, tags_json) \
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, \
+         recurrence, series_id, occurrence, series_anchor, completed_at, created_at, updated_at, project_id, parent_id, search, tags_json) \
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, \
          setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', $4), 'B') \
-         || setweight(to_tsvector('english', $16), 'C'), \
+         || setweight(to_tsvector('english', $17), 'C'), \
          (SELECT json_agg(json_build_array(g.id, g.name, g.color) ORDER BY g.name_key)::text FROM tagged g) \
-       WHERE EXISTS (SELECT FROM users WHERE id = $2 AND time_zone = $28 AND display_name = $29) \
+       WHERE EXISTS (SELECT FROM users WHERE id = $2 AND time_zone = $29 AND display_name = $30) \
        AND EXISTS (SELECT FROM projects WHERE id = $15 AND user_id = $2 AND archived_at IS NULL) \
        AND (SELECT count(*) FROM tagged g \
-            JOIN unnest($17::uuid[], $26::text[], $27::text[]) AS e (id, name, color) \
+            JOIN unnest($18::uuid[], $27::text[], $28::text[]) AS e (id, name, color) \
             ON g.id = e.id AND g.name = e.name AND g.color = e.color) \
-           = cardinality($17::uuid[]) \
+           = cardinality($18::uuid[]) \
        RETURNING id), \
-     links AS (INSERT INTO task_tags (task_id, tag_id) SELECT task.id, tag_id FROM task, unnest($17::uuid[]) AS tag_id), \
+     links AS (INSERT INTO task_tags (task_id, tag_id) SELECT task.id, tag_id FROM task, unnest($18::uuid[]) AS tag_id), \
      reminders AS (INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
        SELECT r.id, task.id, $2, r.at, r.minutes_before, r.fire_at, $14 \
-       FROM task, unnest($18::uuid[], $19::bigint[], $20::integer[], $21::bigint[]) AS r (id, at, minutes_before, fire_at)) \
+       FROM task, unnest($19::uuid[], $20::bigint[], $21::integer[], $22::bigint[]) AS r (id, at, minutes_before, fire_at)) \
      INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) \
-     SELECT $22, $23, $24, $14, topic, $14 FROM task, unnest($25::text[]) AS topic";
+     SELECT $23, $24, $25, $14, topic, $14 FROM task, unnest($26::text[]) AS topic";
 
-/// Bind a planned task's columns `$1`–`$15` (as `PG_CREATE_TASK` and each dialect's `INSERT_TASK` number
+/// Bind a planned task's columns `$1`–`$16` (as `PG_CREATE_TASK` and each dialect's `INSERT_TASK` number
 /// them).
 fn bind_new_task<'q, D: Dialect>(
     q: Statement<'q, D>,
@@ -135,9 +137,10 @@ fn bind_new_task<'q, D: Dialect>(
         .bind(plan.completed_at)
         .bind(ms(now))
         .bind(v.project_id)
+        .bind(v.parent_id)
 }
 
-/// The tag part of a task's search document (`$16` of `PG_CREATE_TASK` and PostgreSQL's `INSERT_TASK`).
+/// The tag part of a task's search document (`$17` of `PG_CREATE_TASK` and PostgreSQL's `INSERT_TASK`).
 fn tag_document(tags: &[TagRef]) -> String {
     tags.iter()
         .map(|t| t.name.as_str())
@@ -205,6 +208,9 @@ impl PlannedTask {
             status: v.status,
             priority: crate::domain::task::Priority::from_rank(v.priority),
             project_id: v.project_id,
+            parent_id: v.parent_id,
+            subtask_count: 0,
+            subtasks_done: 0,
             due: v.due.map(|d| d.view(&owner.tz)),
             overdue: v.status != Status::Completed && v.due.is_some_and(|d| d.is_overdue(now)),
             due_today: v.due.is_some_and(|d| d.is_due_today(now, &owner.tz)),
@@ -232,6 +238,9 @@ impl Store {
         let (mut input, project) = input.resolve_text(&owner.tz, now)?;
         if let Some(name) = project {
             input.project_id = Some(self.project_for_text(owner, &name).await?);
+        }
+        if let Some(parent) = input.parent_id {
+            input.project_id = Some(self.subtask_project(owner, parent, &input).await?);
         }
         let plan = PlannedTask::new(owner, validate_new(owner, input.clone())?, now);
         let task = match &self.pool {

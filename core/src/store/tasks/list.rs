@@ -1,7 +1,7 @@
 //! Listing tasks: filters, sort orders, full-text search and cursor pages, as one statement built for
 //! the query.
 
-use crate::domain::filter::{Cursor, CursorKey, Order, SortKey, TagMode, TaskQuery};
+use crate::domain::filter::{Cursor, CursorKey, Order, Parent, SortKey, TagMode, TaskQuery};
 use crate::error::StoreResult;
 use crate::model::TaskPage;
 use crate::store::dialect::{Dialect, Fetch, TASK_COLUMNS, query_as};
@@ -199,7 +199,7 @@ async fn list_page<D: Dialect>(
         None => {}
     }
     match query.project {
-        // Both read `project_id`, which the owner index carries.
+        // These read `project_id` and `parent_id`, which the owner index carries.
         Some(project) => {
             let p = sql.arg(Arg::Id(project));
             sql.push(&format!(" AND t.project_id = {p}"));
@@ -207,6 +207,14 @@ async fn list_page<D: Dialect>(
         None => sql.push(&format!(
             " AND t.project_id NOT IN (SELECT id FROM projects WHERE user_id = {user} AND archived_at IS NOT NULL)"
         )),
+    }
+    match query.parent {
+        Some(Parent::Of(parent)) => {
+            let p = sql.arg(Arg::Id(parent));
+            sql.push(&format!(" AND t.parent_id = {p}"));
+        }
+        Some(Parent::None) => sql.push(" AND t.parent_id IS NULL"),
+        None => {}
     }
     sql.push(") x");
     let (cmp, dir) = match query.order {

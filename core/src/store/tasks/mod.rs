@@ -1,11 +1,12 @@
 //! Tasks: create, read, update, complete/reopen, delete, list (filters, sort, search, cursor pages), the
-//! next-occurrence operation the recurrence worker calls, and skipping an occurrence. One module per
-//! operation; what more than one of them needs is here.
+//! next-occurrence operation the recurrence worker calls, skipping an occurrence, and what a task's
+//! subtasks follow. One module per operation; what more than one of them needs is here.
 
 mod create;
 mod list;
 mod occurrence;
 mod skip;
+mod subtasks;
 mod update;
 
 use crate::domain::task::{MAX_TAGS_PER_TASK, validate_tag_name};

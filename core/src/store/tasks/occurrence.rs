@@ -133,6 +133,10 @@ impl Store {
         let task = load_task(&mut tx, owner, new_id, now).await?;
         self.emit_task_event(&mut tx, owner, kind::TASK_CREATED, &task, vec![], now)
             .await?;
+        // After the task's own event, so a consumer meets the parent before its subtasks.
+        self.copy_descendants(&mut tx, owner, completed_id, new_id, shift, now)
+            .await?;
+        let task = load_task(&mut tx, owner, new_id, now).await?;
         tx.commit().await?;
         Ok(NextOccurrence {
             next: Some(task),

@@ -114,12 +114,28 @@ impl Store {
         );
         mark("status", new_status.is_some_and(|s| s != old_status));
         let project = match new_project {
+            Some(_) if row.parent_id.is_some() => {
+                return Err(Invalid::new(
+                    "subtask_project",
+                    "project_id",
+                    "a subtask is in its parent's project; move the parent",
+                )
+                .into());
+            }
             Some(p) if *p != row.project_id => {
                 usable_project(&mut tx, owner, *p, "project_id").await?;
                 *p
             }
             _ => row.project_id,
         };
+        if row.parent_id.is_some() && matches!(new_rule, Some(Some(_))) {
+            return Err(Invalid::new(
+                "subtask_recurrence",
+                "recurrence",
+                "a subtask does not repeat on its own; make its parent repeat",
+            )
+            .into());
+        }
         mark("project", project != row.project_id);
         let due = match new_due {
             Some(d) => *d,
@@ -212,6 +228,13 @@ impl Store {
         if changed.iter().any(|c| c == "due") {
             refire_reminders(&mut tx, id, due, &owner.tz, now).await?;
         }
+        if project != row.project_id {
+            self.move_descendants(&mut tx, owner, id, project, now)
+                .await?;
+        }
+        if status == Status::Completed && old_status != Status::Completed {
+            self.complete_descendants(&mut tx, owner, id, now).await?;
+        }
         if changed
             .iter()
             .any(|c| c == "title" || c == "description" || c == "tags")
@@ -285,6 +308,9 @@ impl Store {
                 .execute(&mut tx)
                 .await?;
         }
+        if !noop && to == Status::Completed {
+            self.complete_descendants(&mut tx, owner, id, now).await?;
+        }
         let task = load_task(&mut tx, owner, id, now).await?;
         if !noop {
             let k = if to == Status::Completed {
@@ -317,6 +343,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = D::begin_write(pool).await?;
         load_row_for_update(&mut tx, owner, id).await?;
+        self.delete_descendants(&mut tx, owner, id, now).await?;
         let task = load_task(&mut tx, owner, id, now).await?;
         query("DELETE FROM tasks WHERE id = $1")
             .bind(id)

@@ -1,6 +1,6 @@
--- Projects (lists). Every task belongs to exactly one; every user has an Inbox, which can be renamed and
--- recoloured but not archived or deleted. The Inbox's id is its user's id: one per user by construction,
--- known without a lookup, and this migration can give every existing user one in plain SQL.
+-- Projects (lists) and subtasks. Every task belongs to exactly one project; every user has an Inbox, which
+-- can be renamed and recoloured but not archived or deleted. The Inbox's id is its user's id: one per user
+-- by construction, known without a lookup, and this migration can give every existing user one in plain SQL.
 -- position orders a user's other projects (the Inbox comes first); archived_at hides a project and its
 -- tasks from listings that do not ask for it by id.
 CREATE TABLE projects (
@@ -28,9 +28,15 @@ UPDATE tasks SET project_id = user_id;
 ALTER TABLE tasks ALTER COLUMN project_id SET NOT NULL;
 CREATE INDEX tasks_project ON tasks (project_id);
 
--- The owner index carries the project too, so a listing filtered by project (or leaving out archived
--- ones) stays an index-only scan. CREATE INDEX blocks writes to tasks while it builds (about 3 s per
--- million tasks on 2 cores).
+-- Subtasks: a task may have a parent (another of its owner's tasks, in the same project), at most four
+-- levels deep (the store checks). Deleting a parent deletes its subtasks; the store does it first, so each
+-- gets its event, and the cascade only keeps the rule.
+ALTER TABLE tasks ADD COLUMN parent_id uuid REFERENCES tasks (id) ON DELETE CASCADE;
+CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;
+
+-- The owner index carries the project and the parent too, so a listing filtered by either (or leaving out
+-- archived projects) stays an index-only scan. CREATE INDEX blocks writes to tasks while it builds (about
+-- 3 s per million tasks on 2 cores).
 DROP INDEX tasks_by_owner;
 CREATE INDEX tasks_by_owner ON tasks (user_id, created_at, id)
-    INCLUDE (status, priority, due_at, updated_at, series_anchor, project_id);
+    INCLUDE (status, priority, due_at, updated_at, series_anchor, project_id, parent_id);

@@ -1,4 +1,4 @@
--- Projects (see the PostgreSQL migration of the same name).
+-- Projects and subtasks (see the PostgreSQL migration of the same name).
 CREATE TABLE projects (
     id          BLOB PRIMARY KEY,
     user_id     BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -22,5 +22,8 @@ ALTER TABLE tasks ADD COLUMN project_id BLOB REFERENCES projects (id);
 UPDATE tasks SET project_id = user_id;
 CREATE INDEX tasks_project ON tasks (project_id);
 
+ALTER TABLE tasks ADD COLUMN parent_id BLOB REFERENCES tasks (id) ON DELETE CASCADE;
+CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;
+
 DROP INDEX tasks_user_cover;
-CREATE INDEX tasks_user_cover ON tasks (user_id, status, priority, due_at, created_at, updated_at, series_anchor, project_id, id);
+CREATE INDEX tasks_user_cover ON tasks (user_id, status, priority, due_at, created_at, updated_at, series_anchor, project_id, parent_id, id);
