@@ -4,7 +4,7 @@
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
     accounts, activity, deliveries, health, internal, live, projects, reminders, tags, tasks,
-    tokens,
+    tokens, views,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -74,6 +74,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             tasks::update_task,
             tasks::delete_task
         ))
+        .routes(routes!(views::today))
+        .routes(routes!(views::upcoming))
         .routes(routes!(tasks::complete_task))
         .routes(routes!(tasks::reopen_task))
         .routes(routes!(tasks::skip_occurrence))

@@ -19,3 +19,4 @@ mod schemathesis;
 mod subtasks;
 mod tokens;
 mod ui_e2e;
+mod views;

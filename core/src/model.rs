@@ -651,3 +651,67 @@ pub struct ProjectDeleteParams {
     #[param(inline)]
     pub tasks: Option<ProjectTasks>,
 }
+
+/// `GET /api/v1/views/today`: what needs doing today, in your zone.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TodayView {
+    /// Your today.
+    #[schema(value_type = String, format = Date, example = "2026-12-06")]
+    pub date: jiff::civil::Date,
+    /// Open tasks due before today, earliest first.
+    pub overdue: Vec<Task>,
+    /// Open tasks due today (all-day ones and those whose time has passed too), by due time.
+    pub today: Vec<Task>,
+}
+
+/// `GET /api/v1/views/upcoming` parameters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UpcomingParams {
+    /// How many days from today (1..=60, default 14).
+    pub days: Option<String>,
+}
+
+impl UpcomingParams {
+    /// `days` as a number (its range is the view's to check).
+    pub fn days(&self) -> Result<Option<u16>, Invalid> {
+        self.days
+            .as_deref()
+            .map(|d| {
+                d.trim().parse::<u16>().map_err(|_| {
+                    Invalid::new("out_of_range", "days", "days must be a number 1..=60")
+                })
+            })
+            .transpose()
+    }
+}
+
+/// `GET /api/v1/views/upcoming`: the coming days, each with its tasks and the coming occurrences of
+/// recurring tasks that fall on it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UpcomingView {
+    pub days: Vec<UpcomingDay>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UpcomingDay {
+    #[schema(value_type = String, format = Date, example = "2026-12-07")]
+    pub date: jiff::civil::Date,
+    /// Open tasks due that day, by due time.
+    pub tasks: Vec<Task>,
+    /// Later occurrences of recurring tasks that fall that day (the task itself is listed on its own due
+    /// day; these become tasks as the earlier ones are completed).
+    pub occurrences: Vec<ProjectedOccurrence>,
+}
+
+/// A coming occurrence of a recurring task, not yet a task of its own.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProjectedOccurrence {
+    /// The open task of the series.
+    pub task_id: Uuid,
+    pub title: String,
+    pub project_id: Uuid,
+    pub due: DueView,
+    /// Its 1-based position in the series.
+    pub occurrence: u32,
+}

@@ -1245,3 +1245,50 @@ store_test!(
     let kitchens = list(&store, &ada, TaskQueryParams { q: Some("kitchen".into()), ..p() }).await;
     assert_eq!(kitchens.len(), 2, "a repeated completion copies nothing again");
 });
+
+store_test!(
+    /// Today: open tasks due before today (overdue) and during today in the user's zone, by due time.
+    /// Upcoming: each of the next days with its open tasks and the coming occurrences of recurring tasks
+    /// where they fall. Completed tasks and archived projects stay out of both.
+    today_and_upcoming, |store| {
+    // 13:00 on 10 March in Berlin.
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let due = |title: &str, due: &str| NewTask { due: Some(due.into()), ..new(title) };
+    store.create_task(&ada, due("Old bill", "2026-03-08T09:00"), now()).await.unwrap();
+    store.create_task(&ada, due("Lunch", "2026-03-10T12:00"), now()).await.unwrap();
+    store.create_task(&ada, due("Sometime today", "2026-03-10"), now()).await.unwrap();
+    store.create_task(&ada, due("Dentist", "2026-03-11T15:00"), now()).await.unwrap();
+    store.create_task(&ada, due("Far off", "2026-04-30"), now()).await.unwrap();
+    store.create_task(&ada, new("Undated"), now()).await.unwrap();
+    store.create_task(&ada, NewTask {
+        recurrence: Some(RuleInput { rrule: Some("FREQ=WEEKLY;BYDAY=TU,TH;COUNT=3".into()), ..Default::default() }),
+        ..due("Standup", "2026-03-10T09:30")
+    }, now()).await.unwrap();
+    let done = store.create_task(&ada, due("Done already", "2026-03-10T08:00"), now()).await.unwrap();
+    store.complete_task(&ada, done.id, now()).await.unwrap();
+    let shelf = store.create_project(&ada, ProjectInput { name: "Someday".into(), color: None }, now()).await.unwrap();
+    store.create_task(&ada, NewTask { project_id: Some(shelf.id), ..due("Shelved", "2026-03-10T10:00") }, now()).await.unwrap();
+    store.update_project(&ada, shelf.id, ProjectPatch { archived: Some(true), ..Default::default() }, now()).await.unwrap();
+
+    let today = store.today(&ada, now()).await.unwrap();
+    assert_eq!(today.date.to_string(), "2026-03-10");
+    assert_eq!(titles(&today.overdue), ["Old bill"]);
+    assert_eq!(titles(&today.today), ["Standup", "Lunch", "Sometime today"]);
+
+    let upcoming = store.upcoming(&ada, Some(8), now()).await.unwrap();
+    let days: Vec<String> = upcoming.days.iter().map(|d| d.date.to_string()).collect();
+    assert_eq!(days.first().map(String::as_str), Some("2026-03-10"));
+    assert_eq!((days.len(), days.last().map(String::as_str)), (8, Some("2026-03-17")));
+    assert_eq!(titles(&upcoming.days[0].tasks), ["Standup", "Lunch", "Sometime today"]);
+    assert!(upcoming.days[0].occurrences.is_empty());
+    assert_eq!(titles(&upcoming.days[1].tasks), ["Dentist"]);
+    let standups: Vec<(String, String, u32)> = upcoming.days.iter()
+        .flat_map(|d| d.occurrences.iter().map(|o| (o.due.date.to_string(), o.due.at.to_string(), o.occurrence)))
+        .collect();
+    assert_eq!(standups, [
+        ("2026-03-12".to_owned(), "2026-03-12T08:30:00Z".to_owned(), 2),
+        ("2026-03-17".to_owned(), "2026-03-17T08:30:00Z".to_owned(), 3),
+    ], "Thursday, then Tuesday; COUNT=3 ends the series");
+    let err = store.upcoming(&ada, Some(0), now()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(i) if i.field.as_deref() == Some("days")), "{err:?}");
+});

@@ -227,6 +227,20 @@ fn tools() -> Value {
             }}
         },
         {
+            "name": "today",
+            "title": "What is due today",
+            "description": "The user's open tasks overdue from earlier days, then those due today in the user's zone, each by due time.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {}}
+        },
+        {
+            "name": "upcoming",
+            "title": "The coming days",
+            "description": "Each of the next days (default 14, at most 60) with its open tasks and the coming occurrences of recurring tasks that fall on it.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "days": {"type": "integer", "minimum": 1, "maximum": 60}
+            }}
+        },
+        {
             "name": "list_projects",
             "title": "List projects",
             "description": "The user's projects (lists): the Inbox first, then in the user's order, with open and total task counts. Archived ones only with archived=true.",
@@ -272,6 +286,17 @@ struct CreateArgs {
     project_id: Option<Uuid>,
     parent_id: Option<Uuid>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpcomingArgs {
+    days: Option<u16>,
+}
+
+/// Arguments of a tool that takes none.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyArgs {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -396,6 +421,22 @@ async fn call_tool(
             crate::routes::tasks::read_text(store, owner, &a.text)
                 .await
                 .map(|view| json!(view))
+        }
+        "today" => {
+            let _: EmptyArgs = args(call.arguments)?;
+            store
+                .today(owner, now)
+                .await
+                .map(|v| json!(v))
+                .map_err(ApiError::from)
+        }
+        "upcoming" => {
+            let a: UpcomingArgs = args(call.arguments)?;
+            store
+                .upcoming(owner, a.days, now)
+                .await
+                .map(|v| json!(v))
+                .map_err(ApiError::from)
         }
         "list_projects" => {
             let a: ProjectListParams = args(call.arguments)?;

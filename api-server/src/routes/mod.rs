@@ -12,6 +12,7 @@ pub mod reminders;
 pub mod tags;
 pub mod tasks;
 pub mod tokens;
+pub mod views;
 
 use crate::error::ErrorBody;
 

@@ -1,6 +1,7 @@
 //! Tasks: create, read, update, complete/reopen, delete, list (filters, sort, search, cursor pages), the
-//! next-occurrence operation the recurrence worker calls, skipping an occurrence, and what a task's
-//! subtasks follow. One module per operation; what more than one of them needs is here.
+//! next-occurrence operation the recurrence worker calls, skipping an occurrence, what a task's subtasks
+//! follow, and the Today and Upcoming views. One module per operation; what more than one of them needs
+//! is here.
 
 mod create;
 mod list;
@@ -8,6 +9,7 @@ mod occurrence;
 mod skip;
 mod subtasks;
 mod update;
+mod views;
 
 use crate::domain::task::{MAX_TAGS_PER_TASK, validate_tag_name};
 use crate::error::{Invalid, StoreResult};
