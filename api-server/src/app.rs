@@ -66,6 +66,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::signup))
         .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout_everywhere))
+        .routes(routes!(accounts::change_password))
         .routes(routes!(accounts::me, accounts::update_me))
         .routes(routes!(tasks::list_tasks, tasks::create_task))
         .routes(routes!(tasks::parse_task))

@@ -29,6 +29,9 @@ struct Claims {
     iat: i64,
     exp: i64,
     iss: String,
+    /// The account's session epoch when issued (sessions issued before epochs existed read 0).
+    #[serde(default)]
+    sev: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -49,13 +52,15 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, user: Uuid, now: Timestamp) -> Result<(String, Timestamp), ApiError> {
+    /// A session for `owner`, in their current session epoch.
+    pub fn issue(&self, owner: &Owner, now: Timestamp) -> Result<(String, Timestamp), ApiError> {
         let exp = now.as_second() + self.ttl_minutes * 60;
         let claims = Claims {
-            sub: user,
+            sub: owner.id,
             iat: now.as_second(),
             exp,
             iss: ISSUER.into(),
+            sev: owner.session_epoch,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| {
@@ -65,12 +70,13 @@ impl TokenKeys {
         Ok((token, Timestamp::from_second(exp).unwrap_or(Timestamp::MAX)))
     }
 
-    pub fn verify(&self, token: &str) -> Result<Uuid, ApiError> {
+    /// The session's account and session epoch.
+    pub fn verify(&self, token: &str) -> Result<(Uuid, i64), ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.leeway = 5;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|d| d.claims.sub)
+            .map(|d| (d.claims.sub, d.claims.sev))
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
                 match e.kind() {
@@ -174,9 +180,9 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (user, credential) = bearer_user(parts, state).await?;
-        allow_method(&parts.method, credential)?;
-        account(state.store.owner(user).await).map(Auth)
+        let caller = bearer_user(parts, state).await?;
+        allow_method(&parts.method, caller.credential)?;
+        caller.admit(state.store.owner(caller.user).await).map(Auth)
     }
 }
 
@@ -187,9 +193,11 @@ impl FromRequestParts<AppState> for RecentAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (user, credential) = bearer_user(parts, state).await?;
-        allow_method(&parts.method, credential)?;
-        account(state.store.caller(user).await).map(RecentAuth)
+        let caller = bearer_user(parts, state).await?;
+        allow_method(&parts.method, caller.credential)?;
+        caller
+            .admit(state.store.caller(caller.user).await)
+            .map(RecentAuth)
     }
 }
 
@@ -200,15 +208,17 @@ impl FromRequestParts<AppState> for SessionAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (user, credential) = bearer_user(parts, state).await?;
-        if credential != Credential::Session {
+        let caller = bearer_user(parts, state).await?;
+        if caller.credential != Credential::Session {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "session_required",
                 "access tokens are managed with a login session, not with an access token",
             ));
         }
-        account(state.store.owner(user).await).map(SessionAuth)
+        caller
+            .admit(state.store.owner(caller.user).await)
+            .map(SessionAuth)
     }
 }
 
@@ -219,8 +229,11 @@ impl FromRequestParts<AppState> for ScopedAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (user, credential) = bearer_user(parts, state).await?;
-        account(state.store.owner(user).await).map(|owner| ScopedAuth(owner, credential))
+        let caller = bearer_user(parts, state).await?;
+        let credential = caller.credential;
+        caller
+            .admit(state.store.owner(caller.user).await)
+            .map(|owner| ScopedAuth(owner, credential))
     }
 }
 
@@ -243,7 +256,7 @@ fn account(found: Result<Owner, todo_core::StoreError>) -> Result<Owner, ApiErro
 }
 
 /// The user a request's bearer token names, and what the token is, once it verifies.
-async fn bearer_user(parts: &Parts, state: &AppState) -> Result<(Uuid, Credential), ApiError> {
+async fn bearer_user(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -256,22 +269,51 @@ async fn bearer_user(parts: &Parts, state: &AppState) -> Result<(Uuid, Credentia
     authenticate(state, token).await
 }
 
+/// Who a verified bearer token speaks for; [`Caller::admit`] checks it against the account.
+pub struct Caller {
+    pub user: Uuid,
+    pub credential: Credential,
+    /// A login session's epoch (`None` for an access token).
+    session_epoch: Option<i64>,
+}
+
+impl Caller {
+    /// The account, if it still exists and, for a login session, the session has not been ended since it
+    /// was issued (logged out everywhere, password changed). A profile read from the caller cache may be
+    /// up to `todo_core::store::CALLER_TTL` old, so an ended session can last that long on `RecentAuth`
+    /// routes.
+    pub fn admit(&self, found: Result<Owner, todo_core::StoreError>) -> Result<Owner, ApiError> {
+        let owner = account(found)?;
+        match self.session_epoch {
+            Some(epoch) if epoch != owner.session_epoch => Err(ApiError::unauthorized(
+                "this session has ended (logged out everywhere or the password changed); log in again",
+            )),
+            _ => Ok(owner),
+        }
+    }
+}
+
 /// Verify a bearer token: an access token (by its prefix) against the store, anything else as a login
 /// session's JWT.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<(Uuid, Credential), ApiError> {
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     let token = token.trim();
     if !token.starts_with(TOKEN_PREFIX) {
-        return state
-            .tokens
-            .verify(token)
-            .map(|user| (user, Credential::Session));
+        return state.tokens.verify(token).map(|(user, epoch)| Caller {
+            user,
+            credential: Credential::Session,
+            session_epoch: Some(epoch),
+        });
     }
     match state
         .store
         .check_access_token(token, Timestamp::now())
         .await?
     {
-        TokenCheck::Valid(grant) => Ok((grant.user_id, Credential::Token(grant.scope))),
+        TokenCheck::Valid(grant) => Ok(Caller {
+            user: grant.user_id,
+            credential: Credential::Token(grant.scope),
+            session_epoch: None,
+        }),
         TokenCheck::Expired => Err(ApiError::unauthorized("access token expired")),
         TokenCheck::Unknown => Err(ApiError::unauthorized("invalid or revoked access token")),
     }
@@ -281,16 +323,25 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<(Uuid, Creden
 mod tests {
     use super::*;
 
-    /// A token verifies with its key, not with another, and not after it expires.
+    /// A token verifies with its key (giving its account and session epoch), not with another, and not
+    /// after it expires.
     #[test]
     fn tokens_verify_and_expire() {
         let keys = TokenKeys::new(b"secret-one", 60);
-        let user = Uuid::now_v7();
-        let (token, _) = keys.issue(user, Timestamp::now()).unwrap();
-        assert_eq!(keys.verify(&token).unwrap(), user);
+        let user = Owner {
+            id: Uuid::now_v7(),
+            email: "ada@example.com".into(),
+            display_name: String::new(),
+            time_zone: "UTC".into(),
+            tz: jiff::tz::TimeZone::UTC,
+            created_at: Timestamp::UNIX_EPOCH,
+            session_epoch: 3,
+        };
+        let (token, _) = keys.issue(&user, Timestamp::now()).unwrap();
+        assert_eq!(keys.verify(&token).unwrap(), (user.id, 3));
         assert!(TokenKeys::new(b"secret-two", 60).verify(&token).is_err());
         let old = Timestamp::now() - jiff::SignedDuration::from_hours(2);
-        let (expired, _) = keys.issue(user, old).unwrap();
+        let (expired, _) = keys.issue(&user, old).unwrap();
         assert_eq!(
             keys.verify(&expired).unwrap_err().message,
             "token expired; log in again"

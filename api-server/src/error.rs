@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds until trying again makes sense (`Retry-After`, with 429).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -38,6 +40,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -48,6 +51,13 @@ impl ApiError {
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 429 `too_many_attempts`, to be tried again in `seconds`.
+    pub fn too_many_attempts(message: impl Into<String>, seconds: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message);
+        e.retry_after = Some(seconds.max(1));
+        e
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -78,6 +88,7 @@ impl From<Invalid> for ApiError {
             code: e.code,
             message: e.message,
             field: e.field.map(|f| f.into_owned()),
+            retry_after: None,
         }
     }
 }
@@ -121,6 +132,10 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -111,6 +111,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         config: Arc::new(cfg.clone()),
         metrics,
         live,
+        logins: Default::default(),
     };
     let app = crate::app::build(state);
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
@@ -118,13 +119,16 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", cfg.http_addr))?;
     tracing::info!(addr = %cfg.http_addr, "todo-api listening; open http://{}/ for the UI", cfg.http_addr);
     let hub = state_live;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            todo_worker::process::shutdown_signal().await;
-            // Open event streams would otherwise hold graceful shutdown until Kubernetes kills the pod.
-            hub.close();
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        todo_worker::process::shutdown_signal().await;
+        // Open event streams would otherwise hold graceful shutdown until Kubernetes kills the pod.
+        hub.close();
+    })
+    .await?;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), relay_task).await;
     store.close().await;

@@ -2,6 +2,7 @@
 
 use crate::auth::TokenKeys;
 use crate::config::Config;
+use crate::limit::LoginLimiter;
 use crate::live::LiveHub;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -15,4 +16,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Per-user live task updates for Server-Sent Events.
     pub live: LiveHub,
+    /// Failed logins per account and address.
+    pub logins: Arc<LoginLimiter>,
 }

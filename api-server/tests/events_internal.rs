@@ -34,6 +34,7 @@ fn state(store: Store) -> AppState {
         config: Arc::new(Cli::parse_from(["todo-api"]).config),
         metrics: todo_api::metrics::handle(),
         live: LiveHub::default(),
+        logins: Default::default(),
     }
 }
 
@@ -210,26 +211,26 @@ store_test!(
         assert_eq!(audit::handle(&store, event).await, todo_events::bus::Outcome::Success);
     }
 
-    let get = |uri: String, who: uuid::Uuid| {
+    let get = |uri: String, who: &todo_core::store::Owner| {
         let (token, _) = tokens.issue(who, Timestamp::now()).unwrap();
         Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
     };
-    let (status, history) = request(&app, get(format!("/api/v1/tasks/{}/activity", task.id), ada.id)).await;
+    let (status, history) = request(&app, get(format!("/api/v1/tasks/{}/activity", task.id), &ada)).await;
     assert_eq!(status, StatusCode::OK, "{history}");
     let kinds: Vec<&str> = history.as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["todo.task.created.v1", "todo.task.updated.v1", "todo.task.completed.v1"]);
     assert_eq!(history[1]["changed"], json!(["title"]));
     assert_eq!(history[1]["title"], "Final");
 
-    let (status, reply) = request(&app, get(format!("/api/v1/tasks/{}/activity", task.id), bob.id)).await;
+    let (status, reply) = request(&app, get(format!("/api/v1/tasks/{}/activity", task.id), &bob)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
-    let (status, reply) = request(&app, get(format!("/api/v1/tasks/{}/activity", untouched.id), ada.id)).await;
+    let (status, reply) = request(&app, get(format!("/api/v1/tasks/{}/activity", untouched.id), &ada)).await;
     assert_eq!((status, reply), (StatusCode::OK, json!([])));
-    let (status, _) = request(&app, get(format!("/api/v1/tasks/{}/activity", uuid::Uuid::now_v7()), ada.id)).await;
+    let (status, _) = request(&app, get(format!("/api/v1/tasks/{}/activity", uuid::Uuid::now_v7()), &ada)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     store.delete_task(&ada, task.id, now).await.unwrap();
-    let (status, history) = request(&app, get(format!("/api/v1/tasks/{}/activity", task.id), ada.id)).await;
+    let (status, history) = request(&app, get(format!("/api/v1/tasks/{}/activity", task.id), &ada)).await;
     assert_eq!(status, StatusCode::OK, "history outlives the task");
     assert_eq!(history.as_array().unwrap().len(), 3, "the delete event is not audited yet");
 });

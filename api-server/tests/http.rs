@@ -33,7 +33,11 @@ http_test!(
     let anon = call(&app, Method::GET, "/api/v1/tasks", None, None).await;
     assert_error(&anon, StatusCode::UNAUTHORIZED, "unauthorized", None);
     assert_eq!(anon.headers["www-authenticate"], "Bearer");
-    let forged = TokenKeys::new(b"another-secret", 60).issue(uuid::Uuid::now_v7(), jiff::Timestamp::now()).unwrap().0;
+    let stranger = todo_core::store::Owner {
+        id: uuid::Uuid::now_v7(), email: "x@example.com".into(), display_name: String::new(), time_zone: "UTC".into(),
+        tz: jiff::tz::TimeZone::UTC, created_at: jiff::Timestamp::UNIX_EPOCH, session_epoch: 0,
+    };
+    let forged = TokenKeys::new(b"another-secret", 60).issue(&stranger, jiff::Timestamp::now()).unwrap().0;
     assert_error(&call(&app, Method::GET, "/api/v1/me", Some(&forged), None).await, StatusCode::UNAUTHORIZED, "unauthorized", None);
     let patched = call(&app, Method::PATCH, "/api/v1/me", Some(&token), Some(json!({"time_zone": "Asia/Tokyo", "display_name": "Ada"}))).await;
     assert_eq!(patched.body["time_zone"], "Asia/Tokyo");

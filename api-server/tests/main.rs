@@ -16,6 +16,7 @@ mod projects;
 mod quick_add;
 mod recurrence;
 mod schemathesis;
+mod sessions;
 mod subtasks;
 mod tokens;
 mod ui_e2e;

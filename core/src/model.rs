@@ -53,6 +53,16 @@ pub struct LoginInput {
     pub password: String,
 }
 
+/// `POST /api/v1/auth/password`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
+    pub new_password: String,
+}
+
 #[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {

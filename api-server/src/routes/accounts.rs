@@ -1,14 +1,16 @@
-use crate::auth::{Auth, TokenResponse, hash_password, verify_password};
+use crate::auth::{Auth, SessionAuth, TokenResponse, hash_password, verify_password};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
+use crate::limit::ClientAddress;
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
+use std::time::Instant;
 use todo_core::domain::task::{validate_email, validate_password};
-use todo_core::model::{LoginInput, ProfilePatch, SignupInput, User};
+use todo_core::model::{LoginInput, PasswordChange, ProfilePatch, SignupInput, User};
 
 /// Create an account and get a token.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "accounts", request_body = SignupInput,
@@ -34,7 +36,7 @@ pub async fn signup(
             now,
         )
         .await?;
-    let (token, expires_at) = s.tokens.issue(owner.id, now)?;
+    let (token, expires_at) = s.tokens.issue(&owner, now)?;
     Ok((
         StatusCode::CREATED,
         Json(TokenResponse {
@@ -45,13 +47,23 @@ pub async fn signup(
     ))
 }
 
-/// Exchange email and password for a token.
+/// Exchange email and password for a token. After 5 failed attempts for an account, or 20 from one
+/// address, within 15 minutes, attempts are refused with 429 `too_many_attempts` and `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginInput,
-    responses((status = 200, body = TokenResponse), CommonErrors))]
+    responses((status = 200, body = TokenResponse),
+        (status = 429, description = "Too many failed attempts (`too_many_attempts`); see Retry-After", body = ErrorBody),
+        CommonErrors))]
 pub async fn login(
     State(s): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Json<TokenResponse>> {
+    if let Some(wait) = s.logins.check(&input.email, address, Instant::now()) {
+        return Err(ApiError::too_many_attempts(
+            "too many failed logins; wait before trying again",
+            wait,
+        ));
+    }
     // Anything that cannot be a stored (validated) email cannot match one; don't send it to the database.
     let creds = match validate_email(&input.email) {
         Ok(email) => s.store.credentials(&email).await?,
@@ -59,13 +71,73 @@ pub async fn login(
     };
     let id = creds.as_ref().map(|c| c.id);
     if !verify_password(input.password, creds.map(|c| c.password_hash)).await {
+        s.logins.failed(&input.email, address, Instant::now());
         return Err(ApiError::unauthorized("wrong email or password"));
     }
+    s.logins.succeeded(&input.email);
     let owner = s
         .store
         .owner(id.ok_or_else(|| ApiError::unauthorized("wrong email or password"))?)
         .await?;
-    let (token, expires_at) = s.tokens.issue(owner.id, Timestamp::now())?;
+    let (token, expires_at) = s.tokens.issue(&owner, Timestamp::now())?;
+    Ok(Json(TokenResponse {
+        token,
+        expires_at,
+        user: owner.to_user(),
+    }))
+}
+
+/// End every login session of your account, on every device, and get a new one for this device. Access
+/// tokens stay (revoke them one by one). Needs a login session.
+#[utoipa::path(post, path = "/api/v1/auth/logout-everywhere", tag = "accounts",
+    responses((status = 200, body = TokenResponse), CommonErrors), security(("bearer" = [])))]
+pub async fn logout_everywhere(
+    State(s): State<AppState>,
+    SessionAuth(owner): SessionAuth,
+) -> ApiResult<Json<TokenResponse>> {
+    let now = Timestamp::now();
+    let owner = s.store.end_sessions(&owner, None, now).await?;
+    let (token, expires_at) = s.tokens.issue(&owner, now)?;
+    Ok(Json(TokenResponse {
+        token,
+        expires_at,
+        user: owner.to_user(),
+    }))
+}
+
+/// Change your password: every login session ends (on every device) and this device gets a new one. A
+/// wrong current password is a 422 `wrong_password` and counts as a failed login. Needs a login session.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 200, body = TokenResponse),
+        (status = 429, description = "Too many failed attempts (`too_many_attempts`); see Retry-After", body = ErrorBody),
+        CommonErrors), security(("bearer" = [])))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    SessionAuth(owner): SessionAuth,
+    ClientAddress(address): ClientAddress,
+    ApiJson(input): ApiJson<PasswordChange>,
+) -> ApiResult<Json<TokenResponse>> {
+    if let Some(wait) = s.logins.check(&owner.email, address, Instant::now()) {
+        return Err(ApiError::too_many_attempts(
+            "too many failed attempts; wait before trying again",
+            wait,
+        ));
+    }
+    validate_password(&input.new_password).map_err(|e| ApiError::from(e).field("new_password"))?;
+    let stored = s.store.password_hash(owner.id).await?;
+    if !verify_password(input.current_password, Some(stored)).await {
+        s.logins.failed(&owner.email, address, Instant::now());
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_password",
+            "the current password is wrong",
+        )
+        .field("current_password"));
+    }
+    let hash = hash_password(input.new_password).await?;
+    let now = Timestamp::now();
+    let owner = s.store.end_sessions(&owner, Some(&hash), now).await?;
+    let (token, expires_at) = s.tokens.issue(&owner, now)?;
     Ok(Json(TokenResponse {
         token,
         expires_at,

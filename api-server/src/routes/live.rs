@@ -38,11 +38,8 @@ pub async fn events(
         .map(str::to_owned)
         .or(params.access_token)
         .ok_or_else(|| ApiError::unauthorized("missing bearer token (header or access_token)"))?;
-    let (user, _) = crate::auth::authenticate(&s, &token).await?;
-    s.store
-        .owner(user)
-        .await
-        .map_err(|_| ApiError::unauthorized("account no longer exists"))?;
+    let caller = crate::auth::authenticate(&s, &token).await?;
+    let user = caller.admit(s.store.owner(caller.user).await)?.id;
     let stream = BroadcastStream::new(s.live.subscribe()).filter_map(move |msg| match msg {
         Ok(LiveEvent {
             user_id,

@@ -23,6 +23,7 @@ pub fn app(store: Store) -> Router {
         config: Arc::new(cli.config),
         metrics: todo_api::metrics::handle(),
         live: LiveHub::default(),
+        logins: Default::default(),
     })
 }
 

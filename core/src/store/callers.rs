@@ -171,6 +171,7 @@ mod tests {
             time_zone: zone.into(),
             tz: TimeZone::get(zone).unwrap(),
             created_at: Timestamp::UNIX_EPOCH,
+            session_epoch: 0,
         }
     }
 

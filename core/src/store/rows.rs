@@ -24,6 +24,8 @@ pub struct Owner {
     pub time_zone: String,
     pub tz: TimeZone,
     pub created_at: Timestamp,
+    /// Login sessions issued with another epoch are over (logged out everywhere, password changed).
+    pub session_epoch: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -33,6 +35,7 @@ struct UserRow {
     display_name: String,
     time_zone: String,
     created_at: i64,
+    session_epoch: i64,
 }
 
 impl From<UserRow> for Owner {
@@ -44,6 +47,7 @@ impl From<UserRow> for Owner {
             display_name: r.display_name,
             time_zone: r.time_zone,
             created_at: from_ms(r.created_at),
+            session_epoch: r.session_epoch,
         }
     }
 }
@@ -80,7 +84,9 @@ impl Owner {
 /// Read a caller's profile; `StoreError::NotFound` if the account is gone.
 pub(crate) async fn load_owner<D: Dialect>(on: &mut impl Conn<D>, id: Uuid) -> StoreResult<Owner> {
     let row: Option<UserRow> =
-        query_as("SELECT id, email, display_name, time_zone, created_at FROM users WHERE id = $1")
+        query_as(
+            "SELECT id, email, display_name, time_zone, created_at, session_epoch FROM users WHERE id = $1",
+        )
             .bind(id)
             .fetch_optional(on)
             .await?;

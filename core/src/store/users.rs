@@ -3,7 +3,7 @@
 use crate::domain::due::Due;
 use crate::domain::reminder::ReminderSpec;
 use crate::domain::time_zone::parse_time_zone;
-use crate::error::{Invalid, StoreResult};
+use crate::error::{Invalid, StoreError, StoreResult};
 use crate::model::ProfilePatch;
 use crate::store::dialect::{Conn, Dialect, query, query_as};
 use crate::store::projects::insert_inbox;
@@ -71,6 +71,56 @@ impl Store {
             Pool::Sqlite(p) => credentials(p, email).await?,
         };
         Ok(row.map(|(id, password_hash)| Credentials { id, password_hash }))
+    }
+
+    /// The password hash of account `id` (to check the current password before changing it).
+    pub async fn password_hash(&self, id: Uuid) -> StoreResult<String> {
+        let sql = "SELECT password_hash FROM users WHERE id = $1";
+        let row: Option<(String,)> = match &self.pool {
+            Pool::Postgres(p) => {
+                query_as(sql)
+                    .bind(id)
+                    .fetch_optional(&mut p.acquire().await?)
+                    .await?
+            }
+            Pool::Sqlite(p) => {
+                query_as(sql)
+                    .bind(id)
+                    .fetch_optional(&mut p.acquire().await?)
+                    .await?
+            }
+        };
+        row.map(|(h,)| h).ok_or(StoreError::NotFound("user"))
+    }
+
+    /// End every login session of the account (its session epoch moves on), setting a new password hash
+    /// when given; the account as it is now.
+    pub async fn end_sessions(
+        &self,
+        owner: &Owner,
+        new_password_hash: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<Owner> {
+        let sql = "UPDATE users SET session_epoch = session_epoch + 1, \
+                   password_hash = COALESCE($1, password_hash), updated_at = $2 WHERE id = $3";
+        match &self.pool {
+            Pool::Postgres(p) => {
+                let q = query(sql)
+                    .bind(new_password_hash)
+                    .bind(ms(now))
+                    .bind(owner.id);
+                q.execute(&mut p.acquire().await?).await?
+            }
+            Pool::Sqlite(p) => {
+                let q = query(sql)
+                    .bind(new_password_hash)
+                    .bind(ms(now))
+                    .bind(owner.id);
+                q.execute(&mut p.acquire().await?).await?
+            }
+        };
+        self.callers.forget(owner.id);
+        self.owner(owner.id).await
     }
 
     pub async fn owner(&self, id: Uuid) -> StoreResult<Owner> {

@@ -1,0 +1,72 @@
+//! Ending sessions and limiting login attempts, on SQLite and PostgreSQL.
+
+use crate::common::*;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+async fn login(app: &axum::Router, email: &str, password: &str) -> Reply {
+    call(
+        app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+http_test!(
+    /// Logging out everywhere ends every login session of the account (and hands this device a new one);
+    /// changing the password does the same after checking the current one; access tokens are unaffected
+    /// and cannot do either.
+    sessions_end, |app| {
+    let first = signup(&app, "ada@example.com", "UTC").await;
+    let second = login(&app, "ada@example.com", "password123").await.body["token"].as_str().unwrap().to_owned();
+    let token = call(&app, Method::POST, "/api/v1/tokens", Some(&first), Some(json!({"name": "script", "scope": "read-write"}))).await;
+    let script = token.body["secret"].as_str().unwrap().to_owned();
+    let me = |t: String| { let app = app.clone(); async move { call(&app, Method::GET, "/api/v1/me", Some(&t), None).await.status } };
+
+    let r = call(&app, Method::POST, "/api/v1/auth/logout-everywhere", Some(&script), None).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "session_required", None);
+    let r = call(&app, Method::POST, "/api/v1/auth/logout-everywhere", Some(&first), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let third = r.body["token"].as_str().unwrap().to_owned();
+    let ended = call(&app, Method::GET, "/api/v1/me", Some(&first), None).await;
+    assert_error(&ended, StatusCode::UNAUTHORIZED, "unauthorized", None);
+    assert!(ended.body["error"]["message"].as_str().unwrap().contains("ended"), "{}", ended.body);
+    assert_eq!(me(second.clone()).await, StatusCode::UNAUTHORIZED, "every session, not only the caller's");
+    assert_eq!(me(third.clone()).await, StatusCode::OK);
+    assert_eq!(me(script.clone()).await, StatusCode::OK, "access tokens stay");
+
+    for (body, code, field) in [
+        (json!({"current_password": "wrong-one", "new_password": "a-new-password"}), "wrong_password", "current_password"),
+        (json!({"current_password": "password123", "new_password": "short"}), "too_short", "new_password"),
+    ] {
+        let r = call(&app, Method::POST, "/api/v1/auth/password", Some(&third), Some(body)).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, code, Some(field));
+    }
+    let r = call(&app, Method::POST, "/api/v1/auth/password", Some(&third),
+        Some(json!({"current_password": "password123", "new_password": "a-new-password"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let fourth = r.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(me(third).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(fourth).await, StatusCode::OK);
+    assert_eq!(login(&app, "ada@example.com", "password123").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&app, "ada@example.com", "a-new-password").await.status, StatusCode::OK);
+});
+
+http_test!(
+    /// After five wrong passwords an account refuses logins, even the right one, with 429 and Retry-After;
+    /// other accounts are unaffected.
+    login_attempts_are_limited, |app| {
+    signup(&app, "bob@example.com", "UTC").await;
+    signup(&app, "eve@example.com", "UTC").await;
+    for _ in 0..5 {
+        assert_eq!(login(&app, "bob@example.com", "guess-guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = login(&app, "Bob@example.com", "password123").await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", None);
+    let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&wait), "{wait}");
+    assert_eq!(login(&app, "eve@example.com", "password123").await.status, StatusCode::OK);
+});
