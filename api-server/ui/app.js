@@ -34,6 +34,17 @@ const state = {
   authMode: "signup",
   qaSeq: 0,
   qaAbort: null,
+  // The list shown: every project's tasks (project null) or one project's.
+  view: { project: null },
+  projects: [],
+  // The one sidebar edit panel open: "p:<project id>" or "t:<tag id>".
+  openPanel: null,
+  deleting: null,
+  expanded: new Set(),
+  subtasks: new Map(),
+  parentTitles: new Map(),
+  selected: null,
+  editingSubtasks: [],
 };
 
 // ---------- helpers ----------
@@ -350,7 +361,13 @@ function signOut(message) {
   state.events = null;
   state.items = [];
   state.order = [];
+  state.view = { project: null };
+  state.projects = [];
+  state.expanded.clear();
+  state.subtasks.clear();
+  state.selected = null;
   $("#tasks").replaceChildren();
+  for (const d of ["#project-delete", "#shortcuts"]) if ($(d).open) $(d).close();
   if ($("#editor").open) $("#editor").close();
   if ($("#tokens").open) $("#tokens").close();
   showAuth();
@@ -360,6 +377,7 @@ function signOut(message) {
 function showAuth() {
   $("#app-view").hidden = true;
   $("#account").hidden = true;
+  $("#sidebar-toggle").hidden = true;
   $("#auth-view").hidden = false;
   const zones = $("#zones");
   if (!zones.childElementCount && Intl.supportedValuesOf) {
@@ -375,9 +393,10 @@ async function enterApp() {
   $("#auth-view").hidden = true;
   $("#app-view").hidden = false;
   $("#account").hidden = false;
+  $("#sidebar-toggle").hidden = false;
   renderAccount();
   connectEvents();
-  await Promise.all([loadTags(), reload()]);
+  await Promise.all([loadTags(), loadProjects(), reload()]);
   $("#qa-title").focus();
 }
 
@@ -418,6 +437,9 @@ function query() {
   if (due === "none") p.set("has_due", "false");
   const q = $("#search").value.trim();
   if (/[\p{L}\p{N}]/u.test(q)) p.set("q", q);
+  if (state.view.project) p.set("project", state.view.project);
+  // Subtasks are listed under their parent, except in a search, which finds them too.
+  if (!p.has("q")) p.set("parent", "none");
   const [sort, order] = $("#sort").value.split(":");
   if (sort !== "rank" || p.has("q")) {
     p.set("sort", sort);
@@ -438,6 +460,10 @@ async function reload({ keepCount = false } = {}) {
     if (seq !== state.seq) return;
     state.items = page.items;
     state.nextCursor = page.next_cursor;
+    const listed = new Set(page.items.map((t) => t.id));
+    for (const id of state.expanded) if (!listed.has(id)) state.expanded.delete(id);
+    await Promise.all([...state.expanded].map(loadSubtasks));
+    if (seq !== state.seq) return;
     render();
   } catch (err) {
     if (err.name !== "AbortError") toast(err.message);
@@ -481,6 +507,7 @@ async function loadTags() {
   sel.replaceChildren(h("option", { value: "" }, "All tags"), ...state.tags.map((t) => h("option", { value: t.name }, `${t.name} (${t.task_count})`)));
   if (current && !state.tags.some((t) => t.name === current)) sel.append(h("option", { value: current }, current));
   sel.value = current;
+  renderTags();
 }
 
 // ---------- rendering ----------
@@ -502,9 +529,11 @@ function render() {
   const existing = new Map($$(":scope > li", list).map((li) => [li.dataset.id, li]));
   items.forEach((task, i) => {
     let li = existing.get(task.id);
-    // Reminder deliveries change without the task changing.
+    // Reminder deliveries, subtasks, tags and projects change without the task changing.
     const reminders = task.reminders.map((r) => `${r.fired_at}:${r.deliveries.map((d) => d.status).join()}`).join();
-    const stamp = `${task.updated_at}|${task.overdue}|${task.due_today}|${zone()}|${reminders}`;
+    const subtasks = state.expanded.has(task.id) ? (state.subtasks.get(task.id) || []).map((s) => `${s.id}:${s.updated_at}`).join() : "-";
+    const project = rowProject(task);
+    const stamp = `${task.updated_at}|${task.overdue}|${task.due_today}|${zone()}|${reminders}|${task.subtasks_done}/${task.subtask_count}|${task.tags.map((t) => t.color)}|${project ? `${project.name}${project.color}` : ""}|${state.parentTitles.get(task.parent_id) || ""}|${subtasks}`;
     if (!li) {
       li = h("li", { class: "task", "data-id": task.id });
       fillTask(li, task);
@@ -514,6 +543,7 @@ function render() {
       if (focused) $(`[data-role="${focused}"]`, li).focus();
     }
     li.dataset.stamp = stamp;
+    li.classList.toggle("selected", task.id === state.selected);
     existing.delete(task.id);
     if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
   });
@@ -522,8 +552,12 @@ function render() {
 
   const empty = items.length === 0;
   $("#empty").hidden = !empty;
-  const filtered = query().toString() !== "status=open%2Cin_progress&sort=created&order=desc";
-  $("#empty-hint").textContent = filtered ? "No tasks match these filters." : "Add a task above to get started.";
+  const shown = query();
+  shown.delete("project");
+  shown.delete("parent");
+  const filtered = shown.toString() !== "status=open%2Cin_progress&sort=created&order=desc";
+  $("#empty-hint").textContent = filtered ? "No tasks match these filters." : state.view.project ? "No tasks in this project yet. Add one above." : "Add a task above to get started.";
+  fetchParentTitles(items);
   $("#load-more").hidden = !state.nextCursor;
   $("#summary").textContent = empty ? "" : `${items.length}${state.nextCursor ? "+" : ""} task${items.length === 1 ? "" : "s"}`;
 }
@@ -546,6 +580,17 @@ function fillTask(li, task) {
   for (const tag of task.tags) {
     meta.append(h("button", { type: "button", class: "chip", style: `--tag:${tagColor(tag)}`, title: `Show tasks tagged ${tag.name}`, onclick: () => filterTag(tag.name) }, tag.name));
   }
+  const project = rowProject(task);
+  if (project) meta.append(h("button", { type: "button", class: "project-chip", "data-role": "project", style: `--dot:${project.color}`, title: `Show the project ${project.name}`, onclick: () => selectProject(project.id) }, project.name));
+  if (task.parent_id) meta.append(h("span", { class: "parent-of" }, `in ${state.parentTitles.get(task.parent_id) || "another task"}`));
+  const expanded = state.expanded.has(task.id);
+  if (task.subtask_count) {
+    meta.prepend(h("button", {
+      type: "button", class: "subtask-count", "data-role": "subtasks", "aria-expanded": String(expanded),
+      "aria-label": `${expanded ? "Hide" : "Show"} subtasks of “${task.title}” (${task.subtasks_done} of ${task.subtask_count} done)`,
+      onclick: () => toggleSubtasks(task.id),
+    }, `${task.subtasks_done}/${task.subtask_count}`));
+  }
   const checkId = `chk-${task.id}`;
   li.replaceChildren(
     h("input", { type: "checkbox", class: "check", id: checkId, "data-role": "check", checked: done, "aria-label": `${done ? "Reopen" : "Complete"} “${task.title}”`, onchange: (e) => toggleDone(task, e.currentTarget) }),
@@ -553,14 +598,75 @@ function fillTask(li, task) {
       h("button", { type: "button", class: "title", "data-role": "title", "aria-label": `Edit “${task.title}”`, onclick: () => openEditor(task.id) }, task.title),
       task.description ? h("p", { class: "desc" }, task.description.split("\n")[0]) : null,
       meta.childElementCount ? meta : null,
+      expanded ? subtaskList(task) : null,
     ),
   );
+}
+
+// The project chip on a row when the list mixes projects; the Inbox goes without one.
+function rowProject(task) {
+  if (state.view.project) return null;
+  const project = state.projects.find((p) => p.id === task.project_id);
+  return project && !project.inbox ? project : null;
+}
+
+function subtaskList(task) {
+  const items = state.subtasks.get(task.id) || [];
+  return h("ul", { class: "subtasks", "aria-label": `Subtasks of “${task.title}”` },
+    ...items.map((s) => {
+      const done = s.status === "completed";
+      return h("li", { class: `subtask${done ? " done" : ""}`, "data-id": s.id },
+        h("input", { type: "checkbox", class: "check", "data-role": `sub-${s.id}`, checked: done, "aria-label": `${done ? "Reopen" : "Complete"} “${s.title}”`, onchange: (e) => toggleSubtask(s, e.currentTarget) }),
+        h("button", { type: "button", class: "title", "aria-label": `Edit “${s.title}”`, onclick: () => openEditor(s.id, s) }, s.title),
+        s.subtask_count ? h("span", { class: "muted" }, `${s.subtasks_done}/${s.subtask_count}`) : null);
+    }));
+}
+
+async function loadSubtasks(id) {
+  const page = await api("GET", `/tasks?parent=${id}&sort=created&order=asc&limit=${MAX_PAGE}`);
+  state.subtasks.set(id, page.items);
+}
+
+async function toggleSubtasks(id) {
+  if (state.expanded.has(id)) {
+    state.expanded.delete(id);
+    render();
+    return;
+  }
+  try {
+    await loadSubtasks(id);
+    state.expanded.add(id);
+    render();
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+async function toggleSubtask(s, box) {
+  try {
+    await api("POST", `/tasks/${s.id}/${box.checked ? "complete" : "reopen"}`);
+    await reload({ keepCount: true });
+  } catch (err) {
+    box.checked = !box.checked;
+    toast(err.message);
+  }
+}
+
+// A subtask found by a search says which task it belongs to; parents not listed are fetched once.
+async function fetchParentTitles(items) {
+  const missing = [...new Set(items.map((t) => t.parent_id).filter((id) => id && !state.parentTitles.has(id)))];
+  if (!missing.length) return;
+  for (const id of missing) state.parentTitles.set(id, "");
+  const found = await Promise.all(missing.map((id) => api("GET", `/tasks/${id}`).catch(() => null)));
+  for (const parent of found) if (parent) state.parentTitles.set(parent.id, parent.title);
+  render();
 }
 
 function filterTag(name) {
   const sel = $("#f-tag");
   if (![...sel.options].some((o) => o.value === name)) sel.append(h("option", { value: name }, name));
   sel.value = name;
+  renderTags();
   reload();
 }
 
@@ -609,7 +715,7 @@ function replaceItem(task) {
 function fitsView(task) {
   const p = query();
   const has = (key, value) => !p.has(key) || p.get(key).split(",").includes(value);
-  return !p.has("q") && has("status", task.status) && has("priority", task.priority)
+  return !p.has("q") && !task.parent_id && has("project", task.project_id) && has("status", task.status) && has("priority", task.priority)
     && (!p.has("tags") || task.tags.some((t) => t.name.toLowerCase() === p.get("tags").toLowerCase()))
     && (!p.has("due_today") || task.due_today) && (!p.has("overdue") || task.overdue) && (!p.has("has_due") || !task.due);
 }
@@ -682,6 +788,12 @@ async function quickAdd(ev) {
   const due = $("#qa-due").value;
   if (due) body.due = todayIn(zone(), todayPlus(due));
   try {
+    // A task added while a project is shown goes into it, unless its +project names another one (the
+    // server refuses both at once).
+    if (state.view.project) {
+      const read = await api("POST", "/tasks/parse", { text: input.value });
+      if (!read.project) body.project_id = state.view.project;
+    }
     const task = await api("POST", "/tasks", body);
     input.value = "";
     state.qaSeq++;
@@ -693,6 +805,7 @@ async function quickAdd(ev) {
       render();
     }
     if (task.tags.length) loadTags();
+    loadProjects();
     scheduleRefresh();
   } catch (err) {
     showErrors(form, err);
@@ -734,8 +847,8 @@ async function updateRepeatPreview(form) {
   }
 }
 
-function openEditor(id) {
-  const task = state.items.find((t) => t.id === id) || state.linger.get(id);
+function openEditor(id, known) {
+  const task = known || state.items.find((t) => t.id === id) || state.linger.get(id);
   if (!task) return;
   state.editing = task;
   const form = $("#edit-form");
@@ -747,6 +860,14 @@ function openEditor(id) {
   el.due_date.value = task.due ? task.due.date : "";
   el.due_time.value = task.due && task.due.time ? task.due.time.slice(0, 5) : "";
   el.tags.value = task.tags.map((t) => t.name).join(", ");
+  fillProjectSelect(el.project_id, task.project_id);
+  // A subtask's project is its parent's: moving the parent moves it.
+  $("#project-field").hidden = !!task.parent_id;
+  $("#project-follows").hidden = !task.parent_id;
+  $("#subtask-title").value = "";
+  state.editingSubtasks = [];
+  renderEditorSubtasks();
+  loadEditorSubtasks();
   $("#editor-zone").textContent = zone();
   const rrule = task.recurrence ? task.recurrence.rrule.replace(/;INTERVAL=1(?=;|$)/, "") : "";
   el.repeat.value = !rrule ? "" : PRESETS.includes(rrule) ? rrule : "custom";
@@ -890,6 +1011,7 @@ async function saveEditor(ev) {
     return;
   }
   if (repeat !== form.dataset.initialRepeat) patch.recurrence = repeat ? { rrule: repeat } : null;
+  if (!task.parent_id && el.project_id.value !== task.project_id) patch.project_id = el.project_id.value;
   if (!Object.keys(patch).length) {
     $("#editor").close();
     return;
@@ -898,6 +1020,7 @@ async function saveEditor(ev) {
     const updated = await api("PATCH", `/tasks/${task.id}`, patch);
     replaceItem(updated);
     if (patch.tags) loadTags();
+    if (patch.project_id) loadProjects();
     $("#editor").close();
     scheduleRefresh();
   } catch (err) {
@@ -925,9 +1048,380 @@ async function deleteTask() {
     $("#editor").close();
     toast(`Deleted “${state.editing.title}”`);
     loadTags();
+    loadProjects();
+    scheduleRefresh();
   } catch (err) {
     toast(err.message);
   }
+}
+
+function fillProjectSelect(select, current) {
+  const options = state.projects.map((p) => h("option", { value: p.id }, p.name));
+  if (current && !state.projects.some((p) => p.id === current)) options.push(h("option", { value: current }, "(archived project)"));
+  select.replaceChildren(...options);
+  select.value = current;
+}
+
+// ---------- subtasks in the editor ----------
+
+async function loadEditorSubtasks() {
+  const id = state.editing.id;
+  try {
+    const page = await api("GET", `/tasks?parent=${id}&sort=created&order=asc&limit=${MAX_PAGE}`);
+    if (!state.editing || state.editing.id !== id) return;
+    state.editingSubtasks = page.items;
+    renderEditorSubtasks();
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+function renderEditorSubtasks() {
+  const list = $("#editor-subtasks");
+  list.replaceChildren(...state.editingSubtasks.map((s) => {
+    const done = s.status === "completed";
+    return h("li", { class: done ? "done" : null },
+      h("label", {},
+        h("input", { type: "checkbox", checked: done, onchange: (e) => completeFromEditor(s, e.currentTarget) }),
+        h("span", {}, s.title)));
+  }));
+  if (!state.editingSubtasks.length) list.append(h("li", { class: "muted" }, "No subtasks"));
+}
+
+async function completeFromEditor(s, box) {
+  try {
+    await api("POST", `/tasks/${s.id}/${box.checked ? "complete" : "reopen"}`);
+    await loadEditorSubtasks();
+    scheduleRefresh();
+  } catch (err) {
+    box.checked = !box.checked;
+    toast(err.message);
+  }
+}
+
+async function addSubtask() {
+  const form = $("#edit-form");
+  const input = $("#subtask-title");
+  clearErrors(form);
+  try {
+    await api("POST", "/tasks", { title: input.value.trim(), parent_id: state.editing.id });
+    input.value = "";
+    await loadEditorSubtasks();
+    scheduleRefresh();
+  } catch (err) {
+    showErrors(form, Object.assign(err, { field: "subtask" }));
+  }
+  input.focus();
+}
+
+// ---------- sidebar: projects ----------
+
+const errorSlot = (field) => h("span", { class: "field-error", "data-error-for": field, "aria-live": "polite" });
+
+async function loadProjects() {
+  try {
+    state.projects = await api("GET", "/projects");
+  } catch {
+    return;
+  }
+  // The project shown was archived or deleted (here or elsewhere): show everything instead.
+  if (state.view.project && !state.projects.some((p) => p.id === state.view.project)) selectProject(null);
+  renderProjects();
+  if ($("#archived").open) loadArchived();
+}
+
+// Rebuilding the sidebar keeps keyboard focus on the control it was on (say, "Move up" after a move).
+function keepFocus(container, rebuild) {
+  const key = container.contains(document.activeElement) && document.activeElement.dataset.key;
+  rebuild();
+  const again = key && $(`[data-key="${CSS.escape(key)}"]`, container);
+  if (again) again.focus();
+}
+
+function renderProjects() {
+  const list = $("#project-list");
+  const movable = state.projects.filter((p) => !p.inbox);
+  keepFocus(list, () => list.replaceChildren(...state.projects.map((p) => projectRow(p, movable))));
+  $("#view-all").setAttribute("aria-current", state.view.project ? "false" : "page");
+  const current = state.projects.find((p) => p.id === state.view.project);
+  $("#view-title").textContent = current ? current.name : "All tasks";
+  if ($("#editor").open && state.editing && !state.editing.parent_id) {
+    const select = $("#edit-form").elements.project_id;
+    fillProjectSelect(select, select.value);
+  }
+}
+
+function navItem(color, label, count, countLabel, attrs) {
+  return h("button", { type: "button", class: "nav-item", ...attrs },
+    h("span", { class: "dot", style: `--dot:${color}`, "aria-hidden": "true" }),
+    h("span", { class: "nav-label" }, label),
+    h("span", { class: "count" }, String(count), h("span", { class: "sr-only" }, ` ${countLabel}`)));
+}
+
+function projectRow(p, movable) {
+  const key = `p:${p.id}`;
+  const open = state.openPanel === key;
+  const li = h("li", { class: "nav-row", "data-id": p.id },
+    navItem(p.color, p.name, p.open_tasks, "open", {
+      "data-key": `${key}:show`, "aria-current": state.view.project === p.id ? "page" : "false", onclick: () => selectProject(p.id),
+    }),
+    h("button", {
+      type: "button", class: "btn ghost icon small", "data-key": `${key}:edit`, "aria-expanded": String(open),
+      "aria-label": `Edit project “${p.name}”`, title: "Rename, recolour, move, archive or delete", onclick: () => togglePanel(key),
+    }, "⋯"));
+  if (!open) return li;
+  const form = h("form", { class: "nav-form stack", novalidate: true, "aria-label": `Project “${p.name}”`, onsubmit: (e) => {
+    e.preventDefault();
+    patchProject(p, { name: form.elements.name.value.trim() }, form);
+  } });
+  form.append(
+    h("label", { class: "field" }, h("span", {}, "Project title"),
+      h("input", { name: "name", value: p.name, maxlength: "100", autocomplete: "off", "data-key": `${key}:title` }), errorSlot("name")),
+    h("label", { class: "field" }, h("span", {}, "Colour"),
+      h("input", { type: "color", name: "color", value: p.color, "data-key": `${key}:color`, "aria-label": `Colour of “${p.name}”`,
+        onchange: (e) => patchProject(p, { color: e.currentTarget.value }, form) }), errorSlot("color")),
+    h("p", { class: "form-error", "data-error-for": "", role: "alert" }),
+    h("div", { class: "row" },
+      h("button", { type: "submit", class: "btn small primary", "data-key": `${key}:save` }, "Save"),
+      p.inbox ? null : moveButton(p, form, movable, -1),
+      p.inbox ? null : moveButton(p, form, movable, 1),
+      p.inbox ? null : h("button", { type: "button", class: "btn small", "aria-label": `Archive “${p.name}”`, onclick: () => archiveProject(p, true, form) }, "Archive"),
+      p.inbox ? null : h("button", { type: "button", class: "btn small danger ghost", "aria-label": `Delete “${p.name}”`, onclick: () => askDeleteProject(p) }, "Delete…")),
+    p.inbox ? h("p", { class: "muted small-print" }, "The Inbox stays first and cannot be archived or deleted.") : "");
+  li.append(form);
+  return li;
+}
+
+// At either end a move button is aria-disabled rather than disabled, so it keeps the keyboard focus it had
+// when the project got there.
+function moveButton(p, form, movable, step) {
+  const to = movable[movable.indexOf(p) + step];
+  const dir = step < 0 ? "up" : "down";
+  return h("button", {
+    type: "button", class: "btn small", "data-key": `p:${p.id}:${dir}`, "aria-label": `Move “${p.name}” ${dir}`, "aria-disabled": to ? null : "true",
+    onclick: () => to && patchProject(p, { position: to.position }, form),
+  }, step < 0 ? "↑ Up" : "↓ Down");
+}
+
+function togglePanel(key) {
+  state.openPanel = state.openPanel === key ? null : key;
+  renderProjects();
+  renderTags();
+  const panel = state.openPanel && $(`[data-key="${CSS.escape(`${key}:title`)}"]`);
+  if (panel) panel.focus();
+}
+
+async function patchProject(p, patch, form) {
+  clearErrors(form);
+  try {
+    await api("PATCH", `/projects/${p.id}`, patch);
+    await loadProjects();
+    // Chips on the rows show project names and colours.
+    if (patch.name || patch.color) render();
+  } catch (err) {
+    showErrors(form, err);
+  }
+}
+
+async function archiveProject(p, archived, form) {
+  try {
+    await api("PATCH", `/projects/${p.id}`, { archived });
+    if (archived && state.openPanel === `p:${p.id}`) state.openPanel = null;
+    toast(archived ? `Archived “${p.name}”` : `Restored “${p.name}”`);
+    await loadProjects();
+    reload({ keepCount: true });
+  } catch (err) {
+    if (form) showErrors(form, err);
+    else toast(err.message);
+  }
+}
+
+async function loadArchived() {
+  let all;
+  try {
+    all = await api("GET", "/projects?archived=true");
+  } catch (err) {
+    toast(err.message);
+    return;
+  }
+  const archived = all.filter((p) => p.archived);
+  $("#archived-list").replaceChildren(...archived.map((p) => h("li", { class: "nav-row", "data-id": p.id },
+    h("span", { class: "nav-item static" },
+      h("span", { class: "dot", style: `--dot:${p.color}`, "aria-hidden": "true" }),
+      h("span", { class: "nav-label" }, p.name)),
+    h("button", { type: "button", class: "btn small", "aria-label": `Restore “${p.name}”`, onclick: () => archiveProject(p, false) }, "Restore"),
+    h("button", { type: "button", class: "btn small danger ghost", "aria-label": `Delete “${p.name}”`, onclick: () => askDeleteProject(p) }, "Delete…"))));
+  $("#archived-empty").hidden = archived.length > 0;
+}
+
+function askDeleteProject(p) {
+  state.deleting = p;
+  const form = $("#project-delete-form");
+  clearErrors(form);
+  form.elements.tasks.value = "move";
+  $("#project-delete-title").textContent = `Delete “${p.name}”?`;
+  $("#project-delete-text").textContent = p.task_count
+    ? `It has ${p.task_count} task${p.task_count === 1 ? "" : "s"} (${p.open_tasks} open). What should happen to them?`
+    : "It has no tasks.";
+  $("#project-delete").showModal();
+}
+
+async function deleteProject(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const p = state.deleting;
+  try {
+    await api("DELETE", `/projects/${p.id}?tasks=${form.elements.tasks.value}`);
+    $("#project-delete").close();
+    toast(`Deleted “${p.name}”`);
+    if (state.openPanel === `p:${p.id}`) state.openPanel = null;
+    await loadProjects();
+    loadTags();
+    reload({ keepCount: true });
+  } catch (err) {
+    showErrors(form, err);
+  }
+}
+
+async function createProject(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  clearErrors(form);
+  try {
+    const project = await api("POST", "/projects", { name: form.elements.name.value.trim(), color: form.elements.color.value });
+    form.reset();
+    showProjectForm(false);
+    await loadProjects();
+    selectProject(project.id);
+  } catch (err) {
+    showErrors(form, err);
+  }
+}
+
+function showProjectForm(show) {
+  $("#project-form").hidden = !show;
+  $("#new-project").setAttribute("aria-expanded", String(show));
+  if (show) $("#project-form").elements.name.focus();
+}
+
+function selectProject(id) {
+  if (state.view.project === id) return;
+  state.view = { project: id };
+  state.selected = null;
+  renderProjects();
+  showSidebar(false);
+  reload();
+}
+
+// ---------- sidebar: tags ----------
+
+function renderTags() {
+  const list = $("#tag-list");
+  const active = $("#f-tag").value.toLowerCase();
+  keepFocus(list, () => list.replaceChildren(...state.tags.map((t) => tagRow(t, active))));
+  $("#tags-empty").hidden = state.tags.length > 0;
+}
+
+function tagRow(t, active) {
+  const key = `t:${t.id}`;
+  const open = state.openPanel === key;
+  const color = tagColor(t);
+  const li = h("li", { class: "nav-row", "data-id": t.id },
+    navItem(color, `#${t.name}`, t.task_count, t.task_count === 1 ? "task" : "tasks", {
+      "data-key": `${key}:show`, "aria-pressed": String(active === t.name.toLowerCase()), title: `Show tasks tagged ${t.name}`,
+      onclick: () => filterTag(active === t.name.toLowerCase() ? "" : t.name),
+    }),
+    h("button", {
+      type: "button", class: "btn ghost icon small", "data-key": `${key}:edit`, "aria-expanded": String(open),
+      "aria-label": `Edit tag “${t.name}”`, title: "Rename, recolour or delete", onclick: () => togglePanel(key),
+    }, "⋯"));
+  if (!open) return li;
+  const form = h("form", { class: "nav-form stack", novalidate: true, "aria-label": `Tag “${t.name}”`, onsubmit: (e) => {
+    e.preventDefault();
+    patchTag(t, { name: form.elements.name.value.trim() }, form);
+  } },
+    h("label", { class: "field" }, h("span", {}, "Tag title"),
+      h("input", { name: "name", value: t.name, maxlength: "64", autocomplete: "off", "data-key": `${key}:title` }), errorSlot("name")),
+    h("label", { class: "field" }, h("span", {}, "Colour"),
+      h("input", { type: "color", name: "color", value: color, "data-key": `${key}:color`, "aria-label": `Colour of tag “${t.name}”`,
+        onchange: (e) => patchTag(t, { color: e.currentTarget.value }, form) }), errorSlot("color")),
+    h("p", { class: "form-error", "data-error-for": "", role: "alert" }),
+    h("div", { class: "row" },
+      h("button", { type: "submit", class: "btn small primary", "data-key": `${key}:save` }, "Save"),
+      h("button", { type: "button", class: "btn small danger ghost", "aria-label": `Delete tag “${t.name}”`, onclick: (e) => deleteTag(t, e.currentTarget) }, "Delete")));
+  li.append(form);
+  return li;
+}
+
+async function patchTag(t, patch, form) {
+  clearErrors(form);
+  try {
+    await api("PATCH", `/tags/${t.id}`, patch);
+    // The filter follows a renamed tag.
+    if (patch.name && $("#f-tag").value.toLowerCase() === t.name.toLowerCase()) filterTag(patch.name);
+    await loadTags();
+    // Chips carry the tag's name and colour; changing a tag does not change its tasks.
+    reload({ keepCount: true });
+  } catch (err) {
+    showErrors(form, err);
+  }
+}
+
+async function deleteTag(t, btn) {
+  if (!btn.dataset.armed) {
+    btn.dataset.armed = "1";
+    btn.textContent = "Click again to delete";
+    return;
+  }
+  try {
+    await api("DELETE", `/tags/${t.id}`);
+    state.openPanel = null;
+    toast(`Deleted tag “${t.name}”`);
+    if ($("#f-tag").value.toLowerCase() === t.name.toLowerCase()) filterTag("");
+    await loadTags();
+    reload({ keepCount: true });
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+// On narrow screens the sidebar slides over the list behind a button in the top bar.
+function showSidebar(show) {
+  document.body.classList.toggle("sidebar-open", show);
+  $("#sidebar-toggle").setAttribute("aria-expanded", String(show));
+  if (show) $("#view-all").focus();
+}
+
+// ---------- keyboard ----------
+
+function rows() {
+  return $$("#tasks > li");
+}
+
+function select(li) {
+  state.selected = li ? li.dataset.id : null;
+  for (const row of rows()) row.classList.toggle("selected", row === li);
+  if (li) {
+    $('[data-role="title"]', li).focus();
+    li.scrollIntoView({ block: "nearest" });
+  }
+}
+
+function moveSelection(step) {
+  const all = rows();
+  if (!all.length) return;
+  const at = all.findIndex((li) => li.dataset.id === state.selected);
+  const next = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, at + step));
+  select(all[next]);
+}
+
+function selectedRow() {
+  return rows().find((li) => li.dataset.id === state.selected);
+}
+
+function openShortcuts() {
+  for (const row of $$("#shortcuts [data-needs]")) row.hidden = !document.getElementById(row.dataset.needs);
+  $("#shortcuts").showModal();
 }
 
 // ---------- live updates ----------
@@ -935,14 +1429,18 @@ async function deleteTask() {
 const scheduleRefresh = debounce(() => {
   if (state.token) reload({ keepCount: true });
 }, 200);
-const scheduleTags = debounce(() => state.token && loadTags(), 400);
+const scheduleSidebar = debounce(() => {
+  if (!state.token) return;
+  loadTags();
+  loadProjects();
+}, 400);
 
 function connectEvents() {
   if (state.events) state.events.close();
   const es = new EventSource(`${API}/events?access_token=${encodeURIComponent(state.token)}`);
   const onChange = () => {
     scheduleRefresh();
-    scheduleTags();
+    scheduleSidebar();
   };
   for (const kind of ["created", "updated", "completed", "reopened", "deleted"]) es.addEventListener(`todo.task.${kind}.v1`, onChange);
   es.addEventListener("resync", onChange);
@@ -1004,6 +1502,7 @@ function wire() {
     reload();
   });
   for (const el of [...$$('input[name="status"]'), $("#f-due"), $("#f-priority"), $("#f-tag")]) el.addEventListener("change", () => reload());
+  $("#f-tag").addEventListener("change", renderTags);
   $("#load-more").addEventListener("click", loadMore);
 
   const form = $("#edit-form");
@@ -1019,6 +1518,13 @@ function wire() {
     $("#reminder-at-field").hidden = e.currentTarget.value !== "at";
   });
   $("#reminder-add").addEventListener("click", addReminder);
+  $("#subtask-add").addEventListener("click", addSubtask);
+  $("#subtask-title").addEventListener("keydown", (e) => {
+    // Enter adds the subtask rather than saving the whole task.
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    addSubtask();
+  });
   $("#delete-task").addEventListener("click", deleteTask);
   $("#editor-close").addEventListener("click", () => $("#editor").close());
   $("#editor-cancel").addEventListener("click", () => $("#editor").close());
@@ -1031,21 +1537,56 @@ function wire() {
     if (li) li.focus();
   });
 
+  $("#view-all").addEventListener("click", () => selectProject(null));
+  $("#new-project").addEventListener("click", () => showProjectForm($("#project-form").hidden));
+  $("#project-form-cancel").addEventListener("click", () => showProjectForm(false));
+  $("#project-form").addEventListener("submit", createProject);
+  $("#archived").addEventListener("toggle", (e) => e.currentTarget.open && loadArchived());
+  $("#project-delete-form").addEventListener("submit", deleteProject);
+  $("#project-delete-cancel").addEventListener("click", () => $("#project-delete").close());
+  $("#sidebar-toggle").addEventListener("click", () => showSidebar(!document.body.classList.contains("sidebar-open")));
+  $("#open-shortcuts").addEventListener("click", openShortcuts);
+  $("#shortcuts-close").addEventListener("click", () => $("#shortcuts").close());
+
+  // Single-key shortcuts (listed in the "?" overlay); never while typing in a field or with a dialog open.
+  const keys = {
+    "/": () => search.focus(),
+    q: () => $("#qa-title").focus(),
+    "?": openShortcuts,
+    j: () => moveSelection(1),
+    k: () => moveSelection(-1),
+    x: () => {
+      const li = selectedRow();
+      if (li) $('[data-role="check"]', li).click();
+    },
+    e: () => {
+      const li = selectedRow();
+      if (li) openEditor(li.dataset.id);
+    },
+    // Today and Upcoming, where the page has those views.
+    t: () => $("#view-today") && $("#view-today").click(),
+    u: () => $("#view-upcoming") && $("#view-upcoming").click(),
+  };
   document.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || $("#editor").open || $("#tokens").open || $("#app-view").hidden) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || $("#app-view").hidden || $$("dialog").some((d) => d.open)) return;
     const el = document.activeElement;
-    const typing = /^(TEXTAREA|SELECT)$/.test(el.tagName) || (el.tagName === "INPUT" && !["checkbox", "radio"].includes(el.type));
-    if (e.key === "/" && !typing) {
-      e.preventDefault();
-      search.focus();
-    } else if (e.key === "n" && !typing) {
-      e.preventDefault();
-      $("#qa-title").focus();
-    } else if (e.key === "Escape" && document.activeElement === search && search.value) {
-      search.value = "";
-      syncSort();
-      reload();
+    const typing = /^(TEXTAREA|SELECT)$/.test(el.tagName) || (el.tagName === "INPUT" && !["checkbox", "radio", "color"].includes(el.type));
+    if (e.key === "Escape") {
+      if (el === search && search.value) {
+        search.value = "";
+        syncSort();
+        reload();
+      } else if (document.body.classList.contains("sidebar-open")) {
+        showSidebar(false);
+        $("#sidebar-toggle").focus();
+      } else if (!typing) {
+        select(null);
+      }
+      return;
     }
+    if (typing || !Object.hasOwn(keys, e.key)) return;
+    e.preventDefault();
+    keys[e.key]();
   });
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && state.token && state.user) scheduleRefresh();
