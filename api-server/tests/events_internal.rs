@@ -234,3 +234,56 @@ store_test!(
     assert_eq!(status, StatusCode::OK, "history outlives the task");
     assert_eq!(history.as_array().unwrap().len(), 3, "the delete event is not audited yet");
 });
+
+store_test!(
+    /// A due reminder reaches the user's open event stream: the scan writes it to the task-updates topic
+    /// too, and its delivery to the API (as Dapr delivers it) comes out of the owner's stream as a
+    /// `todo.reminder.due.v1` event; snoozing it over HTTP re-arms it for later.
+    reminder_reaches_the_open_stream_and_snoozes, |store| {
+    let st = state(store.clone());
+    let app = todo_api::app::build(st.clone());
+    let ada = user(&store, "ada@example.com").await;
+    let now = Timestamp::now();
+    let task = store.create_task(&ada, NewTask {
+        title: "Take the cake out".into(),
+        reminders: Some(vec![ReminderInput { at: Some(now.to_string()), minutes_before: None }]),
+        ..Default::default()
+    }, now).await.unwrap();
+    let (token, _) = st.tokens.issue(&ada, now).unwrap();
+    let stream = app.clone().oneshot(Request::get("/api/v1/events")
+        .header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut body = stream.into_body();
+
+    assert_eq!(store.fire_due_reminders(Timestamp::now(), 10).await.unwrap().len(), 1);
+    let rows = store.claim_outbox(Timestamp::now(), 100, 1000).await.unwrap();
+    let update = rows.iter().find(|r| r.topic == "task-updates" && r.payload.contains("todo.reminder.due.v1"))
+        .expect("the reminder on task-updates");
+    let (status, _) = request(&app, Request::post(todo_contract::route::TASK_UPDATES)
+        .header("content-type", "application/cloudevents+json").body(Body::from(update.payload.clone())).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut seen = String::new();
+    while !seen.contains("event: todo.reminder.due.v1") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame()).await
+            .expect("an event within 10 s").expect("the stream stays open").unwrap();
+        if let Ok(data) = frame.into_data() {
+            seen.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    assert!(seen.contains("Take the cake out"), "{seen}");
+
+    let rid = task.reminders[0].id;
+    let snooze = |body: Value| Request::post(format!("/api/v1/tasks/{}/reminders/{rid}/snooze", task.id))
+        .header("authorization", format!("Bearer {token}")).header("content-type", "application/json")
+        .body(Body::from(body.to_string())).unwrap();
+    let (status, reminder) = request(&app, snooze(json!({"minutes": 10}))).await;
+    assert_eq!(status, StatusCode::OK, "{reminder}");
+    let fire_at: Timestamp = reminder["fire_at"].as_str().unwrap().parse().unwrap();
+    assert!(fire_at > Timestamp::now() + SignedDuration::from_mins(9), "{reminder}");
+    assert_eq!(reminder["fired_at"], Value::Null);
+    for (bad, field) in [(json!({}), "minutes"), (json!({"minutes": 0}), "minutes"), (json!({"until": "2020-01-01T08:00"}), "until")] {
+        let (status, reply) = request(&app, snooze(bad)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+        assert_eq!(reply["error"]["field"], field, "{reply}");
+    }
+});

@@ -177,7 +177,7 @@ pub mod topic {
     pub const TASK_EVENTS: &str = "task-events";
     /// Due reminders (`todo.reminder.due.v1`). Read by the notifier role.
     pub const REMINDERS: &str = "reminders";
-    /// Every task change again, for the API's live updates (SSE). Read by `todo-api`.
+    /// Every task change again, and due reminders, for the API's live updates (SSE). Read by `todo-api`.
     pub const TASK_UPDATES: &str = "task-updates";
     pub const ALL: [&str; 3] = [TASK_EVENTS, REMINDERS, TASK_UPDATES];
     /// What a dead-letter topic's name adds to its topic's.

@@ -541,7 +541,8 @@ store_test!(
     assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "two scanners, one firing");
     assert!(store.fire_due_reminders(at, 10).await.unwrap().is_empty());
     let evs = events(&store).await;
-    assert_eq!(evs, [("reminders".to_owned(), "todo.reminder.due.v1".to_owned())]);
+    let due = |topic: &str| (topic.to_owned(), "todo.reminder.due.v1".to_owned());
+    assert_eq!(evs, [due("reminders"), due("task-updates")], "to the notifier, and to the user's open tabs");
 
     store.complete_task(&ada, t.id, now()).await.unwrap();
     events(&store).await;
@@ -599,7 +600,8 @@ store_test!(
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].reminder_id, relative_id);
     assert_ne!(again[0].event_id, first_event, "a new firing is a new event");
-    assert_eq!(events(&store).await, [("reminders".to_owned(), "todo.reminder.due.v1".to_owned())]);
+    let due = |topic: &str| (topic.to_owned(), "todo.reminder.due.v1".to_owned());
+    assert_eq!(events(&store).await, [due("reminders"), due("task-updates")]);
     let refired = relative(&store.get_task(&ada, t.id, now()).await.unwrap());
     assert_eq!(refired.fired_event_id, Some(again[0].event_id));
 });
@@ -1291,4 +1293,37 @@ store_test!(
     ], "Thursday, then Tuesday; COUNT=3 ends the series");
     let err = store.upcoming(&ada, Some(0), now()).await.unwrap_err();
     assert!(matches!(&err, StoreError::Invalid(i) if i.field.as_deref() == Some("days")), "{err:?}");
+});
+
+store_test!(
+    /// Snoozing a reminder that fired re-arms it at the snooze time: it fires again then, as a new event,
+    /// and the task's change is an event too. A completed task's reminder is a conflict; another user's is
+    /// not found.
+    snooze_a_reminder, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let task = store.create_task(&ada, NewTask {
+        reminders: Some(vec![ReminderInput { at: Some("2026-03-10T12:00:00Z".into()), minutes_before: None }]),
+        ..new("Take the cake out")
+    }, now()).await.unwrap();
+    let rid = task.reminders[0].id;
+    let fired = store.fire_due_reminders(now(), 10).await.unwrap();
+    assert_eq!(fired.len(), 1);
+    events(&store).await;
+    let at: Timestamp = "2026-03-10T12:10:00Z".parse().unwrap();
+    let err = store.snooze_reminder(&bob, task.id, rid, at, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    let snoozed = store.snooze_reminder(&ada, task.id, rid, at, now()).await.unwrap();
+    assert_eq!((snoozed.fire_at, snoozed.fired_at, snoozed.fired_event_id), (Some(at), None, None));
+    assert_eq!(events(&store).await, [
+        ("task-events".to_owned(), "todo.task.updated.v1".to_owned()),
+        ("task-updates".to_owned(), "todo.task.updated.v1".to_owned()),
+    ]);
+    assert!(store.fire_due_reminders(now(), 10).await.unwrap().is_empty(), "not before its time");
+    let again = store.fire_due_reminders(at, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0].event_id, fired[0].event_id, "a new firing");
+    store.complete_task(&ada, task.id, now()).await.unwrap();
+    let err = store.snooze_reminder(&ada, task.id, rid, at, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "task_completed", .. }), "{err:?}");
 });

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use todo_core::StoreError;
 use todo_core::domain::filter::TaskQueryParams;
 use todo_core::domain::quick_add::QuickAddInput;
+use todo_core::domain::reminder::SnoozeInput;
 use todo_core::model::{NewTask, ProjectInput, ProjectListParams, TaskPatch};
 use todo_core::store::Owner;
 use todo_worker::deliveries;
@@ -112,12 +113,13 @@ pub async fn no_stream() -> ApiError {
 }
 
 /// The tools that change something: a read-only access token may not call them.
-const WRITING_TOOLS: [&str; 7] = [
+const WRITING_TOOLS: [&str; 8] = [
     "create_task",
     "create_project",
     "update_task",
     "complete_task",
     "skip_occurrence",
+    "snooze_reminder",
     "delete_task",
     "retry_delivery",
 ];
@@ -227,6 +229,17 @@ fn tools() -> Value {
             }}
         },
         {
+            "name": "snooze_reminder",
+            "title": "Snooze a reminder",
+            "description": "Have a task's reminder fire again in `minutes` or at `until` (YYYY-MM-DDTHH:MM in the user's zone), within a week.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["task_id", "reminder_id"], "properties": {
+                "task_id": task_id,
+                "reminder_id": {"type": "string", "format": "uuid", "description": "From the task's reminders"},
+                "minutes": {"type": "integer", "minimum": 1, "maximum": 10080},
+                "until": {"type": "string"}
+            }}
+        },
+        {
             "name": "today",
             "title": "What is due today",
             "description": "The user's open tasks overdue from earlier days, then those due today in the user's zone, each by due time.",
@@ -285,6 +298,15 @@ struct CreateArgs {
     rrule: Option<String>,
     project_id: Option<Uuid>,
     parent_id: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnoozeArgs {
+    task_id: Uuid,
+    reminder_id: Uuid,
+    minutes: Option<u32>,
+    until: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -421,6 +443,21 @@ async fn call_tool(
             crate::routes::tasks::read_text(store, owner, &a.text)
                 .await
                 .map(|view| json!(view))
+        }
+        "snooze_reminder" => {
+            let a: SnoozeArgs = args(call.arguments)?;
+            let input = SnoozeInput {
+                minutes: a.minutes,
+                until: a.until,
+            };
+            match input.fire_at(&owner.tz, now) {
+                Ok(at) => store
+                    .snooze_reminder(owner, a.task_id, a.reminder_id, at, now)
+                    .await
+                    .map(|r| json!(r))
+                    .map_err(ApiError::from),
+                Err(e) => Err(e.into()),
+            }
         }
         "today" => {
             let _: EmptyArgs = args(call.arguments)?;

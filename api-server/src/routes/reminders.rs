@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use todo_core::domain::reminder::ReminderInput;
+use todo_core::domain::reminder::{ReminderInput, SnoozeInput};
 use todo_core::model::Reminder;
 use uuid::Uuid;
 
@@ -56,4 +56,24 @@ pub async fn delete_reminder(
 ) -> ApiResult<StatusCode> {
     s.store.delete_reminder(&owner, id, rid).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Snooze a reminder: it fires again in `minutes` or at `until` (within a week), as a new notification on
+/// every channel and in open browser tabs. A completed task's reminder is a 409 `task_completed`.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reminders/{reminder_id}/snooze", tag = "reminders",
+    params(("id" = Uuid, Path), ("reminder_id" = Uuid, Path)), request_body = SnoozeInput,
+    responses((status = 200, body = Reminder),
+        (status = 409, body = crate::error::ErrorBody, description = "The task is completed (`task_completed`)"),
+        CommonErrors), security(("bearer" = [])))]
+pub async fn snooze_reminder(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath((id, rid)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<SnoozeInput>,
+) -> ApiResult<Json<Reminder>> {
+    let now = Timestamp::now();
+    let at = input.fire_at(&owner.tz, now)?;
+    Ok(Json(
+        s.store.snooze_reminder(&owner, id, rid, at, now).await?,
+    ))
 }

@@ -186,3 +186,62 @@ mod tests {
         );
     }
 }
+
+/// The longest snooze: a week.
+pub const MAX_SNOOZE_MINUTES: u32 = 7 * 24 * 60;
+
+/// `POST /api/v1/tasks/{id}/reminders/{reminder_id}/snooze`: fire again in `minutes`, or at `until` (a
+/// moment: RFC 3339, or a local date-time in your zone) — one of the two.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeInput {
+    /// 1..=10080 (a week).
+    #[schema(minimum = 1, maximum = 10080)]
+    pub minutes: Option<u32>,
+    /// e.g. tomorrow morning, `2026-12-07T08:00`.
+    pub until: Option<String>,
+}
+
+impl SnoozeInput {
+    /// When the reminder fires again: after `now`, at most a week ahead.
+    pub fn fire_at(&self, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, Invalid> {
+        let at = match (self.minutes, &self.until) {
+            (Some(m), None) if (1..=MAX_SNOOZE_MINUTES).contains(&m) => {
+                return Ok(now + jiff::SignedDuration::from_mins(i64::from(m)));
+            }
+            (Some(_), None) => {
+                return Err(Invalid::new(
+                    "out_of_range",
+                    "minutes",
+                    format!("minutes must be 1..={MAX_SNOOZE_MINUTES}"),
+                ));
+            }
+            (None, Some(until)) => {
+                let due = Due::parse(until, tz, "until")?;
+                if due.all_day {
+                    return Err(Invalid::new(
+                        "invalid_time",
+                        "until",
+                        "a snooze needs a time, not just a date",
+                    ));
+                }
+                due.at
+            }
+            _ => {
+                return Err(Invalid::new(
+                    "required",
+                    "minutes",
+                    "give minutes or until (one of them)",
+                ));
+            }
+        };
+        if at <= now || at > now + jiff::SignedDuration::from_mins(i64::from(MAX_SNOOZE_MINUTES)) {
+            return Err(Invalid::new(
+                "out_of_range",
+                "until",
+                "until must be in the coming week",
+            ));
+        }
+        Ok(at)
+    }
+}

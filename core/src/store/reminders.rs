@@ -9,7 +9,9 @@ use crate::events::{CloudEvent, ReminderDueData, kind, topic};
 use crate::model::Reminder;
 use crate::store::dialect::{Dialect, query, query_as};
 use crate::store::outbox::insert_event;
-use crate::store::rows::{Owner, ReminderRow, insert_reminder, load_owner, load_task};
+use crate::store::rows::{
+    Owner, ReminderRow, insert_reminder, load_owner, load_row_for_update, load_task,
+};
 use crate::store::{Pool, Store, encode_error, from_ms, ms};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -60,6 +62,73 @@ impl Store {
         } else {
             Ok(())
         }
+    }
+
+    /// Snooze a reminder: it fires (again) at `at`, with a new event and new notifications. The task's
+    /// other fields stay; a later change of its due date re-plans the reminder from its own definition.
+    /// A completed task's reminder is a 409 `task_completed`.
+    pub async fn snooze_reminder(
+        &self,
+        owner: &Owner,
+        task_id: Uuid,
+        reminder_id: Uuid,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Reminder> {
+        let reminder = match &self.pool {
+            Pool::Postgres(p) => {
+                self.snooze_on(p, owner, task_id, reminder_id, at, now)
+                    .await?
+            }
+            Pool::Sqlite(p) => {
+                self.snooze_on(p, owner, task_id, reminder_id, at, now)
+                    .await?
+            }
+        };
+        self.outbox_wake().notify_one();
+        Ok(reminder)
+    }
+
+    async fn snooze_on<D: Dialect>(
+        &self,
+        pool: &sqlx::Pool<D>,
+        owner: &Owner,
+        task_id: Uuid,
+        reminder_id: Uuid,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Reminder> {
+        let mut tx = D::begin_write(pool).await?;
+        load_row_for_update(&mut tx, owner, task_id).await?;
+        let task = load_task(&mut tx, owner, task_id, now).await?;
+        if task.status == Status::Completed {
+            return Err(StoreError::Conflict {
+                code: "task_completed",
+                field: "status",
+                message: "the task is completed; reopen it to be reminded again".into(),
+            });
+        }
+        let snoozed = query(
+            "UPDATE reminders SET fire_at = $1, fired_at = NULL, fired_event_id = NULL, claimed_until = NULL \
+             WHERE id = $2 AND task_id = $3",
+        )
+        .bind(ms(at))
+        .bind(reminder_id)
+        .bind(task_id)
+        .execute(&mut tx)
+        .await?;
+        if snoozed == 0 {
+            return Err(StoreError::NotFound("reminder"));
+        }
+        let task = load_task(&mut tx, owner, task_id, now).await?;
+        let changed = vec!["reminders".to_owned()];
+        self.emit_task_event(&mut tx, owner, kind::TASK_UPDATED, &task, changed, now)
+            .await?;
+        tx.commit().await?;
+        task.reminders
+            .into_iter()
+            .find(|r| r.id == reminder_id)
+            .ok_or(StoreError::NotFound("reminder"))
     }
 
     /// The earliest pending fire time, so a dev-mode timer can sleep exactly until then.
@@ -136,7 +205,14 @@ impl Store {
                 serde_json::to_value(&data).map_err(encode_error)?,
             );
             event.id = event_id;
-            insert_event(&mut tx, &event, &[topic::REMINDERS], now).await?;
+            // On task-updates too: the API streams it to the user's open browser tabs.
+            insert_event(
+                &mut tx,
+                &event,
+                &[topic::REMINDERS, topic::TASK_UPDATES],
+                now,
+            )
+            .await?;
             fired.push(DueReminder {
                 reminder_id,
                 event_id: event.id,
