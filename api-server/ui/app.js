@@ -1261,7 +1261,7 @@ function askDeleteProject(p) {
   form.elements.tasks.value = "move";
   $("#project-delete-title").textContent = `Delete “${p.name}”?`;
   $("#project-delete-text").textContent = p.task_count
-    ? `It has ${p.task_count} task${p.task_count === 1 ? "" : "s"} (${p.open_tasks} open). What should happen to them?`
+    ? `It has ${p.task_count} task${p.task_count === 1 ? "" : "s"} (${p.open_tasks} open). What should happen to ${p.task_count === 1 ? "it" : "them"}?`
     : "It has no tasks.";
   $("#project-delete").showModal();
 }
@@ -1329,7 +1329,10 @@ function tagRow(t, active) {
   const li = h("li", { class: "nav-row", "data-id": t.id },
     navItem(color, `#${t.name}`, t.task_count, t.task_count === 1 ? "task" : "tasks", {
       "data-key": `${key}:show`, "aria-pressed": String(active === t.name.toLowerCase()), title: `Show tasks tagged ${t.name}`,
-      onclick: () => filterTag(active === t.name.toLowerCase() ? "" : t.name),
+      onclick: () => {
+        filterTag(active === t.name.toLowerCase() ? "" : t.name);
+        showSidebar(false);
+      },
     }),
     h("button", {
       type: "button", class: "btn ghost icon small", "data-key": `${key}:edit`, "aria-expanded": String(open),

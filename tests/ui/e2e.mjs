@@ -312,6 +312,21 @@ try {
   await secondProject("work").waitFor();
   await errands.getByRole("button", { name: "Move “Errands” up" }).click();
   await secondProject("Errands").waitFor();
+
+  step("rename: a taken title is refused next to the field; a new one shows in the sidebar and the heading");
+  const errandsPanel = errands.getByRole("form", { name: "Project “Errands”" });
+  await errandsPanel.getByLabel("Project title").fill("WORK");
+  await errandsPanel.getByRole("button", { name: "Save" }).click();
+  await errandsPanel.locator('[data-error-for="name"]', { hasText: "already have a project" }).waitFor();
+  check((await errandsPanel.getByLabel("Project title").getAttribute("aria-invalid")) === "true", "the taken title is marked invalid");
+  await errandsPanel.getByLabel("Project title").fill("Shopping");
+  await errandsPanel.getByRole("button", { name: "Save" }).click();
+  await secondProject("Shopping").waitFor();
+  await page.locator("#view-title", { hasText: /^Shopping$/ }).waitFor();
+  const shopping = sidebarProject("Shopping");
+  await shopping.getByRole("form", { name: "Project “Shopping”" }).getByLabel("Project title").fill("Errands");
+  await shopping.getByRole("button", { name: "Save" }).click();
+  await secondProject("Errands").waitFor();
   await errands.getByRole("button", { name: "Edit project “Errands”" }).click();
 
   step("archive work: it leaves the sidebar and All tasks; restore brings both back");
