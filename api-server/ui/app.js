@@ -1145,6 +1145,10 @@ function renderProjects() {
   $("#view-all").setAttribute("aria-current", state.view.project ? "false" : "page");
   const current = state.projects.find((p) => p.id === state.view.project);
   $("#view-title").textContent = current ? current.name : "All tasks";
+  // Says where a new task goes: into the project shown, else the Inbox (or the line's +project).
+  const qa = $("#qa-title");
+  qa.dataset.placeholder ||= qa.placeholder;
+  qa.placeholder = current ? `Add a task to ${current.name}…` : qa.dataset.placeholder;
   if ($("#editor").open && state.editing && !state.editing.parent_id) {
     const select = $("#edit-form").elements.project_id;
     fillProjectSelect(select, select.value);

@@ -282,6 +282,7 @@ try {
   await page.locator("#tasks > li", { hasText: "Buy milk" }).waitFor({ state: "detached" });
   check((await page.locator("#tasks > li").count()) === 1 && (await slides.count()) === 1, "the work project lists only its task");
   check((await slides.locator(".project-chip").count()) === 0, "no chip inside its own project");
+  check((await quick.getByLabel("New task").getAttribute("placeholder")) === "Add a task to work…", "quick add says where the task goes");
   await quick.getByLabel("New task").fill("Book the venue");
   await page.keyboard.press("Enter");
   const venue = page.locator("#tasks > li", { hasText: "Book the venue" });
