@@ -2,11 +2,18 @@
 # The API benchmark (BENCHMARKS.md): 1,000 users × 1,000 tasks in PostgreSQL, then search, filtered+sorted
 # listing and task creation under 32 connections (wrk), the server's peak RSS, and pgbench ceilings of the
 # same SQL. Usage: tests/bench/run.sh [seconds-per-scenario]   (env: BENCH_PG admin URL, BENCH_USERS, BENCH_PER_USER)
+# To compare builds (BENCHMARKS.md, sessions 8 and 9): BENCH_BIN and BENCH_SIDECAR_BIN name prebuilt release
+# binaries (nothing is built then), BENCH_DB the database (default todo_bench), BENCH_SEED the seed script and
+# BENCH_PGBENCH the directory of the pgbench_*.sql scripts of that build's SQL (default tests/bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-30}"
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
-DB=todo_bench
+DB="${BENCH_DB:-todo_bench}"
+BIN="${BENCH_BIN:-./target/release/todo-api}"
+SIDECAR_BIN="${BENCH_SIDECAR_BIN:-./target/release/examples/bench_sidecar}"
+SEED="${BENCH_SEED:-tests/bench/seed.sql}"
+PGBENCH_DIR="${BENCH_PGBENCH:-tests/bench}"
 USERS="${BENCH_USERS:-1000}"
 PER_USER="${BENCH_PER_USER:-1000}"
 PORT=18090
@@ -18,27 +25,30 @@ export BENCH_DIR="$PWD/tests/bench"
 export BENCH_TOKENS="$(mktemp)"
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 2; }
 
-cargo build --release -q -p todo-api
-cargo build --release -q -p todo-worker --example bench_sidecar
+if [ -z "${BENCH_BIN:-}" ]; then
+  cargo build --release -q -p todo-api
+  cargo build --release -q -p todo-worker --example bench_sidecar
+fi
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql "$PG/postgres" -Atc 'show server_version')"
+echo "== $(date -u +%FT%TZ) $BIN on $DB; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "${BENCH_RESEED:-1}" = 1 ]; then
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-  DATABASE_URL="$PG/$DB" ./target/release/todo-api migrate
+  DATABASE_URL="$PG/$DB" "$BIN" migrate
   echo "== seeding $USERS users × $PER_USER tasks"
-  time psql "$PG/$DB" -q -v users="$USERS" -v per_user="$PER_USER" -f tests/bench/seed.sql
+  time psql "$PG/$DB" -q -v users="$USERS" -v per_user="$PER_USER" -f "$SEED"
 fi
 # Events left unpublished by an earlier run would be relayed during this one. An earlier run's tasks are
 # vacuumed as autovacuum would have (it may be off on a dev box's PostgreSQL): otherwise the pages they
 # filled are not all-visible and the listing's index-only scans read the heap. The seed's (or an earlier
 # run's) dirty pages would be written out by a checkpoint in the middle of a scenario.
-psql "$PG/$DB" -qc "TRUNCATE outbox" -c "VACUUM (ANALYZE) tasks, task_tags, reminders, tags" -c "CHECKPOINT"
+psql "$PG/$DB" -qc "TRUNCATE outbox" -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
 python3 tests/bench/tokens.py bench-secret "$USERS" > "$BENCH_TOKENS"
 
-./target/release/examples/bench_sidecar $SIDECAR & sidecar_pid=$!
+"$SIDECAR_BIN" $SIDECAR & sidecar_pid=$!
 DATABASE_URL="$PG/$DB" TODO_HTTP_ADDR=127.0.0.1:$PORT TODO_JWT_SECRET=bench-secret TODO_MIGRATE=false \
   DAPR_HTTP_PORT=$SIDECAR TODO_EMBEDDED_WORKERS=false TODO_DB_MAX_CONNECTIONS=$POOL RUST_LOG=warn \
-  ./target/release/todo-api serve & api_pid=$!
+  "$BIN" serve & api_pid=$!
 trap 'kill $api_pid $sidecar_pid 2>/dev/null || true; rm -f "$BENCH_TOKENS"' EXIT
 until curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.2; done
 
@@ -58,6 +68,7 @@ echo "== pgbench ceilings of the same SQL ($POOL clients, prepared statements, t
 for script in search list create; do
   printf '%-7s ' "$script"
   PGOPTIONS="-c jit=off -c max_parallel_workers_per_gather=0" \
-    pgbench -n -M prepared -c"$POOL" -j2 -T"$DURATION" -f "tests/bench/pgbench_$script.sql" "$PG/$DB" 2>/dev/null \
+    pgbench -n -M prepared -c"$POOL" -j2 -T"$DURATION" -f "$PGBENCH_DIR/pgbench_$script.sql" "$PG/$DB" 2>/dev/null \
     | grep -E "^tps" | sed 's/ (without initial connection time)//'
 done
+echo "== $(date -u +%FT%TZ) done; load average $(cut -d' ' -f1-3 /proc/loadavg)"
