@@ -1,5 +1,6 @@
 //! The store's integration tests, in one binary: every behaviour on SQLite and PostgreSQL (`store`), and
 //! PostgreSQL's concurrent tag changes (`tag_races`).
 
+mod calendar_feeds;
 mod store;
 mod tag_races;

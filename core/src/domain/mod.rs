@@ -2,6 +2,7 @@
 
 pub mod due;
 pub mod filter;
+pub mod ical;
 pub mod quick_add;
 pub mod recurrence;
 pub mod reminder;

@@ -6,6 +6,7 @@
 //! — each dialect writes its SQL out in full and everything around it stays shared. One behavioural test
 //! suite (`tests/store.rs`) runs on both.
 
+mod calendar_feeds;
 mod callers;
 pub mod dialect;
 mod outbox;
@@ -18,6 +19,10 @@ mod tokens;
 mod upgrade;
 mod users;
 
+pub use calendar_feeds::{
+    CalendarFeed, CalendarFeedInput, CreatedCalendarFeed, DEFAULT_FEED_NAME, FEED_PREFIX,
+    FeedGrant, FeedVersion,
+};
 pub use callers::CALLER_TTL;
 pub use outbox::{OutboxBacklog, OutboxRow};
 pub use reminders::DueReminder;
