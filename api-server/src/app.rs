@@ -3,12 +3,12 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, deliveries, health, internal, live, projects, reminders, tags, tasks,
-    tokens, views,
+    accounts, activity, calendar, deliveries, health, internal, live, projects, reminders, tags,
+    tasks, tokens, views,
 };
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::routing::get;
 use std::sync::Arc;
@@ -39,7 +39,8 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "projects", description = "Projects (lists), the Inbox first"),
         (name = "tags", description = "Per-user tags"),
         (name = "reminders", description = "Task reminders and their notifications"),
-        (name = "tokens", description = "Personal access tokens for scripts and MCP clients")
+        (name = "tokens", description = "Personal access tokens for scripts and MCP clients"),
+        (name = "calendar", description = "Calendar feeds: secret ICS URLs of your dated tasks")
     ),
     components(schemas(ErrorBody))
 )]
@@ -102,6 +103,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(live::events))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(calendar::list_feeds, calendar::create_feed))
+        .routes(routes!(calendar::revoke_feed))
+        .routes(routes!(calendar::feed))
         .split_for_parts()
 }
 
@@ -172,7 +176,9 @@ pub fn build(state: AppState) -> Router {
         .layer(cors)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            // The route template, never the raw path: a calendar feed's path is its secret.
+            let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+            tracing::info_span!("request", method = %req.method(), path = %route, request_id = %id)
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

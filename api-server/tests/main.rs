@@ -6,6 +6,7 @@ mod common;
 #[path = "../../workers/tests/support/mod.rs"]
 mod support;
 
+mod calendar;
 mod configuration;
 mod events_internal;
 mod http;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod calendar;
 pub mod deliveries;
 pub mod health;
 pub mod internal;
