@@ -85,6 +85,14 @@ FROM (SELECT tt.task_id, string_agg(g.name, ' ') AS names,
       FROM task_tags tt JOIN tags g ON g.id = tt.tag_id GROUP BY tt.task_id) x
 WHERE x.task_id = t.id;
 
+\if :has_projects
+-- What the store keeps on each task row: its direct subtasks, all and completed.
+UPDATE tasks p SET subtask_count = c.n, subtasks_done = c.done
+FROM (SELECT parent_id, count(*) AS n, count(*) FILTER (WHERE status = 'completed') AS done
+      FROM tasks WHERE parent_id IS NOT NULL GROUP BY parent_id) c
+WHERE p.id = c.parent_id;
+\endif
+
 SELECT gin_clean_pending_list('tasks_search_by_owner') \gset
 ALTER INDEX tasks_search_by_owner SET (fastupdate = off);
 VACUUM ANALYZE;

@@ -33,6 +33,14 @@ CREATE INDEX tasks_project ON tasks (project_id);
 -- gets its event, and the cascade only keeps the rule.
 ALTER TABLE tasks ADD COLUMN parent_id uuid REFERENCES tasks (id) ON DELETE CASCADE;
 CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;
+-- A task's direct subtasks, all and completed, kept by the store with every write that changes them: read
+-- with every task, they would otherwise cost two index probes per row of every page (measured: 12-23 %
+-- of search and list throughput).
+ALTER TABLE tasks ADD COLUMN subtask_count integer NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN subtasks_done integer NOT NULL DEFAULT 0;
+-- The archived projects of a user, looked up before a listing that leaves them out (most users have none,
+-- and their listing then runs exactly as before).
+CREATE INDEX projects_archived ON projects (user_id) WHERE archived_at IS NOT NULL;
 
 -- The owner index carries the project and the parent too, so a listing filtered by either (or leaving out
 -- archived projects) stays an index-only scan. CREATE INDEX blocks writes to tasks while it builds (about

@@ -24,6 +24,9 @@ CREATE INDEX tasks_project ON tasks (project_id);
 
 ALTER TABLE tasks ADD COLUMN parent_id BLOB REFERENCES tasks (id) ON DELETE CASCADE;
 CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;
+ALTER TABLE tasks ADD COLUMN subtask_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN subtasks_done INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX projects_archived ON projects (user_id) WHERE archived_at IS NOT NULL;
 
 DROP INDEX tasks_user_cover;
 CREATE INDEX tasks_user_cover ON tasks (user_id, status, priority, due_at, created_at, updated_at, series_anchor, project_id, parent_id, id);

@@ -160,13 +160,8 @@ pub struct Search {
 
 /// A task's own columns (`t` is the tasks table).
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.priority, t.project_id, \
-     t.parent_id, t.due_at, t.due_all_day, t.recurrence, t.series_id, t.occurrence, t.series_anchor, \
-     t.completed_at, t.created_at, t.updated_at";
-
-/// A task's direct subtasks, all and completed (two probes of the partial `tasks_parent` index, which holds
-/// only subtasks: a task without any costs next to nothing).
-const SUBTASK_COUNTS: &str = "(SELECT COUNT(*) FROM tasks s WHERE s.parent_id = t.id) AS subtask_count, \
-     (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = t.id AND s.status = 'completed') AS subtasks_done";
+     t.parent_id, t.subtask_count, t.subtasks_done, t.due_at, t.due_all_day, t.recurrence, t.series_id, \
+     t.occurrence, t.series_anchor, t.completed_at, t.created_at, t.updated_at";
 
 /// Where a statement runs: a transaction, or a connection taken from the pool. Statements take this
 /// rather than `&mut D::Connection` so that `D` is known from the argument.
@@ -302,7 +297,7 @@ impl Dialect for Postgres {
     fn task_columns() -> &'static str {
         static COLUMNS: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "{TASK_COLUMNS}, t.tags_json, {SUBTASK_COUNTS}, \
+                "{TASK_COLUMNS}, t.tags_json, \
                  (SELECT json_agg(json_build_array(r.id, r.at, r.minutes_before, r.fire_at, r.fired_at, r.fired_event_id) \
                    ORDER BY r.fire_at IS NULL, r.fire_at, r.id)::text \
                    FROM reminders r WHERE r.task_id = t.id) AS reminders_json"
@@ -460,7 +455,7 @@ impl Dialect for Sqlite {
     fn task_columns() -> &'static str {
         static COLUMNS: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "{TASK_COLUMNS}, t.tags_json, {SUBTASK_COUNTS}, \
+                "{TASK_COLUMNS}, t.tags_json, \
                  (SELECT json_group_array(json_array(hex(r.id), r.at, r.minutes_before, r.fire_at, r.fired_at, NULLIF(hex(r.fired_event_id), '')) \
                    ORDER BY r.fire_at IS NULL, r.fire_at, r.id) \
                    FROM reminders r WHERE r.task_id = t.id) AS reminders_json"

@@ -208,9 +208,9 @@ pub(crate) struct TaskRow {
     pub created_at: i64,
     pub updated_at: i64,
     #[sqlx(default)]
-    pub subtask_count: i64,
+    pub subtask_count: i32,
     #[sqlx(default)]
-    pub subtasks_done: i64,
+    pub subtasks_done: i32,
     #[sqlx(default)]
     pub rank: Option<f64>,
     #[sqlx(default)]
@@ -300,8 +300,8 @@ impl TaskRow {
             priority: Priority::from_rank(self.priority),
             project_id: self.project_id,
             parent_id: self.parent_id,
-            subtask_count: self.subtask_count,
-            subtasks_done: self.subtasks_done,
+            subtask_count: i64::from(self.subtask_count),
+            subtasks_done: i64::from(self.subtasks_done),
             due: due.map(|d| d.view(&owner.tz)),
             overdue: status != Status::Completed && due.is_some_and(|d| d.is_overdue(now)),
             due_today: due.is_some_and(|d| d.is_due_today(now, &owner.tz)),

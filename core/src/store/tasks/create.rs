@@ -12,6 +12,7 @@ use crate::store::dialect::{Dialect, Statement, query};
 use crate::store::outbox::{TASK_EVENT_TOPICS, event_payload};
 use crate::store::projects::usable_project;
 use crate::store::rows::{Owner, load_owner, planned_reminder, write_reminder};
+use crate::store::tasks::subtasks::recount;
 use crate::store::tasks::{ensure_tags, validate_tag_names};
 use crate::store::{Pool, Store, from_ms, ms};
 use jiff::Timestamp;
@@ -304,7 +305,8 @@ impl Store {
                 }
             }
         };
-        if tags.len() != plan.v.tags.len() {
+        // A subtask also recounts its parent's subtasks: the transaction does that.
+        if tags.len() != plan.v.tags.len() || plan.v.parent_id.is_some() {
             return Ok(None);
         }
         let task = plan.task(owner, tags, now);
@@ -407,6 +409,9 @@ impl Store {
         // of its tags, and only when it has some.
         if !D::INSERT_INDEXES_SEARCH || !tags.is_empty() {
             D::refresh_derived(&mut tx, plan.id).await?;
+        }
+        if let Some(parent) = plan.v.parent_id {
+            recount(&mut tx, parent).await?;
         }
         let task = plan.task(owner, tags, now);
         self.emit_task_event(&mut tx, owner, kind::TASK_CREATED, &task, vec![], now)

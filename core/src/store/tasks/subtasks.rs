@@ -25,6 +25,23 @@ const LEVEL: &str = "WITH RECURSIVE up (id, parent_id) AS ( \
      UNION ALL SELECT t.id, t.parent_id FROM tasks t JOIN up ON t.id = up.parent_id) \
      SELECT COUNT(*) FROM up";
 
+/// Count a task's direct subtasks, all and completed, into its row (read with every task instead of
+/// counted per read).
+pub(super) async fn recount<D: Dialect>(
+    tx: &mut sqlx::Transaction<'static, D>,
+    parent: Uuid,
+) -> StoreResult<()> {
+    query(
+        "UPDATE tasks SET subtask_count = (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = $1), \
+         subtasks_done = (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = $1 AND s.status = 'completed') \
+         WHERE id = $1",
+    )
+    .bind(parent)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn descendants<D: Dialect>(
     tx: &mut sqlx::Transaction<'static, D>,
     id: Uuid,
@@ -73,7 +90,8 @@ impl Store {
         Ok(project)
     }
 
-    /// Complete the open subtasks, at every level, of a task being completed.
+    /// Complete the open subtasks, at every level, of a task being completed. All are completed and
+    /// recounted before the events are written, so each event's task shows its own subtasks done.
     pub(super) async fn complete_descendants<D: Dialect>(
         &self,
         tx: &mut sqlx::Transaction<'static, D>,
@@ -81,21 +99,29 @@ impl Store {
         id: Uuid,
         now: Timestamp,
     ) -> StoreResult<()> {
-        for sub in descendants(tx, id).await? {
+        let mut completed = Vec::new();
+        let subs = descendants(tx, id).await?;
+        for sub in &subs {
             let done = query(
                 "UPDATE tasks SET status = 'completed', completed_at = $1, updated_at = $1 \
                  WHERE id = $2 AND status <> 'completed'",
             )
             .bind(ms(now))
-            .bind(sub)
+            .bind(*sub)
             .execute(tx)
             .await?;
             if done > 0 {
-                let task = load_task(tx, owner, sub, now).await?;
-                let changed = vec!["status".to_owned()];
-                self.emit_task_event(tx, owner, kind::TASK_COMPLETED, &task, changed, now)
-                    .await?;
+                completed.push(*sub);
             }
+        }
+        for parent in std::iter::once(id).chain(subs.iter().copied()) {
+            recount(tx, parent).await?;
+        }
+        for sub in completed {
+            let task = load_task(tx, owner, sub, now).await?;
+            let changed = vec!["status".to_owned()];
+            self.emit_task_event(tx, owner, kind::TASK_COMPLETED, &task, changed, now)
+                .await?;
         }
         Ok(())
     }
@@ -189,6 +215,9 @@ impl Store {
             self.emit_task_event(tx, owner, kind::TASK_CREATED, &task, vec![], now)
                 .await?;
             copies.push((sub, id));
+        }
+        for (_, copy) in &copies {
+            recount(tx, *copy).await?;
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use crate::model::{Task, TaskPatch};
 use crate::store::dialect::{Dialect, query, query_as};
 use crate::store::projects::usable_project;
 use crate::store::rows::{Owner, load_row_for_update, load_task};
+use crate::store::tasks::subtasks::recount;
 use crate::store::tasks::{ensure_tags, validate_tag_names};
 use crate::store::{Pool, Store, from_ms, ms, retry_deadlocked};
 use jiff::Timestamp;
@@ -235,6 +236,11 @@ impl Store {
         if status == Status::Completed && old_status != Status::Completed {
             self.complete_descendants(&mut tx, owner, id, now).await?;
         }
+        if let Some(parent) = row.parent_id
+            && status != old_status
+        {
+            recount(&mut tx, parent).await?;
+        }
         if changed
             .iter()
             .any(|c| c == "title" || c == "description" || c == "tags")
@@ -311,6 +317,11 @@ impl Store {
         if !noop && to == Status::Completed {
             self.complete_descendants(&mut tx, owner, id, now).await?;
         }
+        if let Some(parent) = row.parent_id
+            && !noop
+        {
+            recount(&mut tx, parent).await?;
+        }
         let task = load_task(&mut tx, owner, id, now).await?;
         if !noop {
             let k = if to == Status::Completed {
@@ -342,13 +353,16 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = D::begin_write(pool).await?;
-        load_row_for_update(&mut tx, owner, id).await?;
+        let row = load_row_for_update(&mut tx, owner, id).await?;
         self.delete_descendants(&mut tx, owner, id, now).await?;
         let task = load_task(&mut tx, owner, id, now).await?;
         query("DELETE FROM tasks WHERE id = $1")
             .bind(id)
             .execute(&mut tx)
             .await?;
+        if let Some(parent) = row.parent_id {
+            recount(&mut tx, parent).await?;
+        }
         self.emit_task_event(&mut tx, owner, kind::TASK_DELETED, &task, vec![], now)
             .await?;
         tx.commit().await?;
