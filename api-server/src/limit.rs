@@ -62,7 +62,9 @@ impl LoginLimiter {
         keys(email, address)
             .filter_map(|(key, limit)| {
                 let w = failures.get(&key)?;
-                let left = WINDOW.checked_sub(now.duration_since(w.started))?;
+                let left = WINDOW
+                    .checked_sub(now.duration_since(w.started))
+                    .filter(|left| !left.is_zero())?;
                 (w.count >= limit).then(|| left.as_secs() + 1)
             })
             .max()
