@@ -34,8 +34,8 @@ const state = {
   authMode: "signup",
   qaSeq: 0,
   qaAbort: null,
-  // The list shown: every project's tasks (project null) or one project's.
-  view: { project: null },
+  // The list shown: every project's tasks (project null) or one project's; or the Today or Upcoming agenda.
+  view: { project: null, agenda: null },
   projects: [],
   // The one sidebar edit panel open: "p:<project id>" or "t:<tag id>".
   openPanel: null,
@@ -449,6 +449,8 @@ function query() {
 }
 
 async function reload({ keepCount = false } = {}) {
+  showAgenda(Boolean(state.view.agenda));
+  if (state.view.agenda) return loadAgenda();
   const p = query();
   p.set("limit", String(keepCount ? Math.min(MAX_PAGE, Math.max(PAGE, state.items.length)) : PAGE));
   const seq = ++state.seq;
@@ -1142,9 +1144,11 @@ function renderProjects() {
   const list = $("#project-list");
   const movable = state.projects.filter((p) => !p.inbox);
   keepFocus(list, () => list.replaceChildren(...state.projects.map((p) => projectRow(p, movable))));
-  $("#view-all").setAttribute("aria-current", state.view.project ? "false" : "page");
+  $("#view-all").setAttribute("aria-current", state.view.project || state.view.agenda ? "false" : "page");
+  $("#view-today").setAttribute("aria-current", state.view.agenda === "today" ? "page" : "false");
+  $("#view-upcoming").setAttribute("aria-current", state.view.agenda === "upcoming" ? "page" : "false");
   const current = state.projects.find((p) => p.id === state.view.project);
-  $("#view-title").textContent = current ? current.name : "All tasks";
+  $("#view-title").textContent = AGENDA_TITLE[state.view.agenda] || (current ? current.name : "All tasks");
   // Says where a new task goes: into the project shown, else the Inbox (or the line's +project).
   const qa = $("#qa-title");
   qa.dataset.placeholder ||= qa.placeholder;
@@ -1309,12 +1313,104 @@ function showProjectForm(show) {
 }
 
 function selectProject(id) {
-  if (state.view.project === id) return;
-  state.view = { project: id };
+  if (state.view.project === id && !state.view.agenda) return;
+  state.view = { project: id, agenda: null };
   state.selected = null;
   renderProjects();
   showSidebar(false);
   reload();
+}
+
+// ---------- Today and Upcoming ----------
+
+const AGENDA_TITLE = { today: "Today", upcoming: "Upcoming" };
+const UPCOMING_DAYS = 14;
+
+function selectAgenda(kind) {
+  if (state.view.agenda === kind) return;
+  state.view = { project: null, agenda: kind };
+  state.selected = null;
+  renderProjects();
+  showSidebar(false);
+  reload();
+}
+
+// The agenda replaces the filtered list: its own sections by day, the same task rows.
+function showAgenda(on) {
+  for (const el of [$(".toolbar"), $("#summary"), $("#tasks"), $("#empty"), $(".more")]) el.classList.toggle("agenda-hidden", on);
+  $("#agenda").hidden = !on;
+}
+
+async function loadAgenda() {
+  const kind = state.view.agenda;
+  const seq = ++state.seq;
+  busy(1);
+  try {
+    const view = kind === "today" ? await api("GET", "/views/today") : await api("GET", `/views/upcoming?days=${UPCOMING_DAYS}`);
+    if (seq !== state.seq || state.view.agenda !== kind) return;
+    const sections = kind === "today"
+      ? [["Overdue", view.overdue, []], [`Today · ${formatDate(view.date)}`, view.today, []]].filter(([, tasks], i) => i === 1 || tasks.length)
+      : view.days.map((d, i) => [agendaDay(d.date, i), d.tasks, d.occurrences]);
+    state.items = sections.flatMap(([, tasks]) => tasks);
+    state.order = state.items.map((t) => t.id);
+    $("#agenda").replaceChildren(...sections.map(([title, tasks, coming]) => agendaSection(title, tasks, coming)));
+    if (!state.items.length && !sections.some(([, , coming]) => coming.length)) {
+      $("#agenda").append(h("p", { class: "empty muted" }, kind === "today" ? "Nothing due today." : `Nothing due in the next ${UPCOMING_DAYS} days.`));
+    }
+  } catch (err) {
+    toast(err.message);
+  } finally {
+    busy(-1);
+  }
+}
+
+function agendaDay(date, i) {
+  const names = ["Today", "Tomorrow"];
+  return i < 2 ? `${names[i]} · ${formatDate(date)}` : formatDate(date);
+}
+
+function agendaSection(title, tasks, coming) {
+  const id = `agenda-${title.replace(/\W+/g, "-").toLowerCase()}`;
+  const rows = tasks.map((task) => {
+    const li = h("li", { class: "task", "data-id": task.id });
+    fillTask(li, task);
+    return li;
+  });
+  // A recurring task's later occurrences: not tasks yet, so shown without controls.
+  const projected = coming.map((o) => h("li", { class: "task projected", "data-role": "occurrence" },
+    h("span", { class: "rec", "aria-hidden": "true" }, icon("repeat")),
+    h("div", { class: "body" }, h("span", { class: "title" }, o.title), h("div", { class: "meta" }, h("time", { datetime: o.due.date }, formatDue(o.due))))));
+  const empty = !rows.length && !projected.length ? [h("li", { class: "muted agenda-empty" }, "Nothing due")] : [];
+  return h("section", { class: "agenda-day", "aria-labelledby": id },
+    h("h3", { class: "agenda-head", id }, title),
+    h("ul", { class: "tasks", "aria-labelledby": id }, ...rows, ...projected, ...empty));
+}
+
+// ---------- reminders in the open tab ----------
+
+function showReminder(data) {
+  const task = data.task;
+  const due = task.due ? ` · due ${formatDue(task.due)}` : "";
+  if (window.Notification && Notification.permission === "granted") new Notification(task.title, { body: `Reminder${due}`, tag: data.reminder_id });
+  const card = h("div", { class: "alert card", role: "alert", "data-role": "reminder" });
+  const close = () => card.remove();
+  const snooze = (body, label) => async () => {
+    try {
+      await api("POST", `/tasks/${task.id}/reminders/${data.reminder_id}/snooze`, body);
+      toast(`Snoozed “${task.title}” ${label}`);
+      close();
+    } catch (err) {
+      toast(err.message);
+    }
+  };
+  card.append(
+    h("p", {}, h("strong", {}, "⏰ "), task.title, h("span", { class: "muted" }, due)),
+    h("div", { class: "row" },
+      h("button", { type: "button", class: "btn small", onclick: snooze({ minutes: 10 }, "for 10 minutes") }, "Snooze 10 min"),
+      h("button", { type: "button", class: "btn small", onclick: snooze({ minutes: 60 }, "for an hour") }, "1 hour"),
+      h("button", { type: "button", class: "btn small", onclick: snooze({ until: `${todayIn(zone(), 1)}T09:00` }, "until tomorrow 09:00") }, "Tomorrow 9:00"),
+      h("button", { type: "button", class: "btn ghost small", onclick: close }, "Dismiss")));
+  $("#alerts").append(card);
 }
 
 // ---------- sidebar: tags ----------
@@ -1451,6 +1547,7 @@ function connectEvents() {
   };
   for (const kind of ["created", "updated", "completed", "reopened", "deleted"]) es.addEventListener(`todo.task.${kind}.v1`, onChange);
   es.addEventListener("resync", onChange);
+  es.addEventListener("todo.reminder.due.v1", (ev) => showReminder(JSON.parse(ev.data)));
   es.onopen = () => document.body.classList.remove("offline");
   es.onerror = () => {
     document.body.classList.add("offline");
@@ -1545,6 +1642,8 @@ function wire() {
   });
 
   $("#view-all").addEventListener("click", () => selectProject(null));
+  $("#view-today").addEventListener("click", () => selectAgenda("today"));
+  $("#view-upcoming").addEventListener("click", () => selectAgenda("upcoming"));
   $("#new-project").addEventListener("click", () => showProjectForm($("#project-form").hidden));
   $("#project-form-cancel").addEventListener("click", () => showProjectForm(false));
   $("#project-form").addEventListener("submit", createProject);

@@ -470,6 +470,51 @@ try {
   await page.locator(".segmented label", { hasText: "All" }).click();
   await page.locator("#tasks > li.done").first().waitFor();
 
+  step("Today and Upcoming: t shows what is overdue and due today, u the next 14 days with a series' coming occurrences");
+  const review = await fetch(`${base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "Daily review", due: `${localDate(1)}T10:00`, recurrence: { rrule: "FREQ=DAILY;COUNT=3" } }),
+  });
+  check(review.status === 201, `creating the daily review answered ${review.status}`);
+  await page.evaluate(() => document.activeElement.blur());
+  await page.keyboard.press("t");
+  await page.locator("#view-title", { hasText: "Today" }).waitFor();
+  const overdue = page.locator("#agenda .agenda-day", { has: page.locator("h3", { hasText: "Overdue" }) });
+  await overdue.locator("li.task", { hasText: "Call the plumber" }).waitFor();
+  check(await page.locator("#tasks").isHidden(), "the agenda replaces the list");
+  await page.screenshot({ path: join(shots, "today.png"), fullPage: true, animations: "disabled" });
+  await page.keyboard.press("u");
+  await page.locator("#view-title", { hasText: "Upcoming" }).waitFor();
+  await page.locator("#agenda .agenda-day").nth(13).waitFor();
+  check((await page.locator("#agenda .agenda-day").count()) === 14, "fourteen days");
+  const tomorrow = page.locator("#agenda .agenda-day", { has: page.locator("h3", { hasText: "Tomorrow" }) });
+  await tomorrow.locator("li.task", { hasText: "Daily review" }).waitFor();
+  const coming = page.locator('#agenda [data-role="occurrence"]', { hasText: "Daily review" });
+  check((await coming.count()) === 2, `the series' two later occurrences are shown where they fall (${await coming.count()})`);
+  await page.screenshot({ path: join(shots, "upcoming.png"), fullPage: true, animations: "disabled" });
+  await tomorrow.locator("li.task", { hasText: "Daily review" }).getByRole("checkbox").check();
+  await tomorrow.locator("li.task", { hasText: "Daily review" }).waitFor({ state: "detached", timeout: 20_000 });
+  await page.locator("#agenda .agenda-day").nth(2).locator("li.task", { hasText: "Daily review" }).waitFor({ timeout: 20_000 });
+  await page.locator("#sidebar").getByRole("button", { name: "All tasks" }).click();
+  await page.locator("#tasks > li", { hasText: "Buy milk" }).waitFor();
+
+  step("a reminder that comes due shows in the open tab and snoozes for ten minutes");
+  for (const dismiss of await page.locator('[data-role="reminder"]').getByRole("button", { name: "Dismiss" }).all()) await dismiss.click();
+  const cake = await fetch(`${base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "Take the cake out", reminders: [{ at: new Date(Date.now() + 1000).toISOString() }] }),
+  }).then((r) => r.json());
+  const alert = page.locator('[data-role="reminder"]', { hasText: "Take the cake out" });
+  await alert.waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: join(shots, "reminder-alert.png"), animations: "disabled" });
+  await alert.getByRole("button", { name: "Snooze 10 min" }).click();
+  await alert.waitFor({ state: "detached" });
+  const snoozed = await (await fetch(`${base}/api/v1/tasks/${cake.id}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const inMinutes = (Date.parse(snoozed.reminders[0].fire_at) - Date.now()) / 60000;
+  check(snoozed.reminders[0].fired_at === null && inMinutes > 9 && inMinutes <= 10, `snoozed to fire again in ten minutes (${inMinutes.toFixed(1)})`);
+
   step("load more: the next page comes from the cursor");
   // The earlier steps' tasks the list shows, then these 50: a page holds 50, the cursor brings the rest.
   const listed = await page.locator("#tasks li").count();
