@@ -1337,7 +1337,7 @@ function selectAgenda(kind) {
 
 // The agenda replaces the filtered list: its own sections by day, the same task rows.
 function showAgenda(on) {
-  for (const el of [$(".toolbar"), $("#summary"), $("#tasks"), $("#empty"), $(".more")]) el.classList.toggle("agenda-hidden", on);
+  for (const el of [...$$(".toolbar"), $("#summary"), $("#tasks"), $("#empty"), $(".more")]) el.classList.toggle("agenda-hidden", on);
   $("#agenda").hidden = !on;
 }
 
@@ -1349,8 +1349,8 @@ async function loadAgenda() {
     const view = kind === "today" ? await api("GET", "/views/today") : await api("GET", `/views/upcoming?days=${UPCOMING_DAYS}`);
     if (seq !== state.seq || state.view.agenda !== kind) return;
     const sections = kind === "today"
-      ? [["Overdue", view.overdue, []], [`Today · ${formatDate(view.date)}`, view.today, []]].filter(([, tasks], i) => i === 1 || tasks.length)
-      : view.days.map((d, i) => [agendaDay(d.date, i), d.tasks, d.occurrences]);
+      ? [["Overdue", view.overdue, []], ["Due today", view.today, []]].filter(([, tasks], i) => i === 1 || tasks.length)
+      : view.days.map((d) => [formatDate(d.date), d.tasks, d.occurrences]);
     state.items = sections.flatMap(([, tasks]) => tasks);
     state.order = state.items.map((t) => t.id);
     $("#agenda").replaceChildren(...sections.map(([title, tasks, coming]) => agendaSection(title, tasks, coming)));
@@ -1362,11 +1362,6 @@ async function loadAgenda() {
   } finally {
     busy(-1);
   }
-}
-
-function agendaDay(date, i) {
-  const names = ["Today", "Tomorrow"];
-  return i < 2 ? `${names[i]} · ${formatDate(date)}` : formatDate(date);
 }
 
 function agendaSection(title, tasks, coming) {
@@ -1410,6 +1405,11 @@ function showReminder(data) {
       h("button", { type: "button", class: "btn small", onclick: snooze({ minutes: 60 }, "for an hour") }, "1 hour"),
       h("button", { type: "button", class: "btn small", onclick: snooze({ until: `${todayIn(zone(), 1)}T09:00` }, "until tomorrow 09:00") }, "Tomorrow 9:00"),
       h("button", { type: "button", class: "btn ghost small", onclick: close }, "Dismiss")));
+  // Desktop notifications need the user's leave, asked from a click.
+  if (window.Notification && Notification.permission === "default") {
+    const ask = h("button", { type: "button", class: "btn ghost small", onclick: () => Notification.requestPermission().then(() => ask.remove()) }, "Notify me outside this tab");
+    card.append(ask);
+  }
   $("#alerts").append(card);
 }
 
