@@ -107,6 +107,34 @@ pub(crate) async fn usable_project<D: Dialect>(
 }
 
 impl Store {
+    /// The owner's archived projects, as remembered (`callers`) or read.
+    pub(crate) async fn archived_projects(&self, owner: &Owner) -> StoreResult<Vec<Uuid>> {
+        let now = std::time::Instant::now();
+        if let Some(archived) = self.callers.archived(owner.id, now) {
+            return Ok(archived);
+        }
+        let since = self.callers.generation();
+        let sql = "SELECT id FROM projects WHERE user_id = $1 AND archived_at IS NOT NULL";
+        let rows: Vec<(Uuid,)> = match &self.pool {
+            Pool::Postgres(p) => {
+                query_as(sql)
+                    .bind(owner.id)
+                    .fetch_all(&mut p.acquire().await?)
+                    .await?
+            }
+            Pool::Sqlite(p) => {
+                query_as(sql)
+                    .bind(owner.id)
+                    .fetch_all(&mut p.acquire().await?)
+                    .await?
+            }
+        };
+        let archived: Vec<Uuid> = rows.into_iter().map(|(id,)| id).collect();
+        self.callers
+            .remember_archived(owner.id, archived.clone(), now, since);
+        Ok(archived)
+    }
+
     /// The owner's projects, the Inbox first; archived ones only when `archived`.
     pub async fn list_projects(&self, owner: &Owner, archived: bool) -> StoreResult<Vec<Project>> {
         let filter = if archived {
@@ -234,6 +262,7 @@ impl Store {
             }
         })
         .await?;
+        self.callers.forget(owner.id);
         self.get_project(owner, id).await
     }
 
@@ -253,6 +282,7 @@ impl Store {
             }
         })
         .await?;
+        self.callers.forget(owner.id);
         self.outbox_wake().notify_one();
         Ok(())
     }

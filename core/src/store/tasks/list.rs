@@ -52,9 +52,13 @@ fn bind_all<'q, D: Dialect>(mut q: Fetch<'q, D, TaskRow>, args: Vec<Arg>) -> Fet
 
 impl Store {
     pub async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> StoreResult<TaskPage> {
+        let archived = match query.project {
+            Some(_) => Vec::new(),
+            None => self.archived_projects(owner).await?,
+        };
         let (items, next) = match &self.pool {
-            Pool::Postgres(p) => list_page(p, owner, query).await?,
-            Pool::Sqlite(p) => list_page(p, owner, query).await?,
+            Pool::Postgres(p) => list_page(p, owner, query, &archived).await?,
+            Pool::Sqlite(p) => list_page(p, owner, query, &archived).await?,
         };
         let now = query.now;
         let mut items = items
@@ -71,22 +75,15 @@ impl Store {
     }
 }
 
-/// The page of rows `query` asks for, and the cursor of the next page if there is one.
+/// The page of rows `query` asks for, and the cursor of the next page if there is one; tasks of the
+/// `archived` projects are left out unless `query` names a project.
 async fn list_page<D: Dialect>(
     pool: &sqlx::Pool<D>,
     owner: &Owner,
     query: &TaskQuery,
+    archived: &[Uuid],
 ) -> StoreResult<(Vec<TaskRow>, Option<Cursor>)> {
     let mut conn = pool.acquire().await?;
-    let archived: Vec<(Uuid,)> = match query.project {
-        Some(_) => Vec::new(),
-        None => {
-            query_as("SELECT id FROM projects WHERE user_id = $1 AND archived_at IS NOT NULL")
-                .bind(owner.id)
-                .fetch_all(&mut conn)
-                .await?
-        }
-    };
     let mut sql = Sql::default();
     let user = sql.arg(Arg::Id(owner.id));
     // `scope` selects the caller's rows (and, when searching, the matching ones).
@@ -216,7 +213,7 @@ async fn list_page<D: Dialect>(
         // As values, not a subquery: a subquery's row estimate made PostgreSQL's cached generic plan of a
         // tag-filtered listing probe every open task's tags (measured 4x slower), and most users have no
         // archived project, so their statement is the one without this clause.
-        let list: Vec<String> = archived.iter().map(|(id,)| sql.arg(Arg::Id(*id))).collect();
+        let list: Vec<String> = archived.iter().map(|id| sql.arg(Arg::Id(*id))).collect();
         sql.push(&format!(" AND t.project_id NOT IN ({})", list.join(", ")));
     }
     match query.parent {
