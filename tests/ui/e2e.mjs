@@ -518,6 +518,8 @@ try {
   const snoozed = await (await fetch(`${base}/api/v1/tasks/${cake.id}`, { headers: { Authorization: `Bearer ${token}` } })).json();
   const inMinutes = (Date.parse(snoozed.reminders[0].fire_at) - Date.now()) / 60000;
   check(snoozed.reminders[0].fired_at === null && inMinutes > 9 && inMinutes <= 10, `snoozed to fire again in ten minutes (${inMinutes.toFixed(1)})`);
+  // Listed before the next step counts the list.
+  await page.locator("#tasks > li", { hasText: "Take the cake out" }).waitFor();
 
   step("load more: the next page comes from the cursor");
   // The earlier steps' tasks the list shows, then these 50: a page holds 50, the cursor brings the rest.
