@@ -11,7 +11,9 @@ use crate::model::{NewTask, Reminder, TagRef, Task};
 use crate::store::dialect::{Dialect, Statement, query};
 use crate::store::outbox::{TASK_EVENT_TOPICS, event_payload};
 use crate::store::projects::usable_project;
-use crate::store::rows::{Owner, load_owner, planned_reminder, write_reminder};
+use crate::store::rows::{
+    Owner, load_owner, load_row_for_update, planned_reminder, write_reminder,
+};
 use crate::store::tasks::subtasks::recount;
 use crate::store::tasks::{ensure_tags, validate_tag_names};
 use crate::store::{Pool, Store, from_ms, ms};
@@ -389,6 +391,11 @@ impl Store {
         };
         let owner = &owner;
         usable_project(&mut tx, owner, plan.v.project_id, "project_id").await?;
+        // The parent first, as deleting or completing it locks it before its subtasks: a subtask added
+        // meanwhile waits instead of deadlocking with it.
+        if let Some(parent) = plan.v.parent_id {
+            load_row_for_update(&mut tx, owner, parent).await?;
+        }
         let tags = ensure_tags(&mut tx, owner, &plan.v.tags, now).await?;
         let mut q = bind_new_task(query(D::INSERT_TASK), &plan, owner, now);
         if D::INSERT_INDEXES_SEARCH {

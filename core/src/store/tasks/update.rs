@@ -284,10 +284,15 @@ impl Store {
         to: Status,
         now: Timestamp,
     ) -> StoreResult<Task> {
-        let task = match &self.pool {
-            Pool::Postgres(p) => self.set_status_on(p, owner, id, to, now).await?,
-            Pool::Sqlite(p) => self.set_status_on(p, owner, id, to, now).await?,
-        };
+        // A subtask's parent is recounted, and a parent's subtasks completed: two such writes at once
+        // lock the same rows in opposite orders, and PostgreSQL breaks the cycle by failing one.
+        let task = retry_deadlocked(|| async move {
+            match &self.pool {
+                Pool::Postgres(p) => self.set_status_on(p, owner, id, to, now).await,
+                Pool::Sqlite(p) => self.set_status_on(p, owner, id, to, now).await,
+            }
+        })
+        .await?;
         self.outbox_wake().notify_one();
         Ok(task)
     }
@@ -337,10 +342,15 @@ impl Store {
     }
 
     pub async fn delete_task(&self, owner: &Owner, id: Uuid, now: Timestamp) -> StoreResult<()> {
-        match &self.pool {
-            Pool::Postgres(p) => self.delete_task_on(p, owner, id, now).await?,
-            Pool::Sqlite(p) => self.delete_task_on(p, owner, id, now).await?,
-        }
+        // Deleting a parent (its row, then its subtasks') can meet a subtask being added (its row, then
+        // the parent's count) in the opposite order: the one PostgreSQL fails runs again.
+        retry_deadlocked(|| async move {
+            match &self.pool {
+                Pool::Postgres(p) => self.delete_task_on(p, owner, id, now).await,
+                Pool::Sqlite(p) => self.delete_task_on(p, owner, id, now).await,
+            }
+        })
+        .await?;
         self.outbox_wake().notify_one();
         Ok(())
     }
