@@ -1,16 +1,17 @@
-//! PostgreSQL only: a task row carries a copy of its tags (names and colours), so a change to a tag that
-//! commits while another transaction is tagging a task must not leave that task showing the old name.
-//! Each test holds a tag change open on a raw connection, starts the store's write, waits until
+//! PostgreSQL only: writes racing a change to a row they depend on. A task row carries a copy of its tags
+//! (names and colours), so a change to a tag that commits while another transaction is tagging a task
+//! must not leave that task showing the old name; and a task added to a project being deleted must not
+//! land in it. Each test holds the change open on a raw connection, starts the store's write, waits until
 //! PostgreSQL reports it waiting on a lock (or until it finished without waiting, which fails the test),
-//! then commits the tag change.
+//! then commits the change.
 
 use jiff::Timestamp;
 use sqlx::{Connection, PgConnection};
 use std::time::{Duration, Instant};
-use todo_core::Store;
-use todo_core::model::{NewTask, TagInput, TagPatch, Task};
+use todo_core::model::{NewTask, ProjectInput, TagInput, TagPatch, Task};
 use todo_core::store::Owner;
 use todo_core::testing::TestDb;
+use todo_core::{Store, StoreError};
 
 fn now() -> Timestamp {
     "2026-03-10T12:00:00Z".parse().unwrap()
@@ -223,5 +224,105 @@ async fn a_rename_that_loses_a_deadlock_runs_again() {
         .expect("the rename ran again and succeeded");
     assert_eq!(renamed.name, "office");
     assert_eq!(read(&store, &ada, task.id).await.tags[0].name, "office");
+    db.cleanup().await;
+}
+
+/// A task added to a project while the project's deletion is uncommitted (its tasks already moved out, as
+/// `delete_project` does holding the project's row): the creation waits for the deletion, then is refused
+/// as naming an unknown project, and no task is left in the deleted project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_in_a_project_being_deleted_is_refused() {
+    let Some((db, ada)) = setup().await else {
+        return;
+    };
+    let store = db.store.clone();
+    let errands = store
+        .create_project(
+            &ada,
+            ProjectInput {
+                name: "Errands".into(),
+                color: None,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    let (mut deleter, mut watch) = hold_open(
+        &db,
+        "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+        errands.id,
+    )
+    .await;
+    sqlx::query("DELETE FROM projects WHERE id = $1")
+        .bind(errands.id)
+        .execute(&mut deleter)
+        .await
+        .unwrap();
+    let create = tokio::spawn({
+        let (store, ada) = (store.clone(), ada.clone());
+        let input = NewTask {
+            project_id: Some(errands.id),
+            ..with_tags("Buy stamps", &[])
+        };
+        async move { store.create_task(&ada, input, now()).await }
+    });
+    let waited = waits_for_lock(&mut watch, &create).await;
+    commit(&mut deleter).await;
+    let err = create.await.unwrap().unwrap_err();
+    assert!(waited, "the creation waited for the deletion");
+    assert!(
+        matches!(&err, StoreError::Invalid(i) if i.code == "unknown_project"),
+        "{err:?}"
+    );
+    let (left,): (i64,) = sqlx::query_as("SELECT count(*) FROM tasks WHERE project_id = $1")
+        .bind(errands.id)
+        .fetch_one(&mut watch)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    db.cleanup().await;
+}
+
+/// The database itself refuses a task row whose project belongs to someone else (one foreign key on
+/// owner and project), whatever a store bug might write.
+#[tokio::test]
+async fn a_task_row_cannot_name_another_users_project() {
+    let Some((db, ada)) = setup().await else {
+        return;
+    };
+    let bob = db
+        .store
+        .create_user(
+            "bob@example.com",
+            "argon2-hash",
+            Some("Bob"),
+            Some("UTC"),
+            now(),
+        )
+        .await
+        .unwrap();
+    let mut raw = PgConnection::connect(&db.url).await.unwrap();
+    let insert = "INSERT INTO tasks (id, user_id, title, description, status, priority, due_all_day, \
+         created_at, updated_at, project_id, search) \
+         VALUES ($1, $2, 'Sneaky', '', 'open', 0, false, 0, 0, $3, to_tsvector('english', 'Sneaky'))";
+    let err = sqlx::query(insert)
+        .bind(uuid::Uuid::now_v7())
+        .bind(ada.id)
+        .bind(bob.id)
+        .execute(&mut raw)
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_database_error()
+            .is_some_and(|e| e.is_foreign_key_violation()),
+        "{err}"
+    );
+    sqlx::query(insert)
+        .bind(uuid::Uuid::now_v7())
+        .bind(ada.id)
+        .bind(ada.id)
+        .execute(&mut raw)
+        .await
+        .expect("the same row in the owner's own Inbox is accepted");
     db.cleanup().await;
 }

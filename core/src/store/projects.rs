@@ -48,8 +48,9 @@ impl From<ProjectRow> for Project {
 }
 
 const PROJECT_SELECT: &str = "SELECT p.id, p.name, p.color, p.inbox, p.position, p.archived_at, \
-     (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id AND t.status <> 'completed') AS open_tasks, \
-     (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id) AS task_count, p.created_at, p.updated_at \
+     (SELECT COUNT(*) FROM tasks t WHERE t.user_id = p.user_id AND t.project_id = p.id \
+       AND t.status <> 'completed') AS open_tasks, \
+     (SELECT COUNT(*) FROM tasks t WHERE t.user_id = p.user_id AND t.project_id = p.id) AS task_count, p.created_at, p.updated_at \
      FROM projects p";
 
 /// The Inbox first, then the user's order.
@@ -305,10 +306,12 @@ impl Store {
                 message: "the Inbox cannot be deleted".into(),
             });
         }
-        let ids: Vec<(Uuid,)> = query_as("SELECT id FROM tasks WHERE project_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&mut tx)
-            .await?;
+        let ids: Vec<(Uuid,)> =
+            query_as("SELECT id FROM tasks WHERE user_id = $1 AND project_id = $2 ORDER BY id")
+                .bind(owner.id)
+                .bind(id)
+                .fetch_all(&mut tx)
+                .await?;
         for (task_id,) in ids {
             match tasks {
                 ProjectTasks::Move => {
@@ -332,7 +335,8 @@ impl Store {
         }
         // All at once: a subtask is in its parent's project, and deleting one by one would meet subtasks
         // already gone with their parents.
-        query("DELETE FROM tasks WHERE project_id = $1")
+        query("DELETE FROM tasks WHERE user_id = $1 AND project_id = $2")
+            .bind(owner.id)
             .bind(id)
             .execute(&mut tx)
             .await?;
