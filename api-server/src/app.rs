@@ -90,6 +90,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reminders::list_reminders, reminders::add_reminder))
         .routes(routes!(reminders::delete_reminder))
         .routes(routes!(reminders::snooze_reminder))
+        .routes(routes!(reminders::dismiss_reminder))
+        .routes(routes!(reminders::list_alerts))
         .routes(routes!(deliveries::list_deliveries))
         .routes(routes!(deliveries::retry_delivery))
         .routes(routes!(projects::list_projects, projects::create_project))

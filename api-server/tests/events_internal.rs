@@ -287,3 +287,69 @@ store_test!(
         assert_eq!(reply["error"]["field"], field, "{reply}");
     }
 });
+
+store_test!(
+    /// A fired reminder is listed in `GET /api/v1/alerts` (so a tab opened later still shows it); dismissing
+    /// it over HTTP takes it out of the alerts and tells the owner's open streams
+    /// (`todo.reminder.dismissed.v1` through the task-updates delivery). Another user gets 404 for it, and
+    /// MCP lists and dismisses alerts too.
+    alerts_are_listed_and_dismissed_everywhere, |store| {
+    let st = state(store.clone());
+    let app = todo_api::app::build(st.clone());
+    let ada = user(&store, "ada@example.com").await;
+    let bob = user(&store, "bob@example.com").await;
+    let now = Timestamp::now();
+    let reminders = Some(vec![ReminderInput { at: Some(now.to_string()), minutes_before: None }]);
+    let tea = store.create_task(&ada, NewTask { title: "Tea is ready".into(), reminders: reminders.clone(), ..Default::default() }, now).await.unwrap();
+    let bread = store.create_task(&ada, NewTask { title: "Bread is proved".into(), reminders, ..Default::default() }, now).await.unwrap();
+    assert_eq!(store.fire_due_reminders(Timestamp::now(), 10).await.unwrap().len(), 2);
+    store.claim_outbox(Timestamp::now(), 100, 1000).await.unwrap();
+    let (token, _) = st.tokens.issue(&ada, now).unwrap();
+    let (bob_token, _) = st.tokens.issue(&bob, now).unwrap();
+    let call = |method: &str, path: String, token: &str| Request::builder().method(method).uri(path)
+        .header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+
+    let (status, alerts) = request(&app, call("GET", "/api/v1/alerts".into(), &token)).await;
+    assert_eq!(status, StatusCode::OK, "{alerts}");
+    let mut titles: Vec<&str> = alerts.as_array().unwrap().iter().map(|a| a["task"]["title"].as_str().unwrap()).collect();
+    titles.sort();
+    assert_eq!(titles, ["Bread is proved", "Tea is ready"]);
+    assert_eq!(alerts[0]["reminder_id"].as_str().is_some() && alerts[0]["fired_at"].as_str().is_some(), true, "{alerts}");
+    let (_, none) = request(&app, call("GET", "/api/v1/alerts".into(), &bob_token)).await;
+    assert_eq!(none, json!([]));
+
+    let stream = app.clone().oneshot(call("GET", "/api/v1/events".into(), &token)).await.unwrap();
+    let mut body = stream.into_body();
+    let dismiss = |task: uuid::Uuid, rid: uuid::Uuid| format!("/api/v1/tasks/{task}/reminders/{rid}/dismiss");
+    let (status, reply) = request(&app, call("POST", dismiss(tea.id, tea.reminders[0].id), &bob_token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+    let (status, reply) = request(&app, call("POST", dismiss(tea.id, tea.reminders[0].id), &token)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
+    let rows = store.claim_outbox(Timestamp::now(), 100, 1000).await.unwrap();
+    assert_eq!(rows.len(), 1, "the dismissal, for the open tabs only");
+    let (status, _) = request(&app, Request::post(todo_contract::route::TASK_UPDATES)
+        .header("content-type", "application/cloudevents+json").body(Body::from(rows[0].payload.clone())).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut seen = String::new();
+    while !seen.contains("event: todo.reminder.dismissed.v1") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame()).await
+            .expect("an event within 10 s").expect("the stream stays open").unwrap();
+        if let Ok(data) = frame.into_data() {
+            seen.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    assert!(seen.contains(&tea.reminders[0].id.to_string()), "{seen}");
+    let (_, alerts) = request(&app, call("GET", "/api/v1/alerts".into(), &token)).await;
+    assert_eq!(alerts.as_array().unwrap().len(), 1);
+    assert_eq!(alerts[0]["task"]["id"], bread.id.to_string());
+
+    let mcp = |name: &str, arguments: Value| Request::post("/mcp").header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json").header("accept", "application/json, text/event-stream")
+        .body(Body::from(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}).to_string())).unwrap();
+    let (_, listed) = request(&app, mcp("alerts", json!({}))).await;
+    assert!(listed["result"]["content"][0]["text"].as_str().unwrap().contains("Bread is proved"), "{listed}");
+    let (_, done) = request(&app, mcp("dismiss_reminder", json!({"task_id": bread.id, "reminder_id": bread.reminders[0].id}))).await;
+    assert_eq!(done["result"]["isError"], json!(false), "{done}");
+    let (_, alerts) = request(&app, call("GET", "/api/v1/alerts".into(), &token)).await;
+    assert_eq!(alerts, json!([]));
+});

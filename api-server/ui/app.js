@@ -367,6 +367,7 @@ function signOut(message) {
   state.subtasks.clear();
   state.selected = null;
   $("#tasks").replaceChildren();
+  $("#alerts").replaceChildren();
   for (const d of ["#project-delete", "#shortcuts"]) if ($(d).open) $(d).close();
   if ($("#editor").open) $("#editor").close();
   if ($("#tokens").open) $("#tokens").close();
@@ -396,7 +397,7 @@ async function enterApp() {
   $("#sidebar-toggle").hidden = false;
   renderAccount();
   connectEvents();
-  await Promise.all([loadTags(), loadProjects(), reload()]);
+  await Promise.all([loadTags(), loadProjects(), reload(), loadAlerts()]);
   $("#qa-title").focus();
 }
 
@@ -1383,34 +1384,60 @@ function agendaSection(title, tasks, coming) {
 
 // ---------- reminders in the open tab ----------
 
-function showReminder(data) {
+// Reminders that fired and are not dismissed yet, from the server: a tab opened (or reopened) after a
+// reminder fired still shows it, and one dismissed or snoozed in another tab leaves this one too.
+async function loadAlerts() {
+  let alerts;
+  try {
+    alerts = await api("GET", "/alerts");
+  } catch {
+    return;
+  }
+  const keep = new Set(alerts.map((a) => a.reminder_id));
+  for (const card of $("#alerts").querySelectorAll('[data-role="reminder"]')) {
+    if (!keep.has(card.dataset.reminder)) card.remove();
+  }
+  for (const a of alerts.reverse()) showReminder(a, { quiet: true });
+}
+const scheduleAlerts = debounce(() => {
+  if (state.token) loadAlerts();
+}, 300);
+
+function dropAlert(reminderId) {
+  $("#alerts").querySelector(`[data-reminder="${CSS.escape(reminderId)}"]`)?.remove();
+}
+
+// `data` is a `todo.reminder.due.v1` event's data or an alert (the same fields). A live firing also raises
+// a desktop notification when allowed; alerts loaded from the server do not, they were due earlier.
+function showReminder(data, { quiet = false } = {}) {
   const task = data.task;
+  if ($("#alerts").querySelector(`[data-reminder="${CSS.escape(data.reminder_id)}"]`)) return;
   const due = task.due ? ` · due ${formatDue(task.due)}` : "";
-  if (window.Notification && Notification.permission === "granted") new Notification(task.title, { body: `Reminder${due}`, tag: data.reminder_id });
-  const card = h("div", { class: "alert card", role: "alert", "data-role": "reminder" });
-  const close = () => card.remove();
-  const snooze = (body, label) => async () => {
+  if (!quiet && window.Notification && Notification.permission === "granted") new Notification(task.title, { body: `Reminder${due}`, tag: data.reminder_id });
+  const card = h("div", { class: "alert card", role: "alert", "data-role": "reminder", "data-reminder": data.reminder_id });
+  const act = (path, body, done) => async () => {
     try {
-      await api("POST", `/tasks/${task.id}/reminders/${data.reminder_id}/snooze`, body);
-      toast(`Snoozed “${task.title}” ${label}`);
-      close();
+      await api("POST", `/tasks/${task.id}/reminders/${data.reminder_id}/${path}`, body);
+      if (done) toast(done);
+      card.remove();
     } catch (err) {
       toast(err.message);
     }
   };
+  const snooze = (body, label) => act("snooze", body, `Snoozed “${task.title}” ${label}`);
   card.append(
     h("p", {}, h("strong", {}, "⏰ "), task.title, h("span", { class: "muted" }, due)),
     h("div", { class: "row" },
       h("button", { type: "button", class: "btn small", onclick: snooze({ minutes: 10 }, "for 10 minutes") }, "Snooze 10 min"),
       h("button", { type: "button", class: "btn small", onclick: snooze({ minutes: 60 }, "for an hour") }, "1 hour"),
       h("button", { type: "button", class: "btn small", onclick: snooze({ until: `${todayIn(zone(), 1)}T09:00` }, "until tomorrow 09:00") }, "Tomorrow 9:00"),
-      h("button", { type: "button", class: "btn ghost small", onclick: close }, "Dismiss")));
+      h("button", { type: "button", class: "btn ghost small", onclick: act("dismiss") }, "Dismiss")));
   // Desktop notifications need the user's leave, asked from a click.
   if (window.Notification && Notification.permission === "default") {
     const ask = h("button", { type: "button", class: "btn ghost small", onclick: () => Notification.requestPermission().then(() => ask.remove()) }, "Notify me outside this tab");
     card.append(ask);
   }
-  $("#alerts").append(card);
+  $("#alerts").prepend(card);
 }
 
 // ---------- sidebar: tags ----------
@@ -1544,10 +1571,16 @@ function connectEvents() {
   const onChange = () => {
     scheduleRefresh();
     scheduleSidebar();
+    // A task completed, deleted or snoozed elsewhere takes its alerts with it.
+    if ($("#alerts").querySelector('[data-role="reminder"]')) scheduleAlerts();
   };
   for (const kind of ["created", "updated", "completed", "reopened", "deleted"]) es.addEventListener(`todo.task.${kind}.v1`, onChange);
-  es.addEventListener("resync", onChange);
+  es.addEventListener("resync", () => {
+    onChange();
+    scheduleAlerts();
+  });
   es.addEventListener("todo.reminder.due.v1", (ev) => showReminder(JSON.parse(ev.data)));
+  es.addEventListener("todo.reminder.dismissed.v1", (ev) => dropAlert(JSON.parse(ev.data).reminder_id));
   es.onopen = () => document.body.classList.remove("offline");
   es.onerror = () => {
     document.body.classList.add("offline");

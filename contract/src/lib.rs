@@ -198,6 +198,8 @@ pub mod kind {
     pub const TASK_REOPENED: &str = "todo.task.reopened.v1";
     pub const TASK_DELETED: &str = "todo.task.deleted.v1";
     pub const REMINDER_DUE: &str = "todo.reminder.due.v1";
+    /// A fired reminder the user dismissed: its alert leaves the user's other open tabs (task-updates only).
+    pub const REMINDER_DISMISSED: &str = "todo.reminder.dismissed.v1";
 }
 
 /// The CloudEvents envelope's fixed values (the envelope type itself is `todo_core::events::CloudEvent`).

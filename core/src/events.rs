@@ -66,6 +66,13 @@ pub struct TaskEventData {
     pub changed: Vec<String>,
 }
 
+/// Payload of `todo.reminder.dismissed.v1`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReminderDismissedData {
+    pub reminder_id: Uuid,
+    pub task_id: Uuid,
+}
+
 /// Payload of `todo.reminder.due.v1`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ReminderDueData {

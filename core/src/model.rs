@@ -144,6 +144,21 @@ pub struct Reminder {
     pub deliveries: Vec<ReminderDelivery>,
 }
 
+/// A reminder that fired and is still to be seen: the web UI shows it (on every device, and after a reload)
+/// until it is dismissed or snoozed, or its task is completed. The same fields as the
+/// `todo.reminder.due.v1` event's data, without the user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Alert {
+    pub reminder_id: Uuid,
+    /// The time it was set to fire at.
+    #[schema(value_type = String, format = DateTime)]
+    pub fire_at: Timestamp,
+    /// When it fired.
+    #[schema(value_type = String, format = DateTime)]
+    pub fired_at: Timestamp,
+    pub task: Task,
+}
+
 /// A notification channel.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -1327,3 +1327,47 @@ store_test!(
     let err = store.snooze_reminder(&ada, task.id, rid, at, now()).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { code: "task_completed", .. }), "{err:?}");
 });
+
+store_test!(
+    /// Alerts: a reminder that fired is an alert until it is dismissed (once; again is a no-op, and the
+    /// other tabs hear of it on task-updates only), snoozed, or its task completed, and for at most a week.
+    /// Firing again makes it an alert again. Another user's reminder is not found; one that has not fired
+    /// cannot be dismissed.
+    alerts_until_dismissed, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let bob = user(&store, "bob@example.com", "UTC").await;
+    let at = |s: &str| ReminderInput { at: Some(s.into()), minutes_before: None };
+    let cake = store.create_task(&ada, NewTask { reminders: Some(vec![at("2026-03-10T11:00")]), ..new("Cake") }, now()).await.unwrap();
+    let call = store.create_task(&ada, NewTask { reminders: Some(vec![at("2026-03-10T11:30"), at("2026-03-12T09:00")]), ..new("Call") }, now()).await.unwrap();
+    let (cake_r, call_r, later_r) = (cake.reminders[0].id, call.reminders[0].id, call.reminders[1].id);
+    assert!(store.alerts(&ada, now()).await.unwrap().is_empty());
+    assert_eq!(store.fire_due_reminders(now(), 10).await.unwrap().len(), 2);
+    let alerts = store.alerts(&ada, now()).await.unwrap();
+    let seen: Vec<(uuid::Uuid, &str, String)> = alerts.iter().map(|a| (a.reminder_id, a.task.title.as_str(), a.fire_at.to_string())).collect();
+    assert_eq!(seen, [(call_r, "Call", "2026-03-10T11:30:00Z".to_owned()), (cake_r, "Cake", "2026-03-10T11:00:00Z".to_owned())]);
+    assert_eq!(alerts[0].task, store.get_task(&ada, call.id, now()).await.unwrap());
+    assert!(store.alerts(&bob, now()).await.unwrap().is_empty(), "only the owner's");
+
+    events(&store).await;
+    assert!(matches!(store.dismiss_reminder(&bob, cake.id, cake_r, now()).await.unwrap_err(), StoreError::NotFound("reminder")));
+    let err = store.dismiss_reminder(&ada, call.id, later_r, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "not_fired", .. }), "{err:?}");
+    store.dismiss_reminder(&ada, cake.id, cake_r, now()).await.unwrap();
+    store.dismiss_reminder(&ada, cake.id, cake_r, now()).await.unwrap();
+    assert_eq!(events(&store).await, [("task-updates".to_owned(), "todo.reminder.dismissed.v1".to_owned())], "one event, for the open tabs only");
+    let ids = |alerts: Vec<todo_core::model::Alert>| alerts.into_iter().map(|a| a.reminder_id).collect::<Vec<_>>();
+    assert_eq!(ids(store.alerts(&ada, now()).await.unwrap()), [call_r]);
+
+    // Snoozed: no longer an alert; fired again: an alert again, even after a dismissal.
+    store.snooze_reminder(&ada, cake.id, cake_r, now() + SignedDuration::from_mins(10), now()).await.unwrap();
+    let err = store.dismiss_reminder(&ada, cake.id, cake_r, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { code: "not_fired", .. }), "{err:?}");
+    let later = now() + SignedDuration::from_mins(10);
+    assert_eq!(store.fire_due_reminders(later, 10).await.unwrap().len(), 1);
+    assert_eq!(ids(store.alerts(&ada, later).await.unwrap()), [cake_r, call_r]);
+
+    store.complete_task(&ada, call.id, later).await.unwrap();
+    assert_eq!(ids(store.alerts(&ada, later).await.unwrap()), [cake_r], "a completed task's alerts go");
+    let next_week = later + SignedDuration::from_hours(7 * 24) + SignedDuration::from_secs(1);
+    assert!(store.alerts(&ada, next_week).await.unwrap().is_empty(), "for a week at most");
+});

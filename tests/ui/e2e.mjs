@@ -521,6 +521,25 @@ try {
   // Listed before the next step counts the list.
   await page.locator("#tasks > li", { hasText: "Take the cake out" }).waitFor();
 
+  step("an alert outlives a reload, and leaves when another tab dismisses it");
+  const kettle = await fetch(`${base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "Kettle has boiled", reminders: [{ at: new Date(Date.now() + 1000).toISOString() }] }),
+  }).then((r) => r.json());
+  const kettleAlert = page.locator('[data-role="reminder"]', { hasText: "Kettle has boiled" });
+  await kettleAlert.waitFor({ timeout: 20_000 });
+  await page.reload();
+  await kettleAlert.waitFor();
+  check(await kettleAlert.count() === 1, "one alert after the reload, from the server");
+  const dismissed = await fetch(`${base}/api/v1/tasks/${kettle.id}/reminders/${kettle.reminders[0].id}/dismiss`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  check(dismissed.status === 204, `dismissing answered ${dismissed.status}`);
+  await kettleAlert.waitFor({ state: "detached" });
+  await page.locator("#tasks > li", { hasText: "Kettle has boiled" }).waitFor();
+
   step("load more: the next page comes from the cursor");
   // The earlier steps' tasks the list shows, then these 50: a page holds 50, the cursor brings the rest.
   const listed = await page.locator("#tasks li").count();

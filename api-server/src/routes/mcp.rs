@@ -113,13 +113,14 @@ pub async fn no_stream() -> ApiError {
 }
 
 /// The tools that change something: a read-only access token may not call them.
-const WRITING_TOOLS: [&str; 8] = [
+const WRITING_TOOLS: [&str; 9] = [
     "create_task",
     "create_project",
     "update_task",
     "complete_task",
     "skip_occurrence",
     "snooze_reminder",
+    "dismiss_reminder",
     "delete_task",
     "retry_delivery",
 ];
@@ -240,6 +241,21 @@ fn tools() -> Value {
             }}
         },
         {
+            "name": "dismiss_reminder",
+            "title": "Dismiss a reminder's alert",
+            "description": "Mark a reminder that fired as seen: it leaves the user's alerts (the web UI's too). The reminder stays and fires again if snoozed or its due date moves.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "required": ["task_id", "reminder_id"], "properties": {
+                "task_id": task_id,
+                "reminder_id": {"type": "string", "format": "uuid", "description": "From the task's reminders or the alerts"}
+            }}
+        },
+        {
+            "name": "alerts",
+            "title": "Reminders that fired",
+            "description": "The user's reminders that fired in the last week and were not dismissed or snoozed since, of open tasks, newest first, each with its task.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {}}
+        },
+        {
             "name": "today",
             "title": "What is due today",
             "description": "The user's open tasks overdue from earlier days, then those due today in the user's zone, each by due time.",
@@ -307,6 +323,13 @@ struct SnoozeArgs {
     reminder_id: Uuid,
     minutes: Option<u32>,
     until: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReminderArgs {
+    task_id: Uuid,
+    reminder_id: Uuid,
 }
 
 #[derive(Deserialize)]
@@ -458,6 +481,22 @@ async fn call_tool(
                     .map_err(ApiError::from),
                 Err(e) => Err(e.into()),
             }
+        }
+        "dismiss_reminder" => {
+            let a: ReminderArgs = args(call.arguments)?;
+            store
+                .dismiss_reminder(owner, a.task_id, a.reminder_id, now)
+                .await
+                .map(|()| json!({"dismissed": true}))
+                .map_err(ApiError::from)
+        }
+        "alerts" => {
+            let _: EmptyArgs = args(call.arguments)?;
+            store
+                .alerts(owner, now)
+                .await
+                .map(|v| json!(v))
+                .map_err(ApiError::from)
         }
         "today" => {
             let _: EmptyArgs = args(call.arguments)?;

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use todo_core::domain::reminder::{ReminderInput, SnoozeInput};
-use todo_core::model::Reminder;
+use todo_core::model::{Alert, Reminder};
 use uuid::Uuid;
 
 /// A task's reminders with their next fire times, and for those that fired, what became of each
@@ -76,4 +76,32 @@ pub async fn snooze_reminder(
     Ok(Json(
         s.store.snooze_reminder(&owner, id, rid, at, now).await?,
     ))
+}
+
+/// Your alerts: reminders that fired in the last week and that you have not dismissed or snoozed since,
+/// of tasks still open; newest first, at most 50. The web UI shows them (on every device, and after a
+/// reload) beside the `todo.reminder.due.v1` events of the live stream, which carry the same fields.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "reminders",
+    responses((status = 200, body = Vec<Alert>), CommonErrors), security(("bearer" = [])))]
+pub async fn list_alerts(State(s): State<AppState>, Auth(owner): Auth) -> ApiResult<Json<Vec<Alert>>> {
+    Ok(Json(s.store.alerts(&owner, Timestamp::now()).await?))
+}
+
+/// Dismiss a fired reminder's alert: it leaves your alerts, and your other open tabs drop it (the live
+/// stream carries `todo.reminder.dismissed.v1`). Dismissing twice is fine; a reminder that has not fired
+/// (or was snoozed since) is a 409 `not_fired`. The reminder stays and fires again if re-armed.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reminders/{reminder_id}/dismiss", tag = "reminders",
+    params(("id" = Uuid, Path), ("reminder_id" = Uuid, Path)),
+    responses((status = 204, description = "Dismissed"),
+        (status = 409, body = crate::error::ErrorBody, description = "The reminder has not fired (`not_fired`)"),
+        CommonErrors), security(("bearer" = [])))]
+pub async fn dismiss_reminder(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+    ApiPath((id, rid)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    s.store
+        .dismiss_reminder(&owner, id, rid, Timestamp::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,16 +5,22 @@ use crate::domain::due::Due;
 use crate::domain::reminder::{MAX_REMINDERS_PER_TASK, ReminderInput};
 use crate::domain::task::Status;
 use crate::error::{Invalid, StoreError, StoreResult};
-use crate::events::{CloudEvent, ReminderDueData, kind, topic};
-use crate::model::Reminder;
+use crate::events::{CloudEvent, ReminderDismissedData, ReminderDueData, kind, topic};
+use crate::model::{Alert, Reminder};
 use crate::store::dialect::{Dialect, query, query_as};
 use crate::store::outbox::insert_event;
 use crate::store::rows::{
     Owner, ReminderRow, insert_reminder, load_owner, load_row_for_update, load_task,
 };
 use crate::store::{Pool, Store, encode_error, from_ms, ms};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
+
+/// How long a fired reminder stays an alert when it is neither dismissed nor snoozed: a week, so a user
+/// away for a weekend still finds Friday's reminders, and an alert nobody looks at does not stay forever.
+pub const ALERT_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// Alerts returned at most, newest first.
+pub const MAX_ALERTS: u32 = 50;
 
 /// A reminder that fired, as the event carries it.
 #[derive(Debug, Clone)]
@@ -109,8 +115,8 @@ impl Store {
             });
         }
         let snoozed = query(
-            "UPDATE reminders SET fire_at = $1, fired_at = NULL, fired_event_id = NULL, claimed_until = NULL \
-             WHERE id = $2 AND task_id = $3",
+            "UPDATE reminders SET fire_at = $1, fired_at = NULL, fired_event_id = NULL, claimed_until = NULL, \
+             dismissed_at = NULL WHERE id = $2 AND task_id = $3",
         )
         .bind(ms(at))
         .bind(reminder_id)
@@ -129,6 +135,96 @@ impl Store {
             .into_iter()
             .find(|r| r.id == reminder_id)
             .ok_or(StoreError::NotFound("reminder"))
+    }
+
+    /// The owner's alerts: reminders that fired within [`ALERT_WINDOW`] and were neither dismissed nor
+    /// snoozed since, of tasks still open; newest first, at most [`MAX_ALERTS`].
+    pub async fn alerts(&self, owner: &Owner, now: Timestamp) -> StoreResult<Vec<Alert>> {
+        match &self.pool {
+            Pool::Postgres(p) => alerts(p, owner, now).await,
+            Pool::Sqlite(p) => alerts(p, owner, now).await,
+        }
+    }
+
+    /// Dismiss a fired reminder's alert: it leaves the owner's alerts, and a `todo.reminder.dismissed.v1`
+    /// event takes it out of their other open tabs. Dismissing again is a no-op; a reminder that has not
+    /// fired (or was snoozed since) is a 409 `not_fired`. The reminder itself stays, and fires again if it
+    /// is re-armed (snooze, a moved due date).
+    pub async fn dismiss_reminder(
+        &self,
+        owner: &Owner,
+        task_id: Uuid,
+        reminder_id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let dismissed = match &self.pool {
+            Pool::Postgres(p) => self.dismiss_on(p, owner, task_id, reminder_id, now).await?,
+            Pool::Sqlite(p) => self.dismiss_on(p, owner, task_id, reminder_id, now).await?,
+        };
+        if dismissed {
+            self.outbox_wake().notify_one();
+        }
+        Ok(())
+    }
+
+    /// Whether it was dismissed now (false: it already was).
+    async fn dismiss_on<D: Dialect>(
+        &self,
+        pool: &sqlx::Pool<D>,
+        owner: &Owner,
+        task_id: Uuid,
+        reminder_id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = D::begin_write(pool).await?;
+        let found: Option<(Option<i64>, Option<i64>)> = query_as(
+            "SELECT fired_at, dismissed_at FROM reminders WHERE id = $1 AND task_id = $2 AND user_id = $3",
+        )
+        .bind(reminder_id)
+        .bind(task_id)
+        .bind(owner.id)
+        .fetch_optional(&mut tx)
+        .await?;
+        match found {
+            None => return Err(StoreError::NotFound("reminder")),
+            Some((None, _)) => {
+                return Err(StoreError::Conflict {
+                    code: "not_fired",
+                    field: "reminder_id",
+                    message: "this reminder has not fired (or was snoozed); there is nothing to dismiss"
+                        .into(),
+                });
+            }
+            Some((Some(_), Some(_))) => return Ok(false),
+            Some((Some(_), None)) => {}
+        }
+        // Only if it is still fired and not dismissed: a concurrent snooze or dismissal wins.
+        let n = query(
+            "UPDATE reminders SET dismissed_at = $1 \
+             WHERE id = $2 AND fired_at IS NOT NULL AND dismissed_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(reminder_id)
+        .execute(&mut tx)
+        .await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let data = ReminderDismissedData {
+            reminder_id,
+            task_id,
+        };
+        let event = CloudEvent::new(
+            self.event_source(),
+            kind::REMINDER_DISMISSED,
+            task_id,
+            owner.id,
+            now,
+            serde_json::to_value(&data).map_err(encode_error)?,
+        );
+        insert_event(&mut tx, &event, &[topic::TASK_UPDATES], now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The earliest pending fire time, so a dev-mode timer can sleep exactly until then.
@@ -174,7 +270,7 @@ impl Store {
         for (reminder_id, task_id, user_id, fire_at) in due {
             // Marked fired with its event's id first, so the event's task shows it fired.
             let event_id = Uuid::now_v7();
-            query("UPDATE reminders SET fired_at = $1, fired_event_id = $2 WHERE id = $3")
+            query("UPDATE reminders SET fired_at = $1, fired_event_id = $2, dismissed_at = NULL WHERE id = $3")
                 .bind(ms(now))
                 .bind(event_id)
                 .bind(reminder_id)
@@ -223,6 +319,36 @@ impl Store {
         tx.commit().await?;
         Ok(fired)
     }
+}
+
+async fn alerts<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    owner: &Owner,
+    now: Timestamp,
+) -> StoreResult<Vec<Alert>> {
+    let mut conn = pool.acquire().await?;
+    // A reminder retired without an event (its task was completed when it came due) has no event id.
+    let rows: Vec<(Uuid, Uuid, Option<i64>, i64)> = query_as(
+        "SELECT r.id, r.task_id, r.fire_at, r.fired_at FROM reminders r JOIN tasks t ON t.id = r.task_id \
+         WHERE r.user_id = $1 AND r.fired_at IS NOT NULL AND r.dismissed_at IS NULL \
+         AND r.fired_event_id IS NOT NULL AND r.fired_at >= $2 AND t.status <> 'completed' \
+         ORDER BY r.fired_at DESC, r.fire_at DESC, r.id LIMIT $3",
+    )
+    .bind(owner.id)
+    .bind(ms(now - ALERT_WINDOW))
+    .bind(i64::from(MAX_ALERTS))
+    .fetch_all(&mut conn)
+    .await?;
+    let mut alerts = Vec::with_capacity(rows.len());
+    for (reminder_id, task_id, fire_at, fired_at) in rows {
+        alerts.push(Alert {
+            reminder_id,
+            fire_at: from_ms(fire_at.unwrap_or(fired_at)),
+            fired_at: from_ms(fired_at),
+            task: load_task(&mut conn, owner, task_id, now).await?,
+        });
+    }
+    Ok(alerts)
 }
 
 async fn list_reminders<D: Dialect>(
