@@ -88,6 +88,17 @@ pub struct Config {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// How often, in seconds, an open event stream checks its credential again: a revoked access token,
+    /// an expired session or one ended by logging out everywhere (or a password change) stops receiving
+    /// within this long.
+    #[arg(
+        long,
+        env = env::STREAM_RECHECK_SECS,
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub stream_recheck_secs: u64,
     /// Comma-separated origins allowed by CORS (empty: same origin only).
     #[arg(long, env = env::CORS_ORIGINS, default_value = "", global = true)]
     pub cors_origins: String,

@@ -206,3 +206,45 @@ http_test!(
     assert_eq!(listed.body[0]["id"], old.token.id.to_string());
     assert_eq!(listed.body[0]["last_used_at"], Value::Null, "a refused use is not recorded");
 });
+
+/// Whether `body`'s stream ends within `within` (frames before the end, keep-alives, are read and skipped).
+async fn ends_within(body: &mut Body, within: std::time::Duration) -> bool {
+    use http_body_util::BodyExt;
+    tokio::time::timeout(within, async {
+        while let Some(frame) = body.frame().await {
+            frame.unwrap();
+        }
+    })
+    .await
+    .is_ok()
+}
+
+http_test!(
+    /// An open event stream does not outlive its credential: revoking the access token it was opened with
+    /// ends it at the next check (every second here), while the session's stream stays open; logging out
+    /// everywhere then ends the session's.
+    open_streams_end_with_their_credential, |app| {
+    let ada = signup(&app, "ada@example.com", "UTC").await;
+    let created = create(&app, &ada, json!({"name": "wall display", "scope": "read"})).await;
+    let token = secret(&created);
+    let open = |t: String| {
+        let app = app.clone();
+        async move {
+            let resp = app.oneshot(Request::get("/api/v1/events").header("authorization", format!("Bearer {t}")).body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.into_body()
+        }
+    };
+    let mut by_token = open(token.clone()).await;
+    let mut by_session = open(ada.clone()).await;
+
+    let id = created["id"].as_str().unwrap();
+    let revoked = call(&app, Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&ada), None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert!(ends_within(&mut by_token, std::time::Duration::from_secs(20)).await, "the revoked token's stream ended");
+    assert!(!ends_within(&mut by_session, std::time::Duration::from_millis(2500)).await, "the session's stream outlived two checks");
+
+    let r = call(&app, Method::POST, "/api/v1/auth/logout-everywhere", Some(&ada), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(ends_within(&mut by_session, std::time::Duration::from_secs(20)).await, "the ended session's stream ended");
+});

@@ -31,6 +31,9 @@ pub mod env {
     pub const MAX_BODY_BYTES: &str = "TODO_MAX_BODY_BYTES";
     /// Per-request timeout. Read by `todo-api`; the operator leaves the default.
     pub const REQUEST_TIMEOUT_SECS: &str = "TODO_REQUEST_TIMEOUT_SECS";
+    /// How often an open event stream checks its credential again. Read by `todo-api`; the operator
+    /// leaves the default.
+    pub const STREAM_RECHECK_SECS: &str = "TODO_STREAM_RECHECK_SECS";
     /// CORS origins. Read by `todo-api`; the operator leaves the default.
     pub const CORS_ORIGINS: &str = "TODO_CORS_ORIGINS";
     /// Run the worker roles inside `todo-api`. Set to `false` by the operator (each role is its own
@@ -117,6 +120,7 @@ pub mod env {
         DB_MAX_CONNECTIONS,
         MAX_BODY_BYTES,
         REQUEST_TIMEOUT_SECS,
+        STREAM_RECHECK_SECS,
         CORS_ORIGINS,
         EMBEDDED_WORKERS,
     ];

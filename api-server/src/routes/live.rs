@@ -40,6 +40,7 @@ pub async fn events(
         .ok_or_else(|| ApiError::unauthorized("missing bearer token (header or access_token)"))?;
     let caller = crate::auth::authenticate(&s, &token).await?;
     let user = caller.admit(s.store.owner(caller.user).await)?.id;
+    let revoked = credential_ends(s.clone(), token);
     let stream = BroadcastStream::new(s.live.subscribe()).filter_map(move |msg| match msg {
         Ok(LiveEvent {
             user_id,
@@ -51,9 +52,36 @@ pub async fn events(
             Some(Ok(Event::default().event("resync").data("{}")))
         }
     });
-    // Ends when the server shuts down, so a rolling update never waits on an open browser tab.
+    // Ends when the server shuts down, so a rolling update never waits on an open browser tab, and when
+    // the credential it was opened with no longer admits the caller.
     let stream = futures_util::StreamExt::take_until(stream, s.live.closed());
+    let stream = futures_util::StreamExt::take_until(stream, revoked);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Completes once `token` no longer admits its caller (a revoked or expired access token, a login session
+/// expired or ended by logging out everywhere or a password change), checked every
+/// `TODO_STREAM_RECHECK_SECS`: a stream is authenticated when it opens and would otherwise outlive the
+/// access it was opened with. A check that fails for another reason (the database is briefly
+/// unreachable) keeps the stream.
+async fn credential_ends(s: AppState, token: String) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(
+        s.config.stream_recheck_secs,
+    ));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let admitted = match crate::auth::authenticate(&s, &token).await {
+            Ok(caller) => caller.admit(s.store.owner(caller.user).await).map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = admitted
+            && e.status == axum::http::StatusCode::UNAUTHORIZED
+        {
+            return;
+        }
+    }
 }
 
 /// Dapr delivery of the task-updates topic (Kubernetes): fan the change out to the owner's open streams.
