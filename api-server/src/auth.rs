@@ -165,6 +165,11 @@ pub struct Auth(pub Owner);
 /// against the current profile (task creation). Scoped like `Auth`.
 pub struct RecentAuth(pub Owner);
 
+/// The caller of a POST that only computes and writes nothing (reading a quick-add line, previewing a
+/// recurrence rule), with their profile read as `RecentAuth` reads it: a read-only token may call it, as
+/// it may the same tools over MCP.
+pub struct ComputeAuth(pub Owner);
+
 /// A caller with a login session: for managing access tokens, so that a leaked token cannot mint more
 /// or hide itself. An access token gets 403 `session_required`.
 pub struct SessionAuth(pub Owner);
@@ -198,6 +203,20 @@ impl FromRequestParts<AppState> for RecentAuth {
         caller
             .admit(state.store.caller(caller.user).await)
             .map(RecentAuth)
+    }
+}
+
+impl FromRequestParts<AppState> for ComputeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = bearer_user(parts, state).await?;
+        caller
+            .admit(state.store.caller(caller.user).await)
+            .map(ComputeAuth)
     }
 }
 

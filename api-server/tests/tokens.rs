@@ -85,6 +85,13 @@ http_test!(
     assert_eq!(after.body["items"].as_array().unwrap().len(), 1, "no refused change happened");
     assert_eq!(after.body["items"][0]["title"], "from the session");
 
+    // POSTs that only compute are reads, as their MCP tools are.
+    let parsed = call(&app, Method::POST, "/api/v1/tasks/parse", Some(&read), Some(json!({"text": "Call mom tomorrow 5pm #family"}))).await;
+    assert_eq!((parsed.status, &parsed.body["title"]), (StatusCode::OK, &json!("Call mom")), "{}", parsed.body);
+    let preview = call(&app, Method::POST, "/api/v1/recurrence/preview", Some(&read),
+        Some(json!({"due": "2026-03-02T09:00", "recurrence": {"frequency": "weekly"}, "limit": 2}))).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+
     assert_eq!(stream_status(&app, &format!("/api/v1/events?access_token={read}")).await, (StatusCode::OK, "text/event-stream".to_owned()));
 
     let tools = mcp(&app, &read, 1, "tools/list", json!({})).await;

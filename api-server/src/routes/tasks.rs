@@ -1,4 +1,4 @@
-use crate::auth::{Auth, RecentAuth};
+use crate::auth::{Auth, ComputeAuth, RecentAuth};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::CommonErrors;
@@ -167,7 +167,7 @@ pub async fn task_occurrences(
 #[utoipa::path(post, path = "/api/v1/recurrence/preview", tag = "tasks", request_body = RulePreview,
     responses((status = 200, body = Occurrences), CommonErrors), security(("bearer" = [])))]
 pub async fn preview_recurrence(
-    Auth(owner): Auth,
+    ComputeAuth(owner): ComputeAuth,
     ApiJson(input): ApiJson<RulePreview>,
 ) -> ApiResult<Json<Occurrences>> {
     Ok(Json(input.occurrences(&owner.tz)?))
@@ -182,7 +182,7 @@ pub async fn preview_recurrence(
 pub async fn parse_task(
     State(s): State<AppState>,
     // The profile as recently read: a preview asked for as the user types saves a lookup per keystroke.
-    RecentAuth(owner): RecentAuth,
+    ComputeAuth(owner): ComputeAuth,
     ApiJson(input): ApiJson<QuickAddInput>,
 ) -> ApiResult<Json<QuickAddView>> {
     Ok(Json(read_text(&s.store, &owner, &input.text).await?))
