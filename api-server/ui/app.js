@@ -1581,6 +1581,9 @@ function connectEvents() {
   });
   es.addEventListener("todo.reminder.due.v1", (ev) => showReminder(JSON.parse(ev.data)));
   es.addEventListener("todo.reminder.dismissed.v1", (ev) => dropAlert(JSON.parse(ev.data).reminder_id));
+  // A project created, renamed, recoloured, archived or deleted in another tab: the sidebar, and the
+  // list's project chips.
+  es.addEventListener("todo.project.changed.v1", onChange);
   es.onopen = () => document.body.classList.remove("offline");
   es.onerror = () => {
     document.body.classList.add("offline");

@@ -204,6 +204,9 @@ pub mod kind {
     pub const REMINDER_DUE: &str = "todo.reminder.due.v1";
     /// A fired reminder the user dismissed: its alert leaves the user's other open tabs (task-updates only).
     pub const REMINDER_DISMISSED: &str = "todo.reminder.dismissed.v1";
+    /// A project was created, changed (renamed, recoloured, moved, archived, restored) or deleted: the
+    /// user's open tabs reload their projects (task-updates only).
+    pub const PROJECT_CHANGED: &str = "todo.project.changed.v1";
 }
 
 /// The CloudEvents envelope's fixed values (the envelope type itself is `todo_core::events::CloudEvent`).

@@ -66,6 +66,14 @@ pub struct TaskEventData {
     pub changed: Vec<String>,
 }
 
+/// Payload of `todo.project.changed.v1`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProjectChangedData {
+    pub project_id: Uuid,
+    /// Whether it was deleted (otherwise read it again for what changed).
+    pub deleted: bool,
+}
+
 /// Payload of `todo.reminder.dismissed.v1`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ReminderDismissedData {

@@ -1371,3 +1371,25 @@ store_test!(
     let next_week = later + SignedDuration::from_hours(7 * 24) + SignedDuration::from_secs(1);
     assert!(store.alerts(&ada, next_week).await.unwrap().is_empty(), "for a week at most");
 });
+
+store_test!(
+    /// Each project change tells the owner's open tabs (task-updates only, nothing else reads projects),
+    /// in the transaction that made it: creating, changing, deleting (after its tasks' own events).
+    project_changes_reach_open_tabs, |store| {
+    let ada = user(&store, "ada@example.com", "UTC").await;
+    let changed = || ("task-updates".to_owned(), "todo.project.changed.v1".to_owned());
+    events(&store).await;
+    let garden = store.create_project(&ada, ProjectInput { name: "Garden".into(), color: None }, now()).await.unwrap();
+    assert_eq!(events(&store).await, [changed()]);
+    store.update_project(&ada, garden.id, ProjectPatch { archived: Some(true), ..Default::default() }, now()).await.unwrap();
+    assert_eq!(events(&store).await, [changed()]);
+    let err = store.update_project(&ada, ada.id, ProjectPatch { archived: Some(true), ..Default::default() }, now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert!(events(&store).await.is_empty(), "a refused change tells no one");
+    store.update_project(&ada, garden.id, ProjectPatch { archived: Some(false), ..Default::default() }, now()).await.unwrap();
+    store.create_task(&ada, NewTask { project_id: Some(garden.id), ..new("Mow") }, now()).await.unwrap();
+    events(&store).await;
+    store.delete_project(&ada, garden.id, ProjectTasks::Move, now()).await.unwrap();
+    let updated = |topic: &str| (topic.to_owned(), "todo.task.updated.v1".to_owned());
+    assert_eq!(events(&store).await, [updated("task-events"), updated("task-updates"), changed()]);
+});

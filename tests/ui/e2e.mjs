@@ -540,6 +540,18 @@ try {
   await kettleAlert.waitFor({ state: "detached" });
   await page.locator("#tasks > li", { hasText: "Kettle has boiled" }).waitFor();
 
+  step("a project created in another tab appears in the sidebar, and leaves it when deleted there");
+  const elsewhere = await fetch(`${base}/api/v1/projects`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "From the phone" }),
+  }).then((r) => r.json());
+  const phoneRow = page.locator("#project-list li", { hasText: "From the phone" });
+  await phoneRow.waitFor();
+  const gone = await fetch(`${base}/api/v1/projects/${elsewhere.id}`, { method: "DELETE", headers: { Authorization: `Bearer ${token}` } });
+  check(gone.status === 204, `deleting the project answered ${gone.status}`);
+  await phoneRow.waitFor({ state: "detached" });
+
   step("load more: the next page comes from the cursor");
   // The earlier steps' tasks the list shows, then these 50: a page holds 50, the cursor brings the rest.
   const listed = await page.locator("#tasks li").count();

@@ -4,12 +4,13 @@
 
 use crate::domain::task::{validate_color, validate_project_name};
 use crate::error::{Invalid, StoreError, StoreResult};
-use crate::events::kind;
+use crate::events::{CloudEvent, ProjectChangedData, kind, topic};
 use crate::model::{Project, ProjectInput, ProjectPatch, ProjectTasks};
 use crate::store::dialect::{Conn, Dialect, query, query_as};
 use crate::store::rows::{Owner, load_task};
 use crate::store::tags::DEFAULT_COLOR;
-use crate::store::{Pool, Store, conflict_on_unique, from_ms, ms, retry_deadlocked};
+use crate::store::outbox::insert_event;
+use crate::store::{Pool, Store, conflict_on_unique, encode_error, from_ms, ms, retry_deadlocked};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -229,11 +230,12 @@ impl Store {
         };
         retry_deadlocked(|| async move {
             match &self.pool {
-                Pool::Postgres(p) => insert_project(p, owner, new, now).await,
-                Pool::Sqlite(p) => insert_project(p, owner, new, now).await,
+                Pool::Postgres(p) => self.insert_project(p, owner, new, now).await,
+                Pool::Sqlite(p) => self.insert_project(p, owner, new, now).await,
             }
         })
         .await?;
+        self.outbox_wake().notify_one();
         self.get_project(owner, id).await
     }
 
@@ -258,12 +260,13 @@ impl Store {
         let change = &change;
         retry_deadlocked(|| async move {
             match &self.pool {
-                Pool::Postgres(p) => update_project(p, owner, id, change, now).await,
-                Pool::Sqlite(p) => update_project(p, owner, id, change, now).await,
+                Pool::Postgres(p) => self.update_project_on(p, owner, id, change, now).await,
+                Pool::Sqlite(p) => self.update_project_on(p, owner, id, change, now).await,
             }
         })
         .await?;
         self.callers.forget(owner.id);
+        self.outbox_wake().notify_one();
         self.get_project(owner, id).await
     }
 
@@ -344,6 +347,77 @@ impl Store {
             .bind(id)
             .execute(&mut tx)
             .await?;
+        self.project_changed(&mut tx, owner, id, true, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Tell the owner's open tabs that a project changed, in the transaction that changed it: on
+    /// task-updates only, as nothing but the live stream reads projects.
+    async fn project_changed<D: Dialect>(
+        &self,
+        tx: &mut sqlx::Transaction<'static, D>,
+        owner: &Owner,
+        project_id: Uuid,
+        deleted: bool,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let data = ProjectChangedData {
+            project_id,
+            deleted,
+        };
+        let event = CloudEvent::new(
+            self.event_source(),
+            kind::PROJECT_CHANGED,
+            project_id,
+            owner.id,
+            now,
+            serde_json::to_value(&data).map_err(encode_error)?,
+        );
+        insert_event(tx, &event, &[topic::TASK_UPDATES], now).await
+    }
+
+    async fn insert_project<D: Dialect>(
+        &self,
+        pool: &sqlx::Pool<D>,
+        owner: &Owner,
+        new: NewProject<'_>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = D::begin_write(pool).await?;
+        // The Inbox row is locked to serialise creations of one user's projects, so two get distinct
+        // places.
+        lock_project(&mut tx, owner, owner.id).await?;
+        query(
+            "INSERT INTO projects (id, user_id, name, name_key, color, position, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, COALESCE(MAX(position), 0) + 1, $6, $6 FROM projects WHERE user_id = $2",
+        )
+        .bind(new.id)
+        .bind(owner.id)
+        .bind(new.name)
+        .bind(new.name.to_lowercase())
+        .bind(new.color)
+        .bind(ms(now))
+        .execute(&mut tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, "project_exists", "name", taken(new.name)))?;
+        self.project_changed(&mut tx, owner, new.id, false, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_project_on<D: Dialect>(
+        &self,
+        pool: &sqlx::Pool<D>,
+        owner: &Owner,
+        id: Uuid,
+        change: &ProjectChange,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = D::begin_write(pool).await?;
+        update_project(&mut tx, owner, id, change, now).await?;
+        self.project_changed(&mut tx, owner, id, false, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -386,32 +460,6 @@ struct NewProject<'a> {
     color: &'a str,
 }
 
-async fn insert_project<D: Dialect>(
-    pool: &sqlx::Pool<D>,
-    owner: &Owner,
-    new: NewProject<'_>,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = D::begin_write(pool).await?;
-    // The Inbox row is locked to serialise creations of one user's projects, so two get distinct places.
-    lock_project(&mut tx, owner, owner.id).await?;
-    query(
-        "INSERT INTO projects (id, user_id, name, name_key, color, position, created_at, updated_at) \
-         SELECT $1, $2, $3, $4, $5, COALESCE(MAX(position), 0) + 1, $6, $6 FROM projects WHERE user_id = $2",
-    )
-    .bind(new.id)
-    .bind(owner.id)
-    .bind(new.name)
-    .bind(new.name.to_lowercase())
-    .bind(new.color)
-    .bind(ms(now))
-    .execute(&mut tx)
-    .await
-    .map_err(|e| conflict_on_unique(e, "project_exists", "name", taken(new.name)))?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// A validated [`ProjectPatch`].
 struct ProjectChange {
     name: Option<String>,
@@ -421,7 +469,7 @@ struct ProjectChange {
 }
 
 async fn update_project<D: Dialect>(
-    pool: &sqlx::Pool<D>,
+    tx: &mut sqlx::Transaction<'static, D>,
     owner: &Owner,
     id: Uuid,
     change: &ProjectChange,
@@ -433,12 +481,11 @@ async fn update_project<D: Dialect>(
         position,
         archived,
     } = change;
-    let mut tx = D::begin_write(pool).await?;
     if position.is_some() {
         // Reordering renumbers the user's projects: the Inbox's lock serialises it with creations.
-        lock_project(&mut tx, owner, owner.id).await?;
+        lock_project(tx, owner, owner.id).await?;
     }
-    let (inbox, was_archived) = lock_project(&mut tx, owner, id).await?;
+    let (inbox, was_archived) = lock_project(tx, owner, id).await?;
     if inbox && (*archived == Some(true) || position.is_some()) {
         let field = if position.is_some() {
             "position"
@@ -458,7 +505,7 @@ async fn update_project<D: Dialect>(
             .bind(name.to_lowercase())
             .bind(ms(now))
             .bind(id)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict_on_unique(e, "project_exists", "name", taken(name)))?;
     }
@@ -467,7 +514,7 @@ async fn update_project<D: Dialect>(
             .bind(color)
             .bind(ms(now))
             .bind(id)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await?;
     }
     if let Some(archive) = *archived
@@ -477,7 +524,7 @@ async fn update_project<D: Dialect>(
             .bind(archive.then_some(ms(now)))
             .bind(ms(now))
             .bind(id)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await?;
     }
     if let Some(position) = position {
@@ -487,7 +534,7 @@ async fn update_project<D: Dialect>(
         )
         .bind(owner.id)
         .bind(id)
-        .fetch_all(&mut tx)
+        .fetch_all(&mut *tx)
         .await?;
         let mut order: Vec<Uuid> = others.into_iter().map(|(o,)| o).collect();
         let at = usize::from(*position).saturating_sub(1).min(order.len());
@@ -496,15 +543,14 @@ async fn update_project<D: Dialect>(
             query("UPDATE projects SET position = $1 WHERE id = $2 AND position <> $1")
                 .bind(i as i32 + 1)
                 .bind(project)
-                .execute(&mut tx)
+                .execute(&mut *tx)
                 .await?;
         }
         query("UPDATE projects SET updated_at = $1 WHERE id = $2")
             .bind(ms(now))
             .bind(id)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
