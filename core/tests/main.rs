@@ -2,5 +2,6 @@
 //! PostgreSQL's concurrent tag changes (`tag_races`).
 
 mod calendar_feeds;
+mod notification_settings;
 mod store;
 mod tag_races;

@@ -9,6 +9,7 @@
 mod calendar_feeds;
 mod callers;
 pub mod dialect;
+mod notifications;
 mod outbox;
 mod projects;
 mod reminders;
@@ -24,6 +25,11 @@ pub use calendar_feeds::{
     FeedGrant, FeedVersion,
 };
 pub use callers::CALLER_TTL;
+pub use notifications::{
+    CreatedWebhook, MAX_WEBHOOKS, NotificationSettings, NotificationSettingsInput,
+    NotificationTargets, WEBHOOK_SECRET_PREFIX, Webhook, WebhookInput, WebhookPatch, WebhookTarget,
+    WebhookTest, validate_webhook_url,
+};
 pub use outbox::{OutboxBacklog, OutboxRow};
 pub use reminders::DueReminder;
 pub use rows::Owner;
