@@ -52,7 +52,16 @@ pub fn token_keys(cfg: &Config) -> TokenKeys {
 }
 
 /// Build state, start background tasks, and serve until shutdown.
-pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
+    // Dev mode sends test webhooks and reminders to receivers on this machine; a platform with a Dapr
+    // sidecar refuses private addresses unless its operator allows them (see `webhook`).
+    let dev_mode = cfg.embedded_workers();
+    let allow_private = *cfg.notify.webhook_allow_private.get_or_insert(dev_mode);
+    if allow_private {
+        tracing::info!(
+            "personal webhooks may reach private addresses (TODO_WEBHOOK_ALLOW_PRIVATE)"
+        );
+    }
     let store = connect(&cfg).await?;
     if cfg.migrate {
         store.migrate().await.context("migrations failed")?;

@@ -66,11 +66,17 @@ pub mod env {
     pub const SMTP_URL: &str = "TODO_SMTP_URL";
     /// Sender of reminder emails. Set by the operator (ConfigMap); read by `todo-api` and `todo-worker`.
     pub const SMTP_FROM: &str = "TODO_SMTP_FROM";
-    /// Reminder webhook URL. Set by the operator on the notifier; read by `todo-api` and `todo-worker`.
+    /// The platform's reminder webhook URL: it receives every user's reminders, for the platform's own
+    /// automation (users add their own webhooks in their settings). Set by the operator on the notifier
+    /// from `spec.notifications.webhook`; read by `todo-api` and `todo-worker`.
     pub const WEBHOOK_URL: &str = "TODO_WEBHOOK_URL";
     /// Reminder webhook signing key. Set by the operator (from a Secret) on the notifier; read by
     /// `todo-api` and `todo-worker`.
     pub const WEBHOOK_SECRET: &str = "TODO_WEBHOOK_SECRET";
+    /// Whether users' personal webhooks may reach loopback, private and link-local addresses (default
+    /// false; `todo-api` turns it on in dev mode). Read by `todo-api` (test sends) and `todo-worker`
+    /// (the notifier); the operator leaves the default.
+    pub const WEBHOOK_ALLOW_PRIVATE: &str = "TODO_WEBHOOK_ALLOW_PRIVATE";
     /// Notifier retry: first wait. Set by the operator on the notifier from
     /// `spec.notifications.retry.initialInterval`; read by `todo-api` and `todo-worker`.
     pub const NOTIFY_RETRY_INITIAL: &str = "TODO_NOTIFY_RETRY_INITIAL";
@@ -98,11 +104,12 @@ pub mod env {
         MAX_DELIVERY_ATTEMPTS,
     ];
     /// The notification settings both binaries read (`todo_worker::config::NotifyConfig`).
-    pub const NOTIFY: [&str; 8] = [
+    pub const NOTIFY: [&str; 9] = [
         SMTP_URL,
         SMTP_FROM,
         WEBHOOK_URL,
         WEBHOOK_SECRET,
+        WEBHOOK_ALLOW_PRIVATE,
         NOTIFY_RETRY_INITIAL,
         NOTIFY_RETRY_MAX_INTERVAL,
         NOTIFY_RETRY_FOR,

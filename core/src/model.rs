@@ -227,6 +227,8 @@ pub struct ReminderDelivery {
     /// The delivery's id (`POST /api/v1/deliveries/{id}/retry`).
     pub id: Uuid,
     pub channel: Channel,
+    /// The personal webhook a `webhook` delivery goes to; null for email and the platform's webhook.
+    pub webhook_id: Option<Uuid>,
     pub status: DeliveryStatus,
     /// Attempts so far.
     pub attempts: u32,
@@ -246,6 +248,7 @@ impl From<Delivery> for ReminderDelivery {
         ReminderDelivery {
             id: d.id,
             channel: d.channel,
+            webhook_id: d.webhook_id,
             status: d.status,
             attempts: d.attempts,
             last_error: d.last_error,
@@ -267,6 +270,8 @@ pub struct Delivery {
     /// The task's title when the reminder fired.
     pub task_title: String,
     pub channel: Channel,
+    /// The personal webhook a `webhook` delivery goes to; null for email and the platform's webhook.
+    pub webhook_id: Option<Uuid>,
     pub status: DeliveryStatus,
     /// Attempts so far.
     pub attempts: u32,

@@ -244,6 +244,7 @@ async fn reminder_delay() {
         smtp_from: "TodoPlatform <reminders@todoplatform.local>".into(),
         webhook_url: None,
         webhook_secret: None,
+        webhook_allow_private: None,
         public_url: "http://localhost:8080".into(),
         retry: Default::default(),
     };

@@ -131,7 +131,8 @@ pub struct NotifyConfig {
         global = true
     )]
     pub smtp_from: String,
-    /// Where reminder webhooks are POSTed (unset: no webhooks).
+    /// The platform's webhook: every user's reminders are POSTed here, for the platform's own automation
+    /// (unset: none). Users add their own webhooks in their notification settings.
     #[arg(long, env = env::WEBHOOK_URL, global = true)]
     pub webhook_url: Option<String>,
     /// Key for the webhook's `X-Todo-Signature` HMAC-SHA256 header.
@@ -142,6 +143,12 @@ pub struct NotifyConfig {
         global = true
     )]
     pub webhook_secret: Option<String>,
+    /// Whether users' personal webhooks may point at loopback, private or link-local addresses (checked
+    /// on the address a host name resolves to, when sending). Off in production: a user-supplied URL
+    /// must not reach into the platform's network (SSRF). Unset: on only in `todo-api`'s dev mode (the
+    /// worker roles in-process, no Dapr sidecar), where a receiver on the same machine is the usual test.
+    #[arg(long, env = env::WEBHOOK_ALLOW_PRIVATE, action = clap::ArgAction::Set, global = true)]
+    pub webhook_allow_private: Option<bool>,
     /// Public URL of the web UI, for links in emails.
     #[arg(
         long,
@@ -152,6 +159,14 @@ pub struct NotifyConfig {
     pub public_url: String,
     #[command(flatten)]
     pub retry: RetryPolicy,
+}
+
+impl NotifyConfig {
+    /// Whether personal webhooks may reach private addresses (`todo-worker`: only when set; `todo-api`
+    /// sets it in dev mode before handing the configuration to its roles).
+    pub fn allow_private_webhooks(&self) -> bool {
+        self.webhook_allow_private.unwrap_or(false)
+    }
 }
 
 /// How the notifier retries a notification it could not deliver (mail server or webhook down): it waits

@@ -5,6 +5,10 @@
 //! Written by the notifier; the API reads a user's deliveries from here (as it reads the audit role's
 //! activity) and asks for a failed one to be retried through [`replay`], which only puts it back in the
 //! notifier's queue. Every function takes the time it acts at, so tests can move the clock.
+//!
+//! A firing has one delivery per target: the email, the platform's webhook, and each of the user's
+//! enabled personal webhooks (`webhook_id`). A delivery is identified by its id from the moment it is
+//! recorded.
 
 use crate::config::RetryPolicy;
 use jiff::Timestamp;
@@ -15,8 +19,8 @@ use todo_core::store::Pool;
 use todo_core::store::dialect::{Dialect, query, query_as};
 use uuid::Uuid;
 
-const VIEW_COLUMNS: &str = "id, event_id, reminder_id, task_id, task_title, channel, status, attempts, \
-     last_error, next_attempt_at, sent_at, created_at, updated_at";
+const VIEW_COLUMNS: &str = "id, event_id, reminder_id, task_id, task_title, channel, webhook_id, status, \
+     attempts, last_error, next_attempt_at, sent_at, created_at, updated_at";
 
 /// Whether a row can be attempted at `$1`: queued, due, not being attempted elsewhere (a claim older than
 /// its lease was abandoned by a worker that died mid-send).
@@ -31,6 +35,7 @@ struct ViewRow {
     task_id: Uuid,
     task_title: String,
     channel: String,
+    webhook_id: Option<Uuid>,
     status: String,
     attempts: i32,
     last_error: Option<String>,
@@ -54,6 +59,7 @@ impl ViewRow {
             task_id: self.task_id,
             task_title: self.task_title,
             channel: Channel::parse(&self.channel).unwrap_or(Channel::Email),
+            webhook_id: self.webhook_id,
             status,
             attempts: u32::try_from(self.attempts).unwrap_or(0),
             last_error: self.last_error,
@@ -76,21 +82,31 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// Record a firing: one `pending` row per channel, due now, holding the event. Recording the same event
-/// again changes nothing (rows written before this table held events get theirs).
+/// Where one delivery of a firing goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub channel: Channel,
+    /// The email address, or the webhook's URL when recorded.
+    pub recipient: &'a str,
+    /// The personal webhook (`None`: the email, or the platform's webhook).
+    pub webhook_id: Option<Uuid>,
+}
+
+/// Record a firing: one `pending` row per target, due now, holding the event; returns the ids of the
+/// firing's deliveries. Recording the same event again adds none (rows written before this table held
+/// events get theirs).
 pub async fn record(
     store: &Store,
     event: &CloudEvent,
     data: &ReminderDueData,
-    channels: &[(Channel, &str)],
+    targets: &[Target<'_>],
     now: Timestamp,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<Uuid>, sqlx::Error> {
     let payload = serde_json::to_string(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let now = now.as_millisecond();
-    for (channel, recipient) in channels {
+    for target in targets {
         let row = NewDelivery {
-            channel: *channel,
-            recipient,
+            target,
             payload: &payload,
             now,
         };
@@ -99,13 +115,27 @@ pub async fn record(
             Pool::Sqlite(p) => insert(p, event, data, &row).await?,
         }
     }
-    Ok(())
+    let sql = "SELECT id FROM worker_deliveries WHERE event_id = $1 ORDER BY channel, id";
+    let rows: Vec<(Uuid,)> = match store.pool() {
+        Pool::Postgres(p) => {
+            query_as(sql)
+                .bind(event.id)
+                .fetch_all(&mut p.acquire().await?)
+                .await?
+        }
+        Pool::Sqlite(p) => {
+            query_as(sql)
+                .bind(event.id)
+                .fetch_all(&mut p.acquire().await?)
+                .await?
+        }
+    };
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
-/// One channel's row of a firing, as `record` writes it.
+/// One target's row of a firing, as `record` writes it.
 struct NewDelivery<'a> {
-    channel: Channel,
-    recipient: &'a str,
+    target: &'a Target<'a>,
     payload: &'a str,
     now: i64,
 }
@@ -116,35 +146,45 @@ async fn insert<D: Dialect>(
     data: &ReminderDueData,
     row: &NewDelivery<'_>,
 ) -> Result<(), sqlx::Error> {
-    query(
-        "INSERT INTO worker_deliveries (id, event_id, channel, recipient, status, attempts, user_id, task_id, \
-         reminder_id, task_title, payload, next_attempt_at, retry_from, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $8, $9, $10, $10, $10, $10) \
-         ON CONFLICT (event_id, channel) DO UPDATE SET id = COALESCE(worker_deliveries.id, excluded.id), \
+    // Each kind of delivery has its own unique index (see the migration `personal_webhooks`).
+    let on_conflict = if row.target.webhook_id.is_some() {
+        "ON CONFLICT (event_id, webhook_id) WHERE webhook_id IS NOT NULL DO NOTHING"
+    } else {
+        "ON CONFLICT (event_id, channel) WHERE webhook_id IS NULL DO UPDATE SET \
          user_id = excluded.user_id, task_id = excluded.task_id, reminder_id = excluded.reminder_id, \
          task_title = excluded.task_title, payload = excluded.payload, retry_from = excluded.retry_from \
-         WHERE worker_deliveries.payload IS NULL",
-    )
-    .bind(Uuid::now_v7())
-    .bind(event.id)
-    .bind(row.channel.as_str())
-    .bind(row.recipient)
-    .bind(data.user.id)
-    .bind(data.task.id)
-    .bind(data.reminder_id)
-    .bind(&data.task.title)
-    .bind(row.payload)
-    .bind(row.now)
-    .execute(&mut pool.acquire().await?)
-    .await?;
+         WHERE worker_deliveries.payload IS NULL"
+    };
+    let sql = format!(
+        "INSERT INTO worker_deliveries (id, event_id, channel, webhook_id, recipient, status, attempts, user_id, \
+         task_id, reminder_id, task_title, payload, next_attempt_at, retry_from, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $9, $10, $11, $11, $11, $11) {on_conflict}"
+    );
+    query(&sql)
+        .bind(Uuid::now_v7())
+        .bind(event.id)
+        .bind(row.target.channel.as_str())
+        .bind(row.target.webhook_id)
+        .bind(row.target.recipient)
+        .bind(data.user.id)
+        .bind(data.task.id)
+        .bind(data.reminder_id)
+        .bind(&data.task.title)
+        .bind(row.payload)
+        .bind(row.now)
+        .execute(&mut pool.acquire().await?)
+        .await?;
     Ok(())
 }
 
 /// A delivery this worker has claimed: it alone attempts it until `lease` passes.
 #[derive(Debug, Clone)]
 pub struct Claimed {
+    pub id: Uuid,
     pub event_id: Uuid,
     pub channel: Channel,
+    pub webhook_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
     pub recipient: String,
     /// The event's JSON.
     pub payload: String,
@@ -152,67 +192,74 @@ pub struct Claimed {
     pub attempts: u32,
 }
 
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    event_id: Uuid,
+    channel: String,
+    webhook_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    recipient: String,
+    payload: String,
+    attempts: i32,
+}
+
 /// Claim one delivery if it is due and nobody is attempting it; counts the attempt.
 pub async fn claim(
     store: &Store,
-    event_id: Uuid,
-    channel: Channel,
+    id: Uuid,
     now: Timestamp,
     lease: jiff::SignedDuration,
 ) -> Result<Option<Claimed>, sqlx::Error> {
     let now_ms = now.as_millisecond();
     let sql = format!(
         "UPDATE worker_deliveries SET claimed_until = $2, attempts = attempts + 1, updated_at = $1 \
-         WHERE event_id = $3 AND channel = $4 AND {ATTEMPTABLE} RETURNING recipient, payload, attempts"
+         WHERE id = $3 AND {ATTEMPTABLE} \
+         RETURNING event_id, channel, webhook_id, user_id, recipient, payload, attempts"
     );
     let lease_until = now_ms + lease.as_millis() as i64;
     let row = match store.pool() {
-        Pool::Postgres(p) => claim_row(p, &sql, (now_ms, lease_until), event_id, channel).await?,
-        Pool::Sqlite(p) => claim_row(p, &sql, (now_ms, lease_until), event_id, channel).await?,
+        Pool::Postgres(p) => claim_row(p, &sql, (now_ms, lease_until), id).await?,
+        Pool::Sqlite(p) => claim_row(p, &sql, (now_ms, lease_until), id).await?,
     };
-    Ok(row.map(|(recipient, payload, attempts)| Claimed {
-        event_id,
-        channel,
-        recipient,
-        payload,
-        attempts: u32::try_from(attempts).unwrap_or(0),
+    Ok(row.and_then(|r| {
+        Some(Claimed {
+            id,
+            event_id: r.event_id,
+            channel: Channel::parse(&r.channel)?,
+            webhook_id: r.webhook_id,
+            user_id: r.user_id,
+            recipient: r.recipient,
+            payload: r.payload,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+        })
     }))
 }
 
-/// `recipient, payload, attempts` of the delivery `sql` (see `claim`) claimed at `now` until `until`.
+/// The delivery `sql` (see `claim`) claimed at `now` until `until`.
 async fn claim_row<D: Dialect>(
     pool: &sqlx::Pool<D>,
     sql: &str,
     (now, until): (i64, i64),
-    event_id: Uuid,
-    channel: Channel,
-) -> Result<Option<(String, String, i32)>, sqlx::Error> {
+    id: Uuid,
+) -> Result<Option<ClaimedRow>, sqlx::Error> {
     query_as(sql)
         .bind(now)
         .bind(until)
-        .bind(event_id)
-        .bind(channel.as_str())
+        .bind(id)
         .fetch_optional(&mut pool.acquire().await?)
         .await
 }
 
 /// Deliveries due at `now` and not being attempted, earliest first.
-pub async fn due(
-    store: &Store,
-    now: Timestamp,
-    limit: u32,
-) -> Result<Vec<(Uuid, Channel)>, sqlx::Error> {
+pub async fn due(store: &Store, now: Timestamp, limit: u32) -> Result<Vec<Uuid>, sqlx::Error> {
     let sql = format!(
-        "SELECT event_id, channel FROM worker_deliveries WHERE {ATTEMPTABLE} ORDER BY next_attempt_at LIMIT $2"
+        "SELECT id FROM worker_deliveries WHERE {ATTEMPTABLE} ORDER BY next_attempt_at LIMIT $2"
     );
     let rows = match store.pool() {
         Pool::Postgres(p) => due_rows(p, &sql, now, limit).await?,
         Pool::Sqlite(p) => due_rows(p, &sql, now, limit).await?,
     };
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, c)| Channel::parse(&c).map(|c| (id, c)))
-        .collect())
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 async fn due_rows<D: Dialect>(
@@ -220,7 +267,7 @@ async fn due_rows<D: Dialect>(
     sql: &str,
     now: Timestamp,
     limit: u32,
-) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+) -> Result<Vec<(Uuid,)>, sqlx::Error> {
     query_as(sql)
         .bind(now.as_millisecond())
         .bind(i64::from(limit))
@@ -249,53 +296,46 @@ async fn next_due_row<D: Dialect>(
 }
 
 /// The claimed attempt succeeded.
-pub async fn mark_sent(
-    store: &Store,
-    event_id: Uuid,
-    channel: Channel,
-    now: Timestamp,
-) -> Result<(), sqlx::Error> {
+pub async fn mark_sent(store: &Store, id: Uuid, now: Timestamp) -> Result<(), sqlx::Error> {
     match store.pool() {
-        Pool::Postgres(p) => mark_sent_on(p, event_id, channel, now).await,
-        Pool::Sqlite(p) => mark_sent_on(p, event_id, channel, now).await,
+        Pool::Postgres(p) => mark_sent_on(p, id, now).await,
+        Pool::Sqlite(p) => mark_sent_on(p, id, now).await,
     }
 }
 
 async fn mark_sent_on<D: Dialect>(
     pool: &sqlx::Pool<D>,
-    event_id: Uuid,
-    channel: Channel,
+    id: Uuid,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
     query(
         "UPDATE worker_deliveries SET status = 'sent', sent_at = $1, next_attempt_at = NULL, claimed_until = NULL, \
-         updated_at = $1 WHERE event_id = $2 AND channel = $3",
+         updated_at = $1 WHERE id = $2",
     )
     .bind(now.as_millisecond())
-    .bind(event_id)
-    .bind(channel.as_str())
+    .bind(id)
     .execute(&mut pool.acquire().await?)
     .await?;
     Ok(())
 }
 
 /// The claimed attempt failed with `error`: retry after the policy's wait, or give up (`failed`) once the
-/// retry window (from the first attempt, or from the last replay) has passed. Returns the new status.
+/// retry window (from the first attempt, or from the last replay) has passed — or at once when
+/// `policy` is `None` (retrying cannot help: the webhook was deleted or disabled). Returns the new status.
 pub async fn mark_failed(
     store: &Store,
-    event_id: Uuid,
-    channel: Channel,
+    id: Uuid,
     error: &str,
     now: Timestamp,
-    policy: &RetryPolicy,
+    policy: Option<&RetryPolicy>,
 ) -> Result<DeliveryStatus, sqlx::Error> {
     // Read now, not at the claim: a replay during the attempt started a new window.
     let from = match store.pool() {
-        Pool::Postgres(p) => retry_from(p, event_id, channel).await?,
-        Pool::Sqlite(p) => retry_from(p, event_id, channel).await?,
+        Pool::Postgres(p) => retry_from(p, id).await?,
+        Pool::Sqlite(p) => retry_from(p, id).await?,
     };
     let from = from.and_then(|(f,)| f).map(at).unwrap_or(now);
-    let next = policy.next_attempt(from, now);
+    let next = policy.and_then(|policy| policy.next_attempt(from, now));
     let status = if next.is_some() {
         DeliveryStatus::Retrying
     } else {
@@ -308,20 +348,18 @@ pub async fn mark_failed(
         now,
     };
     match store.pool() {
-        Pool::Postgres(p) => mark_failed_on(p, event_id, channel, &failure).await?,
-        Pool::Sqlite(p) => mark_failed_on(p, event_id, channel, &failure).await?,
+        Pool::Postgres(p) => mark_failed_on(p, id, &failure).await?,
+        Pool::Sqlite(p) => mark_failed_on(p, id, &failure).await?,
     }
     Ok(status)
 }
 
 async fn retry_from<D: Dialect>(
     pool: &sqlx::Pool<D>,
-    event_id: Uuid,
-    channel: Channel,
+    id: Uuid,
 ) -> Result<Option<(Option<i64>,)>, sqlx::Error> {
-    query_as("SELECT retry_from FROM worker_deliveries WHERE event_id = $1 AND channel = $2")
-        .bind(event_id)
-        .bind(channel.as_str())
+    query_as("SELECT retry_from FROM worker_deliveries WHERE id = $1")
+        .bind(id)
         .fetch_optional(&mut pool.acquire().await?)
         .await
 }
@@ -336,20 +374,18 @@ struct Failure<'a> {
 
 async fn mark_failed_on<D: Dialect>(
     pool: &sqlx::Pool<D>,
-    event_id: Uuid,
-    channel: Channel,
+    id: Uuid,
     f: &Failure<'_>,
 ) -> Result<(), sqlx::Error> {
     query(
         "UPDATE worker_deliveries SET status = $1, next_attempt_at = $2, last_error = $3, claimed_until = NULL, \
-         updated_at = $4 WHERE event_id = $5 AND channel = $6 AND status <> 'sent'",
+         updated_at = $4 WHERE id = $5 AND status <> 'sent'",
     )
     .bind(f.status.as_str())
     .bind(f.next.map(|t| t.as_millisecond()))
     .bind(f.error)
     .bind(f.now.as_millisecond())
-    .bind(event_id)
-    .bind(channel.as_str())
+    .bind(id)
     .execute(&mut pool.acquire().await?)
     .await?;
     Ok(())
@@ -402,7 +438,7 @@ pub async fn of_events(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE user_id = $1 AND event_id IN ({}) ORDER BY channel",
+        "SELECT {VIEW_COLUMNS} FROM worker_deliveries WHERE user_id = $1 AND event_id IN ({}) ORDER BY channel, id",
         placeholders(2, event_ids.len())
     );
     let rows = match store.pool() {
@@ -447,6 +483,91 @@ async fn get_row<D: Dialect>(
         .bind(user_id)
         .fetch_optional(&mut pool.acquire().await?)
         .await
+}
+
+/// How reminders to one personal webhook have gone.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookDeliveries {
+    /// Reminders delivered (the webhook answered 2xx).
+    pub sent: u64,
+    /// Reminders not delivered yet: the first attempt is under way, or a failed one is being retried.
+    pub pending: u64,
+    /// Reminders given up on after retrying (see `GET /api/v1/deliveries?status=failed`).
+    pub failed: u64,
+    /// The latest reminder delivery to it.
+    pub latest: Option<LatestDelivery>,
+}
+
+/// A webhook's latest reminder delivery.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct LatestDelivery {
+    /// The delivery (`GET /api/v1/deliveries`, `POST /api/v1/deliveries/{id}/retry`).
+    pub id: Uuid,
+    pub status: DeliveryStatus,
+    /// Why its last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// Its last change: recorded, attempted, sent or given up.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+/// Each of the user's personal webhooks that has had reminder deliveries, with how they went.
+pub async fn webhook_deliveries(
+    store: &Store,
+    user_id: Uuid,
+) -> Result<std::collections::HashMap<Uuid, WebhookDeliveries>, sqlx::Error> {
+    let (counts, latest) = match store.pool() {
+        Pool::Postgres(p) => webhook_rows(p, user_id).await?,
+        Pool::Sqlite(p) => webhook_rows(p, user_id).await?,
+    };
+    let mut by_webhook: std::collections::HashMap<Uuid, WebhookDeliveries> = Default::default();
+    for (webhook, status, n) in counts {
+        let entry = by_webhook.entry(webhook).or_default();
+        let n = u64::try_from(n).unwrap_or(0);
+        match DeliveryStatus::parse(&status) {
+            Some(DeliveryStatus::Sent) => entry.sent += n,
+            Some(DeliveryStatus::Failed) => entry.failed += n,
+            _ => entry.pending += n,
+        }
+    }
+    // Two deliveries changed in the same millisecond tie; the later id (UUIDv7: recorded later) wins.
+    for (id, webhook, status, last_error, updated_at) in latest {
+        let entry = by_webhook.entry(webhook).or_default();
+        if entry.latest.as_ref().is_none_or(|l| l.id < id) {
+            entry.latest = Some(LatestDelivery {
+                id,
+                status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed),
+                last_error,
+                at: at(updated_at),
+            });
+        }
+    }
+    Ok(by_webhook)
+}
+
+type LatestRow = (Uuid, Uuid, String, Option<String>, i64);
+
+async fn webhook_rows<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    user_id: Uuid,
+) -> Result<(Vec<(Uuid, String, i64)>, Vec<LatestRow>), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let counts = query_as(
+        "SELECT webhook_id, status, COUNT(*) FROM worker_deliveries \
+         WHERE user_id = $1 AND webhook_id IS NOT NULL GROUP BY webhook_id, status",
+    )
+    .bind(user_id)
+    .fetch_all(&mut conn)
+    .await?;
+    let latest = query_as(
+        "SELECT d.id, d.webhook_id, d.status, d.last_error, d.updated_at FROM worker_deliveries d \
+         WHERE d.user_id = $1 AND d.webhook_id IS NOT NULL AND d.updated_at = \
+         (SELECT MAX(e.updated_at) FROM worker_deliveries e WHERE e.webhook_id = d.webhook_id)",
+    )
+    .bind(user_id)
+    .fetch_all(&mut conn)
+    .await?;
+    Ok((counts, latest))
 }
 
 /// What asking for a delivery to be retried did.

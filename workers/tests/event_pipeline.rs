@@ -35,7 +35,8 @@ use todo_worker::deliveries::{self, Replay};
 use todo_worker::http::{WorkerState, router};
 use todo_worker::roles::Role;
 use todo_worker::roles::audit;
-use todo_worker::roles::notifier::{Notifier, webhook_signature};
+use todo_worker::roles::notifier::Notifier;
+use todo_worker::webhook::signature as webhook_signature;
 use tokio::sync::watch;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -66,6 +67,8 @@ fn notify_config(smtp_url: Option<String>, webhook_url: Option<String>) -> Notif
         smtp_from: "TodoPlatform <reminders@todoplatform.local>".into(),
         webhook_url,
         webhook_secret: Some(WEBHOOK_SECRET.into()),
+        // The tests' receivers listen on 127.0.0.1.
+        webhook_allow_private: Some(true),
         public_url: "http://todo.test".into(),
         retry: RetryPolicy::default(),
     }
@@ -986,4 +989,79 @@ store_test!(
     assert_eq!(x.unwrap() + y.unwrap(), 1, "one replica attempted it");
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(view(&store, &ada, reminder.id, Channel::Email).await.attempts, 2);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Personal notification settings
+
+store_test!(
+    /// Where a reminder goes is the user's own choice, read when it is delivered. Ada's reminder reaches
+    /// both her webhooks, each signed with its own secret, and her email (aiosmtpd); Bob's webhook gets
+    /// nothing of hers. With her email turned off and one webhook disabled, the next reminder sends no
+    /// email and reaches only the enabled webhook. Each webhook's delivery counts and latest delivery are
+    /// what was sent. A notifier that refuses private addresses (the production default) does not POST to
+    /// a receiver on 127.0.0.1, and says why.
+    personal_webhooks_and_email_off, |store| {
+    let Some(smtp) = SmtpServer::start().await else { return };
+    let notifier = Notifier::new(store.clone(), &notify_config(Some(smtp.url.clone()), None)).unwrap();
+    let ada = user(&store, "ada@example.com", "Europe/Berlin").await;
+    let bob = user(&store, "bob@example.com", "Europe/Berlin").await;
+    let (one, two, bobs) = (Webhook::start(0).await, Webhook::start(0).await, Webhook::start(0).await);
+    let input = |url: &str| todo_core::store::WebhookInput { name: None, url: url.to_owned(), enabled: None };
+    let w1 = store.create_webhook(&ada, input(&one.url), Timestamp::now()).await.unwrap();
+    let w2 = store.create_webhook(&ada, input(&two.url), Timestamp::now()).await.unwrap();
+    store.create_webhook(&bob, input(&bobs.url), Timestamp::now()).await.unwrap();
+
+    let first = due_reminder_event(&store, &ada, "Water the plants").await;
+    assert_eq!(notifier.handle(&first).await, Outcome::Success);
+    for (hook, secret) in [(&one, &w1.secret), (&two, &w2.secret)] {
+        assert_eq!(hook.statuses(), [200]);
+        let (headers, body, _) = hook.received.lock().unwrap()[0].clone();
+        let ts: i64 = headers["x-todo-timestamp"].to_str().unwrap().parse().unwrap();
+        assert_eq!(headers["x-todo-signature"].to_str().unwrap(), webhook_signature(secret, ts, &body), "signed with its own secret");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["id"], first.id.to_string());
+    }
+    assert!(bobs.statuses().is_empty(), "another user's webhook gets nothing");
+    let mail = mails(&smtp);
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].header("X-RcptTo"), Some("ada@example.com"));
+    let listed = deliveries::of_events(&store, ada.id, &[first.id]).await.unwrap();
+    let mut hooks: Vec<Option<Uuid>> = listed.iter().map(|d| d.webhook_id).collect();
+    hooks.sort();
+    let mut want = vec![None, Some(w1.webhook.id), Some(w2.webhook.id)];
+    want.sort();
+    assert_eq!(hooks, want, "one delivery per target");
+    assert!(listed.iter().all(|d| d.status == DeliveryStatus::Sent));
+
+    store.set_notification_settings(&ada, todo_core::store::NotificationSettingsInput { email_enabled: false, email_address: None }, Timestamp::now()).await.unwrap();
+    store.update_webhook(&ada, w2.webhook.id, todo_core::store::WebhookPatch { enabled: Some(false), ..Default::default() }, Timestamp::now()).await.unwrap();
+    let second = due_reminder_event(&store, &ada, "Call the dentist").await;
+    assert_eq!(notifier.handle(&second).await, Outcome::Success);
+    assert_eq!((one.statuses().len(), two.statuses().len()), (2, 1), "only the enabled webhook");
+    assert_eq!(smtp.messages().len(), 1, "no email while email is off");
+    let second_deliveries = deliveries::of_events(&store, ada.id, &[second.id]).await.unwrap();
+    assert_eq!(second_deliveries.iter().map(|d| (d.channel, d.webhook_id)).collect::<Vec<_>>(), [(Channel::Webhook, Some(w1.webhook.id))]);
+
+    let summary = deliveries::webhook_deliveries(&store, ada.id).await.unwrap();
+    let s1 = &summary[&w1.webhook.id];
+    assert_eq!((s1.sent, s1.pending, s1.failed), (2, 0, 0));
+    let latest = s1.latest.as_ref().unwrap();
+    assert_eq!((latest.id, latest.status, latest.last_error.as_deref()), (second_deliveries[0].id, DeliveryStatus::Sent, None));
+    assert_eq!(summary[&w2.webhook.id].sent, 1);
+    assert!(deliveries::webhook_deliveries(&store, bob.id).await.unwrap().is_empty());
+
+    let refusing = Notifier::new(store.clone(), &NotifyConfig { webhook_allow_private: Some(false), ..notify_config(None, None) }).unwrap();
+    let third = due_reminder_event(&store, &ada, "Pay rent").await;
+    assert_eq!(refusing.handle(&third).await, Outcome::Success);
+    assert_eq!(one.statuses().len(), 2, "nothing POSTed to a private address");
+    let refused = view(&store, &ada, third.id, Channel::Webhook).await;
+    assert_eq!(refused.status, DeliveryStatus::Retrying);
+    assert!(refused.last_error.as_deref().unwrap().contains("public addresses only"), "{:?}", refused.last_error);
+
+    // Deleted while it was being retried: given up at once, not retried for a day.
+    store.delete_webhook(&ada, w1.webhook.id).await.unwrap();
+    assert_eq!(notifier.retry_due(Timestamp::now() + SignedDuration::from_hours(1)).await.unwrap(), 1);
+    let dropped = view(&store, &ada, third.id, Channel::Webhook).await;
+    assert_eq!((dropped.status, dropped.last_error.as_deref(), dropped.next_attempt_at), (DeliveryStatus::Failed, Some("the webhook was deleted"), None));
+    assert_eq!(one.statuses().len(), 2);
 });

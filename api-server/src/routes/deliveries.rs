@@ -73,9 +73,10 @@ impl DeliveryQueryParams {
     }
 }
 
-/// Your reminders' notifications, newest first: one per reminder firing and channel (`email`, and
-/// `webhook` when the platform has one), with where each stands. `?status=failed` lists the ones the
-/// notifier gave up on (after retrying for the configured time); retry them with `POST …/retry`.
+/// Your reminders' notifications, newest first: one per reminder firing and target (`email`; `webhook`
+/// for each of your webhooks, named by `webhook_id`, and for the platform's when it has one), with
+/// where each stands. `?status=failed` lists the ones the notifier gave up on (after retrying for the
+/// configured time); retry them with `POST …/retry`.
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "reminders", params(DeliveryQueryParams),
     responses((status = 200, body = Vec<Delivery>), CommonErrors), security(("bearer" = [])))]
 pub async fn list_deliveries(

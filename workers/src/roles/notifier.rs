@@ -1,7 +1,15 @@
-//! notifier: `reminder.due` → an email (SMTP, STARTTLS/TLS/auth from the URL) and/or a signed webhook.
+//! notifier: `reminder.due` → an email (SMTP, STARTTLS/TLS/auth from the URL) and signed webhooks.
+//!
+//! Where a reminder goes is read when it is delivered, from its user's notification settings (which the
+//! API owns; the notifier only reads them): an email unless the user turned email off, to the address
+//! they chose or else their account's; a POST to each of their enabled personal webhooks, signed with
+//! that webhook's own secret; and a POST to the platform's webhook when the operator configured one
+//! (`TODO_WEBHOOK_URL`): that one receives every user's reminders, for the platform's own automation.
+//! The settings are read, not carried in the event, so webhook secrets never travel through the outbox,
+//! the broker or the deliveries' stored events.
 //!
 //! The notifier owns the retrying, not the broker. An event is first recorded as one delivery per
-//! channel (`deliveries::record`, holding the event), and then answered SUCCESS: neither Dapr nor the
+//! target (`deliveries::record`, holding the event), and then answered SUCCESS: neither Dapr nor the
 //! in-process bus dead-letters a reminder because a mail server is down. Each delivery is attempted at
 //! once, and a failed one again by [`Notifier::run_retries`] with backoff (`RetryPolicy`: by default 30 s
 //! doubling to hourly, for 24 h) until it is sent or the window passes (`failed`, with the last reason;
@@ -10,12 +18,11 @@
 //! mid-send is retaken after its lease.
 
 use crate::config::{NotifyConfig, RetryPolicy};
-use crate::deliveries;
-use hmac::{Hmac, Mac};
+use crate::deliveries::{self, Target};
+use crate::webhook::{Answer, PersonalWebhooks, signed_post};
 use jiff::{SignedDuration, Timestamp};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sha2::Sha256;
 use std::time::Duration;
 use todo_core::Store;
 use todo_core::events::{CloudEvent, ReminderDueData, kind};
@@ -38,8 +45,11 @@ pub struct Notifier {
     store: Store,
     mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
+    /// The platform's webhook (operator-configured, trusted: any address, redirects followed).
     webhook: Option<(String, Option<String>)>,
     http: reqwest::Client,
+    /// Users' webhooks (user-supplied URLs: see `webhook` for what is refused).
+    personal: PersonalWebhooks,
     public_url: String,
     policy: RetryPolicy,
 }
@@ -71,6 +81,7 @@ impl Notifier {
                 .clone()
                 .map(|u| (u, cfg.webhook_secret.clone())),
             http,
+            personal: PersonalWebhooks::new(cfg.allow_private_webhooks())?,
             public_url: cfg.public_url.trim_end_matches('/').to_owned(),
             policy: cfg.retry,
         })
@@ -91,19 +102,42 @@ impl Notifier {
             Ok(d) => d,
             Err(e) => return Outcome::Drop(format!("malformed reminder event: {e}")),
         };
-        let mut channels = vec![(Channel::Email, data.user.email.as_str())];
+        let settings = match self.store.notification_targets(data.user.id).await {
+            Ok(settings) => settings,
+            Err(e) => return Outcome::Retry(format!("cannot read the notification settings: {e}")),
+        };
+        let mut targets = Vec::new();
+        if let Some(address) = &settings.email {
+            targets.push(Target {
+                channel: Channel::Email,
+                recipient: address,
+                webhook_id: None,
+            });
+        }
         if let Some((url, _)) = &self.webhook {
-            channels.push((Channel::Webhook, url.as_str()));
+            targets.push(Target {
+                channel: Channel::Webhook,
+                recipient: url,
+                webhook_id: None,
+            });
         }
-        if let Err(e) = deliveries::record(&self.store, event, &data, &channels, now).await {
-            return Outcome::Retry(format!("cannot record the deliveries: {e}"));
+        for hook in &settings.webhooks {
+            targets.push(Target {
+                channel: Channel::Webhook,
+                recipient: &hook.url,
+                webhook_id: Some(hook.id),
+            });
         }
+        let ids = match deliveries::record(&self.store, event, &data, &targets, now).await {
+            Ok(ids) => ids,
+            Err(e) => return Outcome::Retry(format!("cannot record the deliveries: {e}")),
+        };
         metrics::histogram!("reminder_notify_delay_seconds")
             .record(crate::metrics::seconds_since(data.fire_at));
-        for (channel, _) in channels {
-            if let Err(e) = self.attempt(event.id, channel, now).await {
+        for id in ids {
+            if let Err(e) = self.attempt(id, now).await {
                 // The record stays due (or claimed until its lease ends): the retry loop takes it up.
-                tracing::warn!(event_id = %event.id, channel = channel.as_str(), error = %e, "delivery attempt not recorded");
+                tracing::warn!(event_id = %event.id, delivery_id = %id, error = %e, "delivery attempt not recorded");
             }
         }
         Outcome::Success
@@ -113,8 +147,8 @@ impl Notifier {
     pub async fn retry_due(&self, now: Timestamp) -> Result<usize, sqlx::Error> {
         let due = deliveries::due(&self.store, now, RETRY_BATCH).await?;
         let mut attempted = 0;
-        for (event_id, channel) in due {
-            if self.attempt(event_id, channel, now).await?.is_some() {
+        for id in due {
+            if self.attempt(id, now).await?.is_some() {
                 attempted += 1;
             }
         }
@@ -153,40 +187,47 @@ impl Notifier {
     /// elsewhere), else its new status.
     async fn attempt(
         &self,
-        event_id: Uuid,
-        channel: Channel,
+        id: Uuid,
         now: Timestamp,
     ) -> Result<Option<DeliveryStatus>, sqlx::Error> {
-        let Some(claimed) =
-            deliveries::claim(&self.store, event_id, channel, now, CLAIM_LEASE).await?
-        else {
-            metrics::counter!("notifications_duplicates_skipped_total", "channel" => channel.as_str()).increment(1);
+        let Some(claimed) = deliveries::claim(&self.store, id, now, CLAIM_LEASE).await? else {
+            metrics::counter!("notifications_duplicates_skipped_total").increment(1);
             return Ok(None);
         };
+        let (event_id, channel, webhook_id) =
+            (claimed.event_id, claimed.channel, claimed.webhook_id);
         let result = self.send(&claimed).await;
         let status = match &result {
             Ok(()) => {
-                deliveries::mark_sent(&self.store, event_id, channel, now).await?;
+                deliveries::mark_sent(&self.store, id, now).await?;
                 DeliveryStatus::Sent
             }
-            Err(e) => {
-                deliveries::mark_failed(&self.store, event_id, channel, e, now, &self.policy)
-                    .await?
+            Err(Failure::Retry(e)) => {
+                deliveries::mark_failed(&self.store, id, e, now, Some(&self.policy)).await?
+            }
+            Err(Failure::GiveUp(e)) => {
+                deliveries::mark_failed(&self.store, id, e, now, None).await?
             }
         };
         metrics::counter!("notifications_total", "channel" => channel.as_str(), "status" => status.as_str())
             .increment(1);
+        // Neither a personal webhook's URL nor its secret is logged: its id says which it was.
+        let webhook_id = webhook_id.map(|id| id.to_string()).unwrap_or_default();
         match (&result, status) {
-            (Err(e), DeliveryStatus::Failed) => {
-                tracing::error!(%event_id, channel = channel.as_str(),
+            (Err(Failure::GiveUp(e)), _) => {
+                tracing::info!(%event_id, channel = channel.as_str(), webhook_id,
+                reason = %e, "notification dropped")
+            }
+            (Err(Failure::Retry(e)), DeliveryStatus::Failed) => {
+                tracing::error!(%event_id, channel = channel.as_str(), webhook_id,
                 attempts = claimed.attempts, error = %e, "notification failed; gave up retrying")
             }
-            (Err(e), _) => {
-                tracing::warn!(%event_id, channel = channel.as_str(), attempts = claimed.attempts,
-                error = %e, "notification failed; will retry")
+            (Err(Failure::Retry(e)), _) => {
+                tracing::warn!(%event_id, channel = channel.as_str(), webhook_id,
+                attempts = claimed.attempts, error = %e, "notification failed; will retry")
             }
             (Ok(()), _) if claimed.attempts > 1 => {
-                tracing::info!(%event_id, channel = channel.as_str(),
+                tracing::info!(%event_id, channel = channel.as_str(), webhook_id,
                 attempts = claimed.attempts, "notification sent after retrying")
             }
             _ => {}
@@ -194,21 +235,56 @@ impl Notifier {
         Ok(Some(status))
     }
 
-    async fn send(&self, claimed: &deliveries::Claimed) -> Result<(), String> {
+    async fn send(&self, claimed: &deliveries::Claimed) -> Result<(), Failure> {
         let event: CloudEvent = serde_json::from_str(&claimed.payload)
-            .map_err(|e| format!("stored event unreadable: {e}"))?;
-        match claimed.channel {
-            Channel::Email => {
+            .map_err(|e| Failure::Retry(format!("stored event unreadable: {e}")))?;
+        match (claimed.channel, claimed.webhook_id) {
+            (Channel::Email, _) => {
                 let data: ReminderDueData = serde_json::from_value(event.data.clone())
-                    .map_err(|e| format!("stored event unreadable: {e}"))?;
-                self.send_email(&data, &claimed.recipient).await
+                    .map_err(|e| Failure::Retry(format!("stored event unreadable: {e}")))?;
+                self.send_email(&data, &claimed.recipient)
+                    .await
+                    .map_err(Failure::Retry)
             }
-            Channel::Webhook => match &self.webhook {
-                Some((url, secret)) => {
-                    send_webhook(&self.http, url, secret.as_deref(), &event).await
-                }
-                None => Err("no webhook is configured any more (TODO_WEBHOOK_URL)".into()),
+            (Channel::Webhook, None) => match &self.webhook {
+                Some((url, secret)) => send_webhook(&self.http, url, secret.as_deref(), &event)
+                    .await
+                    .map_err(Failure::Retry),
+                None => Err(Failure::Retry(
+                    "no webhook is configured any more (TODO_WEBHOOK_URL)".into(),
+                )),
             },
+            (Channel::Webhook, Some(webhook_id)) => {
+                self.send_personal(claimed, webhook_id, &event).await
+            }
+        }
+    }
+
+    /// POST to one of the user's webhooks as it is now: its current URL and secret (a rotated secret
+    /// signs retries too); a webhook deleted or disabled since the reminder fired gets nothing.
+    async fn send_personal(
+        &self,
+        claimed: &deliveries::Claimed,
+        webhook_id: Uuid,
+        event: &CloudEvent,
+    ) -> Result<(), Failure> {
+        let Some(user_id) = claimed.user_id else {
+            return Err(Failure::GiveUp("the delivery names no user".into()));
+        };
+        let target = match self.store.webhook_target_of(user_id, webhook_id).await {
+            Ok(Some((target, true))) => target,
+            Ok(Some((_, false))) => return Err(Failure::GiveUp("the webhook was disabled".into())),
+            Ok(None) => return Err(Failure::GiveUp("the webhook was deleted".into())),
+            Err(e) => return Err(Failure::Retry(format!("cannot read the webhook: {e}"))),
+        };
+        let body = serde_json::to_string(event).map_err(|e| Failure::Retry(e.to_string()))?;
+        match self
+            .personal
+            .send(&target.url, &target.secret, event.id, body)
+            .await
+        {
+            Answer::Accepted(_) => Ok(()),
+            refused => Err(Failure::Retry(refused.error().unwrap_or_default())),
         }
     }
 
@@ -272,17 +348,14 @@ pub fn render_email(data: &ReminderDueData, public_url: &str) -> (String, String
     (subject, body)
 }
 
-/// `sha256=` + hex HMAC-SHA256 of `"{timestamp}.{body}"`: the receiver recomputes it and rejects stale
-/// timestamps, which stops replays.
-pub fn webhook_signature(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+/// Why an attempt failed, and whether trying again can help.
+enum Failure {
+    Retry(String),
+    /// The webhook it was for is gone or disabled: give up at once.
+    GiveUp(String),
 }
 
+/// POST to the platform's webhook.
 async fn send_webhook(
     http: &reqwest::Client,
     url: &str,
@@ -290,18 +363,8 @@ async fn send_webhook(
     event: &CloudEvent,
 ) -> Result<(), String> {
     let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
-    let ts = Timestamp::now().as_second();
-    let mut req = http
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("X-Todo-Event-Id", event.id.to_string())
-        .header("X-Todo-Timestamp", ts.to_string());
-    if let Some(secret) = secret {
-        req = req.header("X-Todo-Signature", webhook_signature(secret, ts, &body));
-    }
     // Users see this reason; the webhook's URL is the platform's, not theirs.
-    let resp = req
-        .body(body)
+    let resp = signed_post(http, url, secret, event.id, body)
         .send()
         .await
         .map_err(|e| with_causes(&e.without_url()))?;
@@ -313,7 +376,7 @@ async fn send_webhook(
 }
 
 /// An error and its causes, `a: b: c` (reqwest's own message leaves out why a request failed).
-fn with_causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -325,28 +388,4 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The signature is HMAC-SHA256 over "timestamp.body" (RFC 4231 test vector 2 checks the primitive).
-    #[test]
-    fn signature_is_hmac_sha256() {
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
-        mac.update(b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac.finalize().into_bytes()),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let a = webhook_signature("k", 1, "{}");
-        assert!(a.starts_with("sha256=") && a.len() == 71);
-        assert_ne!(
-            a,
-            webhook_signature("k", 2, "{}"),
-            "the timestamp is signed"
-        );
-        assert_ne!(a, webhook_signature("other", 1, "{}"));
-    }
 }
