@@ -3,8 +3,8 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, calendar, deliveries, health, internal, live, projects, reminders, tags,
-    tasks, tokens, views,
+    accounts, activity, calendar, deliveries, health, internal, live, notifications, projects,
+    reminders, tags, tasks, tokens, views,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -40,7 +40,8 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "tags", description = "Per-user tags"),
         (name = "reminders", description = "Task reminders and their notifications"),
         (name = "tokens", description = "Personal access tokens for scripts and MCP clients"),
-        (name = "calendar", description = "Calendar feeds: secret ICS URLs of your dated tasks")
+        (name = "calendar", description = "Calendar feeds: secret ICS URLs of your dated tasks"),
+        (name = "notifications", description = "Where your reminders go: email settings and personal webhooks")
     ),
     components(schemas(ErrorBody))
 )]
@@ -108,6 +109,21 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(calendar::list_feeds, calendar::create_feed))
         .routes(routes!(calendar::revoke_feed))
         .routes(routes!(calendar::feed))
+        .routes(routes!(
+            notifications::get_settings,
+            notifications::put_settings
+        ))
+        .routes(routes!(
+            notifications::list_webhooks,
+            notifications::create_webhook
+        ))
+        .routes(routes!(
+            notifications::get_webhook,
+            notifications::update_webhook,
+            notifications::delete_webhook
+        ))
+        .routes(routes!(notifications::test_webhook))
+        .routes(routes!(notifications::rotate_secret))
         .split_for_parts()
 }
 

@@ -11,6 +11,7 @@ mod configuration;
 mod events_internal;
 mod http;
 mod mcp;
+mod notification_settings;
 mod notifications;
 mod openapi;
 mod projects;

@@ -8,6 +8,7 @@ pub mod health;
 pub mod internal;
 pub mod live;
 pub mod mcp;
+pub mod notifications;
 pub mod projects;
 pub mod reminders;
 pub mod tags;
