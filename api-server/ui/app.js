@@ -353,6 +353,201 @@ async function copyToken() {
   }
 }
 
+// ---------- Settings: reminder email, webhooks, calendar feeds ----------
+
+const DELIVERY_LABEL = { pending: "pending", retrying: "retrying", sent: "sent", failed: "failed" };
+
+async function copySecret(input, what) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+    toast(`${what} copied`);
+  } catch {
+    input.select();
+    toast(`Select the ${what.toLowerCase()} and copy it`);
+  }
+}
+
+// A secret is shown in its panel until the dialog closes; it is never stored.
+function showSecret(panel, input, value) {
+  input.value = value;
+  panel.hidden = false;
+  input.select();
+}
+
+function hideSecrets() {
+  for (const [panel, input] of [["#webhook-secret", "#webhook-secret-value"], ["#feed-secret", "#feed-secret-value"]]) {
+    $(input).value = "";
+    $(panel).hidden = true;
+  }
+}
+
+async function openSettings() {
+  hideSecrets();
+  for (const f of ["#email-form", "#webhook-form", "#feed-form"]) clearErrors($(f));
+  $("#settings").showModal();
+  try {
+    await Promise.all([loadEmailSettings(), loadWebhooks(), loadFeeds()]);
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+async function loadEmailSettings() {
+  const s = await api("GET", "/notifications/settings");
+  const form = $("#email-form");
+  form.elements.email_enabled.checked = s.email_enabled;
+  form.elements.email_address.value = s.email_is_account_email ? "" : s.email_address;
+  form.elements.email_address.placeholder = state.user ? state.user.email : "";
+}
+
+async function saveEmailSettings(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const address = form.elements.email_address.value.trim();
+  const btn = $("#email-save");
+  btn.disabled = true;
+  try {
+    const s = await api("PUT", "/notifications/settings", { email_enabled: form.elements.email_enabled.checked, email_address: address || null });
+    clearErrors(form);
+    toast(s.email_enabled ? `Reminders are emailed to ${s.email_address}` : "Reminders are not emailed");
+  } catch (err) {
+    showErrors(form, err);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// The webhook's latest outcome, reminder delivery or test, whichever came last.
+function describeWebhook(w) {
+  const d = w.deliveries;
+  const parts = [w.enabled ? "enabled" : "disabled"];
+  if (d.sent || d.pending || d.failed) {
+    const counts = [`${d.sent} sent`];
+    if (d.pending) counts.push(`${d.pending} pending`);
+    if (d.failed) counts.push(`${d.failed} failed`);
+    parts.push(counts.join(", "));
+  }
+  const latest = d.latest && { at: d.latest.at, what: `last reminder ${DELIVERY_LABEL[d.latest.status] || d.latest.status}`, error: d.latest.last_error };
+  const test = w.last_test && { at: w.last_test.at, what: w.last_test.ok ? `test answered ${w.last_test.status_code}` : "test failed", error: w.last_test.error };
+  const last = [latest, test].filter(Boolean).sort((a, b) => new Date(b.at) - new Date(a.at))[0];
+  if (last) parts.push(`${last.what} ${formatInstant(last.at)}${last.error ? `: ${last.error}` : ""}`);
+  else parts.push("nothing sent yet");
+  return { text: parts.join(" · "), bad: Boolean(last && last.error) };
+}
+
+async function loadWebhooks() {
+  const hooks = await api("GET", "/webhooks");
+  $("#webhook-list").replaceChildren(...hooks.map((w) => {
+    const status = describeWebhook(w);
+    return h("li", { "data-id": w.id },
+      h("div", { class: "spacer" },
+        h("div", { class: "token-name" }, w.name),
+        h("div", { class: "token-url muted" }, w.url),
+        h("div", { class: `token-meta muted webhook-status${status.bad ? " bad" : ""}` }, status.text)),
+      h("div", { class: "token-actions" },
+        h("button", { type: "button", class: "btn small", "aria-label": `Send a test to “${w.name}”`, onclick: (e) => testWebhook(w, e.currentTarget) }, "Send test"),
+        h("button", { type: "button", class: "btn small ghost", "aria-label": `${w.enabled ? "Disable" : "Enable"} “${w.name}”`, onclick: (e) => toggleWebhook(w, e.currentTarget) }, w.enabled ? "Disable" : "Enable"),
+        h("button", { type: "button", class: "btn small danger ghost", "aria-label": `Delete “${w.name}”`, onclick: (e) => deleteWebhook(w, e.currentTarget) }, "Delete")));
+  }));
+  $("#webhook-empty").hidden = hooks.length > 0;
+}
+
+async function addWebhook(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const body = { url: form.elements.url.value.trim() };
+  if (form.elements.name.value.trim()) body.name = form.elements.name.value.trim();
+  const btn = $("#webhook-add");
+  btn.disabled = true;
+  try {
+    const created = await api("POST", "/webhooks", body);
+    clearErrors(form);
+    form.reset();
+    showSecret($("#webhook-secret"), $("#webhook-secret-value"), created.secret);
+    await loadWebhooks();
+  } catch (err) {
+    showErrors(form, err);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function testWebhook(w, btn) {
+  btn.disabled = true;
+  try {
+    const t = await api("POST", `/webhooks/${w.id}/test`);
+    toast(t.ok ? `“${w.name}” answered ${t.status_code}` : `Test to “${w.name}” failed: ${t.error}`);
+    await loadWebhooks();
+  } catch (err) {
+    btn.disabled = false;
+    toast(err.message);
+  }
+}
+
+async function toggleWebhook(w, btn) {
+  btn.disabled = true;
+  try {
+    await api("PATCH", `/webhooks/${w.id}`, { enabled: !w.enabled });
+    await loadWebhooks();
+  } catch (err) {
+    btn.disabled = false;
+    toast(err.message);
+  }
+}
+
+async function deleteWebhook(w, btn) {
+  btn.disabled = true;
+  try {
+    await api("DELETE", `/webhooks/${w.id}`);
+    toast(`Deleted “${w.name}”`);
+    await loadWebhooks();
+  } catch (err) {
+    btn.disabled = false;
+    toast(err.message);
+  }
+}
+
+async function loadFeeds() {
+  const feeds = await api("GET", "/calendar-feeds");
+  $("#feed-list").replaceChildren(...feeds.map((f) => h("li", { "data-id": f.id },
+    h("div", { class: "spacer" },
+      h("div", { class: "token-name" }, f.name),
+      h("div", { class: "token-meta muted" }, `created ${formatInstant(f.created_at)}`)),
+    h("button", { type: "button", class: "btn small danger ghost", "aria-label": `Revoke “${f.name}”`, onclick: (e) => revokeFeed(f, e.currentTarget) }, "Revoke"))));
+  $("#feed-empty").hidden = feeds.length > 0;
+}
+
+async function createFeed(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const name = form.elements.name.value.trim();
+  const btn = $("#feed-create");
+  btn.disabled = true;
+  try {
+    const created = await api("POST", "/calendar-feeds", name ? { name } : {});
+    clearErrors(form);
+    form.reset();
+    showSecret($("#feed-secret"), $("#feed-secret-value"), created.url.startsWith("/") ? location.origin + created.url : created.url);
+    await loadFeeds();
+  } catch (err) {
+    showErrors(form, err);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function revokeFeed(f, btn) {
+  btn.disabled = true;
+  try {
+    await api("DELETE", `/calendar-feeds/${f.id}`);
+    toast(`Revoked “${f.name}”`);
+    await loadFeeds();
+  } catch (err) {
+    btn.disabled = false;
+    toast(err.message);
+  }
+}
+
 function signOut(message) {
   state.token = null;
   state.user = null;
@@ -371,6 +566,7 @@ function signOut(message) {
   for (const d of ["#project-delete", "#shortcuts"]) if ($(d).open) $(d).close();
   if ($("#editor").open) $("#editor").close();
   if ($("#tokens").open) $("#tokens").close();
+  if ($("#settings").open) $("#settings").close();
   showAuth();
   if (message) $('#auth-form [data-error-for=""]').textContent = message;
 }
@@ -1615,6 +1811,14 @@ function wire() {
   });
   $("#token-form").addEventListener("submit", createToken);
   $("#token-copy").addEventListener("click", copyToken);
+  $("#open-settings").addEventListener("click", openSettings);
+  $("#settings-close").addEventListener("click", () => $("#settings").close());
+  $("#settings").addEventListener("close", hideSecrets);
+  $("#email-form").addEventListener("submit", saveEmailSettings);
+  $("#webhook-form").addEventListener("submit", addWebhook);
+  $("#webhook-copy").addEventListener("click", () => copySecret($("#webhook-secret-value"), "Secret"));
+  $("#feed-form").addEventListener("submit", createFeed);
+  $("#feed-copy").addEventListener("click", () => copySecret($("#feed-secret-value"), "URL"));
   $("#zone-switch").addEventListener("click", switchZone);
   $("#zone-dismiss").addEventListener("click", () => {
     localStorage.setItem("todo.zone-dismissed", `${state.user.time_zone}|${BROWSER_ZONE}`);

@@ -3,7 +3,9 @@
 // Env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT_DIR (default: a fresh temp directory).
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -639,6 +641,92 @@ try {
     else dialog.addEventListener("close", resolve, { once: true });
   }));
   check((await page.locator("#token-secret-value").inputValue()) === "", "closing the panel clears the secret");
+
+  step("settings: reminder email off and to another address; a webhook's secret is shown once, a test send signed with it reaches a receiver here, and it is disabled and deleted; a calendar feed's URL is shown once, served, and revoked");
+  const received = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  try {
+    const session = await page.evaluate(() => localStorage.getItem("todo.token"));
+    const asSession = (path) => fetch(`${base}/api/v1${path}`, { headers: { Authorization: `Bearer ${session}` } });
+    await page.getByRole("button", { name: "Settings", exact: true }).click();
+    const settings = page.locator("#settings");
+    await settings.locator("#webhook-empty").waitFor();
+    await settings.locator("#feed-empty").waitFor();
+    const emailOn = settings.getByLabel("Mail me my reminders");
+    const address = settings.getByLabel("Send them to");
+    check(await emailOn.isChecked(), "reminder email is on by default");
+    check((await address.inputValue()) === "" && (await address.getAttribute("placeholder")) === email, "the address is the account's");
+    await address.fill("not-an-address");
+    await settings.getByRole("button", { name: "Save email settings" }).click();
+    await settings.locator('[data-error-for="email_address"]').filter({ hasText: /\S/ }).waitFor();
+    check((await address.getAttribute("aria-invalid")) === "true", "a bad address is marked invalid");
+    await address.fill("ada@elsewhere.example");
+    await emailOn.uncheck();
+    await settings.getByRole("button", { name: "Save email settings" }).click();
+    await page.locator("#toast", { hasText: "Reminders are not emailed" }).waitFor();
+    const saved = await (await asSession("/notifications/settings")).json();
+    check(!saved.email_enabled && saved.email_address === "ada@elsewhere.example", `settings saved: ${JSON.stringify(saved)}`);
+
+    const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+    await settings.locator("#webhook-form").getByLabel("URL").fill("ftp://example.com/hook");
+    await settings.getByRole("button", { name: "Add webhook" }).click();
+    await settings.locator('[data-error-for="url"]').filter({ hasText: /\S/ }).waitFor();
+    await settings.locator("#webhook-form").getByLabel("URL").fill(hookUrl);
+    await settings.getByLabel("Label").fill("Automation");
+    await settings.getByRole("button", { name: "Add webhook" }).click();
+    await settings.locator("#webhook-secret").waitFor();
+    const hookSecret = await settings.getByLabel("Webhook secret").inputValue();
+    check(hookSecret.startsWith("whsec_"), `a webhook secret starts with whsec_, got ${hookSecret.slice(0, 6)}…`);
+    const hookRow = settings.locator("#webhook-list li", { hasText: "Automation" });
+    await hookRow.filter({ hasText: "nothing sent yet" }).waitFor();
+    check(!(await settings.locator("#webhook-list").textContent()).includes(hookSecret.slice(6)), "the list never shows a secret");
+    check(!(await (await asSession("/webhooks")).text()).includes(hookSecret.slice(6)), "the API's list never shows a secret");
+    await hookRow.getByRole("button", { name: "Send a test to “Automation”" }).click();
+    await page.locator("#toast", { hasText: "“Automation” answered 204" }).waitFor();
+    await hookRow.filter({ hasText: "test answered 204" }).waitFor();
+    check(received.length === 1, `the receiver got one request, not ${received.length}`);
+    const [{ headers, body }] = received;
+    const expected = createHmac("sha256", hookSecret).update(`${headers["x-todo-timestamp"]}.${body}`).digest("hex");
+    check(headers["x-todo-signature"] === `sha256=${expected}`, "the test is signed with the webhook's secret");
+    check(JSON.parse(body).type === "todo.webhook.test.v1", `a test event: ${body}`);
+    await page.screenshot({ path: join(shots, "settings.png"), animations: "disabled" });
+    await hookRow.getByRole("button", { name: "Disable “Automation”" }).click();
+    await hookRow.getByRole("button", { name: "Enable “Automation”" }).waitFor();
+    check((await hookRow.locator(".webhook-status").textContent()).startsWith("disabled"), "the row says it is disabled");
+    await hookRow.getByRole("button", { name: "Delete “Automation”" }).click();
+    await settings.locator("#webhook-empty").waitFor();
+
+    await settings.getByLabel("Calendar title").fill("Work calendar");
+    await settings.getByRole("button", { name: "Create feed" }).click();
+    await settings.locator("#feed-secret").waitFor();
+    const feedUrl = await settings.getByLabel("Calendar feed URL").inputValue();
+    check(feedUrl.startsWith(`${base}/api/v1/calendar/tpcal_`) && feedUrl.endsWith(".ics"), `a feed URL: ${feedUrl}`);
+    const feed = await fetch(feedUrl);
+    check(feed.status === 200 && (await feed.text()).includes("X-WR-CALNAME:Work calendar"), "the feed is served under its name");
+    const feedRow = settings.locator("#feed-list li", { hasText: "Work calendar" });
+    await feedRow.waitFor();
+    check(!(await settings.locator("#feed-list").textContent()).includes("tpcal_"), "the list never shows a feed's URL");
+    await feedRow.getByRole("button", { name: "Revoke “Work calendar”" }).click();
+    await settings.locator("#feed-empty").waitFor();
+    check((await fetch(feedUrl)).status === 404, "a revoked feed is gone");
+    await settings.getByRole("button", { name: "Close" }).click();
+    await page.evaluate(() => new Promise((resolve) => {
+      const dialog = document.querySelector("#settings");
+      if (!dialog.open && document.querySelector("#feed-secret-value").value === "") resolve();
+      else dialog.addEventListener("close", resolve, { once: true });
+    }));
+    check((await page.locator("#webhook-secret-value").inputValue()) === "" && (await page.locator("#feed-secret-value").inputValue()) === "", "closing settings clears the secrets");
+  } finally {
+    receiver.close();
+  }
 
   step("sign out, then log back in");
   await page.getByRole("button", { name: "Sign out" }).click();
