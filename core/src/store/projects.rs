@@ -7,9 +7,9 @@ use crate::error::{Invalid, StoreError, StoreResult};
 use crate::events::{CloudEvent, ProjectChangedData, kind, topic};
 use crate::model::{Project, ProjectInput, ProjectPatch, ProjectTasks};
 use crate::store::dialect::{Conn, Dialect, query, query_as};
-use crate::store::rows::{Owner, load_task};
-use crate::store::tags::DEFAULT_COLOR;
 use crate::store::outbox::insert_event;
+use crate::store::rows::Owner;
+use crate::store::tags::DEFAULT_COLOR;
 use crate::store::{Pool, Store, conflict_on_unique, encode_error, from_ms, ms, retry_deadlocked};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -315,26 +315,10 @@ impl Store {
                 .bind(id)
                 .fetch_all(&mut tx)
                 .await?;
-        for (task_id,) in ids {
-            match tasks {
-                ProjectTasks::Move => {
-                    query("UPDATE tasks SET project_id = $1, updated_at = $2 WHERE id = $3")
-                        .bind(owner.id)
-                        .bind(ms(now))
-                        .bind(task_id)
-                        .execute(&mut tx)
-                        .await?;
-                    let task = load_task(&mut tx, owner, task_id, now).await?;
-                    let changed = vec!["project".to_owned()];
-                    self.emit_task_event(&mut tx, owner, kind::TASK_UPDATED, &task, changed, now)
-                        .await?;
-                }
-                ProjectTasks::Delete => {
-                    let task = load_task(&mut tx, owner, task_id, now).await?;
-                    self.emit_task_event(&mut tx, owner, kind::TASK_DELETED, &task, vec![], now)
-                        .await?;
-                }
-            }
+        let ids: Vec<Uuid> = ids.into_iter().map(|(task,)| task).collect();
+        match tasks {
+            ProjectTasks::Move => self.move_tasks(&mut tx, owner, &ids, owner.id, now).await?,
+            ProjectTasks::Delete => self.announce_deleted(&mut tx, owner, &ids, now).await?,
         }
         // All at once: a subtask is in its parent's project, and deleting one by one would meet subtasks
         // already gone with their parents.

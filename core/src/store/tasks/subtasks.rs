@@ -135,12 +135,8 @@ impl Store {
         id: Uuid,
         now: Timestamp,
     ) -> StoreResult<()> {
-        for sub in descendants(tx, id).await? {
-            let task = load_task(tx, owner, sub, now).await?;
-            self.emit_task_event(tx, owner, kind::TASK_DELETED, &task, vec![], now)
-                .await?;
-        }
-        Ok(())
+        let subs = descendants(tx, id).await?;
+        self.announce_deleted(tx, owner, &subs, now).await
     }
 
     /// Move a task's subtasks, at every level, to the project it moved to.
@@ -152,14 +148,43 @@ impl Store {
         project: Uuid,
         now: Timestamp,
     ) -> StoreResult<()> {
-        for sub in descendants(tx, id).await? {
+        let subs = descendants(tx, id).await?;
+        self.move_tasks(tx, owner, &subs, project, now).await
+    }
+
+    /// The deletion event of each of the owner's tasks `ids`, as they are before the caller deletes them.
+    pub(crate) async fn announce_deleted<D: Dialect>(
+        &self,
+        tx: &mut sqlx::Transaction<'static, D>,
+        owner: &Owner,
+        ids: &[Uuid],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        for &id in ids {
+            let task = load_task(tx, owner, id, now).await?;
+            self.emit_task_event(tx, owner, kind::TASK_DELETED, &task, vec![], now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Move the owner's tasks `ids` to `project`, each with its event.
+    pub(crate) async fn move_tasks<D: Dialect>(
+        &self,
+        tx: &mut sqlx::Transaction<'static, D>,
+        owner: &Owner,
+        ids: &[Uuid],
+        project: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        for &id in ids {
             query("UPDATE tasks SET project_id = $1, updated_at = $2 WHERE id = $3")
                 .bind(project)
                 .bind(ms(now))
-                .bind(sub)
-                .execute(tx)
+                .bind(id)
+                .execute(&mut *tx)
                 .await?;
-            let task = load_task(tx, owner, sub, now).await?;
+            let task = load_task(tx, owner, id, now).await?;
             let changed = vec!["project".to_owned()];
             self.emit_task_event(tx, owner, kind::TASK_UPDATED, &task, changed, now)
                 .await?;
