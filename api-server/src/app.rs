@@ -9,7 +9,7 @@ use crate::routes::{
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::{HeaderValue, Method, Request, StatusCode};
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode};
 use axum::routing::get;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
+use tracing::Span;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -169,7 +170,10 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(internal::router())
-        .route("/mcp", axum::routing::post(crate::routes::mcp::handle).get(crate::routes::mcp::no_stream))
+        .route(
+            "/mcp",
+            axum::routing::post(crate::routes::mcp::handle).get(crate::routes::mcp::no_stream),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -177,28 +181,82 @@ pub fn build(state: AppState) -> Router {
             "/openapi.json",
             get(move || {
                 let body = spec_json.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body.to_string()) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body.to_string(),
+                    )
+                }
             }),
         )
         .merge(Scalar::with_url("/docs", (*spec).clone()))
         .merge(crate::ui::router())
-        .route(todo_contract::route::TASK_UPDATES, axum::routing::post(crate::routes::live::task_updates))
+        .route(
+            todo_contract::route::TASK_UPDATES,
+            axum::routing::post(crate::routes::live::task_updates),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
         })
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(cfg.request_timeout_secs)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(cfg.request_timeout_secs),
+        ))
         .layer(CompressionLayer::new())
         .layer(cors)
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // The route template, never the raw path: a calendar feed's path is its secret.
-            let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
-            tracing::info_span!("request", method = %req.method(), path = %route, request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(|res: &Response<_>, latency: Duration, span: &Span| {
+                    span.record("http.response.status_code", res.status().as_u16());
+                    if res.status().is_server_error() {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                    DefaultOnResponse::default().on_response(res, latency, span);
+                }),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Every request's span, named by the route template and never the raw path: a calendar feed's path is its
+/// secret. When the process exports traces it is an OpenTelemetry server span continuing the caller's
+/// `traceparent`.
+fn request_span<B>(req: &Request<B>) -> Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str());
+    let method = req.method();
+    if !todo_events::trace::enabled() {
+        return tracing::info_span!("request", method = %method, path = %route, request_id = %id);
+    }
+    let span = tracing::info_span!(
+        "request",
+        method = %method,
+        path = %route,
+        request_id = %id,
+        otel.name = format!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if let Some(parent) = todo_events::trace::from_headers(req.headers()) {
+        todo_events::trace::set_parent(&span, &parent);
+    }
+    span
 }

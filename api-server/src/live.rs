@@ -62,7 +62,20 @@ impl LiveHub {
 }
 
 /// Turn a task-updates CloudEvent into a live event for its owner.
-pub fn forward(hub: &LiveHub, event: &todo_core::events::CloudEvent) {
+/// `delivery`: the trace context the event arrived in, when not the event's own (see
+/// `todo_events::trace::consumer_span`).
+pub fn forward(
+    hub: &LiveHub,
+    event: &todo_core::events::CloudEvent,
+    delivery: Option<todo_core::events::TraceContext>,
+) {
+    let _span = todo_events::trace::consumer_span(
+        "live",
+        todo_core::events::topic::TASK_UPDATES,
+        event,
+        delivery,
+    )
+    .entered();
     let Ok(user_id) = event.partitionkey.parse::<Uuid>() else {
         return;
     };

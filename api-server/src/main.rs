@@ -7,7 +7,7 @@ use todo_api::server;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    todo_worker::process::init_tracing(&cli.config.log_format);
+    let telemetry = todo_worker::process::init_tracing(&cli.config.log_format, "todo-api");
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
@@ -16,6 +16,7 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -90,7 +90,7 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
                 handler(move |event| {
                     let hub = hub.clone();
                     async move {
-                        crate::live::forward(&hub, &event);
+                        crate::live::forward(&hub, &event, None);
                         Outcome::Success
                     }
                 }),

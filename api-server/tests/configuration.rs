@@ -76,6 +76,31 @@ fn extra_meaning(name: &str) -> &'static str {
             "Log filter (`tracing`'s env filter syntax, e.g. `info` or `todo_api=debug,info`); the \
              operator sets it from `spec.logLevel`."
         }
+        env::OTEL_EXPORTER_OTLP_ENDPOINT => {
+            "OTLP collector URL, e.g. `http://otel-collector:4318` (OTLP/HTTP) or `:4317` (gRPC). When set, \
+             spans are exported (the request, each outbox publish, each event a consumer handles), and \
+             events carry the W3C trace context they were written in; unset, nothing is exported. The \
+             operator sets it (and the variables below) from `spec.dapr.tracing`, the collector Dapr's \
+             sidecars export to."
+        }
+        env::OTEL_EXPORTER_OTLP_PROTOCOL => "`http/protobuf` (default) or `grpc`.",
+        env::OTEL_EXPORTER_OTLP_HEADERS => {
+            "Headers sent with every export, `key=value,…` (e.g. a hosted collector's API key)."
+        }
+        env::OTEL_SERVICE_NAME => {
+            "`service.name` of the exported spans (default: the binary's name; the operator sets each \
+             Deployment's Dapr app-id)."
+        }
+        env::OTEL_RESOURCE_ATTRIBUTES => {
+            "More resource attributes of the exported spans, `key=value,…`."
+        }
+        env::OTEL_TRACES_SAMPLER => {
+            "Sampler (OpenTelemetry's names; default `parentbased_always_on`: a caller's decision is \
+             kept). The operator sets `parentbased_traceidratio`."
+        }
+        env::OTEL_TRACES_SAMPLER_ARG => {
+            "The ratio for `…traceidratio`, `0` to `1`; the operator sets `spec.dapr.tracing.samplingRate`."
+        }
         other => panic!("{other}: read outside clap by the contract, but not described here"),
     }
 }
@@ -110,8 +135,8 @@ fn generate() -> String {
     out.push_str(
         "\n## Read outside the command line\n\n| variable | read by | meaning |\n|---|---|---|\n",
     );
-    let api_extra: BTreeSet<&str> = env::API_EXTRA.into_iter().collect();
-    let worker_extra: BTreeSet<&str> = env::WORKER_EXTRA.into_iter().collect();
+    let api_extra: BTreeSet<&str> = env::API_EXTRA.into_iter().chain(env::TRACING).collect();
+    let worker_extra: BTreeSet<&str> = env::WORKER_EXTRA.into_iter().chain(env::TRACING).collect();
     for name in api_extra.union(&worker_extra) {
         let readers = match (api_extra.contains(name), worker_extra.contains(name)) {
             (true, true) => "`todo-api`, `todo-worker`",

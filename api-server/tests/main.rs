@@ -3,6 +3,8 @@
 
 #[macro_use]
 mod common;
+#[path = "../../tests/pipeline/otlp.rs"]
+mod otlp;
 #[path = "../../workers/tests/support/mod.rs"]
 mod support;
 
@@ -21,5 +23,6 @@ mod schemathesis;
 mod sessions;
 mod subtasks;
 mod tokens;
+mod traces;
 mod ui_e2e;
 mod views;

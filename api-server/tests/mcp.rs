@@ -21,7 +21,7 @@ http_test!(
     assert_eq!(note.status, StatusCode::ACCEPTED);
     let tools = rpc(&app, &t, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
     let names: Vec<&str> = tools.body["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["list_tasks", "create_task", "parse_task", "update_task", "complete_task", "skip_occurrence", "delete_task", "list_deliveries", "retry_delivery", "snooze_reminder", "dismiss_reminder", "alerts", "today", "upcoming", "list_projects", "create_project", "list_tags"]);
+    assert_eq!(names, ["list_tasks", "create_task", "parse_task", "update_task", "complete_task", "skip_occurrence", "delete_task", "list_deliveries", "retry_delivery", "snooze_reminder", "dismiss_reminder", "alerts", "today", "upcoming", "list_projects", "create_project", "list_tags", "notification_settings"]);
     for tool in tools.body["result"]["tools"].as_array().unwrap() {
         assert_eq!(tool["inputSchema"]["type"], "object", "{}", tool["name"]);
     }

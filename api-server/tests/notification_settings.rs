@@ -117,6 +117,11 @@ http_test!(
     }
     assert_eq!(list.body.as_array().unwrap().len(), 1);
     assert_eq!(list.body[0], one.body);
+    let mcp = call(&app, Method::POST, "/mcp", Some(&ada), Some(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "notification_settings", "arguments": {}}}))).await;
+    let overview = &mcp.body["result"]["structuredContent"];
+    assert_eq!((&overview["webhooks"][0], overview["email"]["email_enabled"].as_bool()), (&one.body, Some(true)), "{}", mcp.body);
+    assert!(!mcp.body.to_string().contains(&secret), "MCP never shows the secret");
 
     let r = call(&app, Method::POST, &format!("/api/v1/webhooks/{id}/test"), Some(&ada), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

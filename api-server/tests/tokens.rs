@@ -96,7 +96,7 @@ http_test!(
 
     let tools = mcp(&app, &read, 1, "tools/list", json!({})).await;
     let names: Vec<&str> = tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["list_tasks", "parse_task", "list_deliveries", "alerts", "today", "upcoming", "list_projects", "list_tags"]);
+    assert_eq!(names, ["list_tasks", "parse_task", "list_deliveries", "alerts", "today", "upcoming", "list_projects", "list_tags", "notification_settings"]);
     let listed = mcp(&app, &read, 2, "tools/call", json!({"name": "list_tasks", "arguments": {}})).await;
     assert_eq!(listed["result"]["structuredContent"]["items"][0]["title"], "from the session");
     let refused = mcp(&app, &read, 3, "tools/call", json!({"name": "create_task", "arguments": {"title": "nope"}})).await;

@@ -92,6 +92,22 @@ pub mod env {
     /// Log filter. Set by the operator (ConfigMap); read by `tracing`'s env filter in both binaries,
     /// outside clap.
     pub const RUST_LOG: &str = "RUST_LOG";
+    /// OTLP collector URL (`http://collector:4318`); traces are exported only when it is set. Set by the
+    /// operator from `spec.dapr.tracing`; read outside clap by both binaries, as OpenTelemetry specifies
+    /// it, like the rest of [`TRACING`].
+    pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    /// `http/protobuf` (default) or `grpc`. Set by the operator from `spec.dapr.tracing.protocol`.
+    pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    /// `key=value,…` headers sent to the collector (e.g. its API key). The operator leaves it unset.
+    pub const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+    /// The `service.name` of exported spans. Set by the operator (the Deployment's Dapr app-id).
+    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+    /// Further resource attributes (`key=value,…`). The operator leaves it unset.
+    pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+    /// Sampler, e.g. `parentbased_traceidratio`. Set by the operator with [`OTEL_TRACES_SAMPLER_ARG`].
+    pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+    /// The sampler's ratio. Set by the operator from `spec.dapr.tracing.samplingRate`, as Dapr's.
+    pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 
     /// The event settings both binaries read (`todo_worker::config::EventConfig`).
     pub const EVENTS: [&str; 7] = [
@@ -148,6 +164,16 @@ pub mod env {
     pub const API_EXTRA: [&str; 2] = [APP_API_TOKEN, RUST_LOG];
     /// What `todo-worker` reads outside its command line.
     pub const WORKER_EXTRA: [&str; 1] = [RUST_LOG];
+    /// OpenTelemetry's trace export settings, which both binaries read outside their command lines.
+    pub const TRACING: [&str; 7] = [
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        OTEL_EXPORTER_OTLP_PROTOCOL,
+        OTEL_EXPORTER_OTLP_HEADERS,
+        OTEL_SERVICE_NAME,
+        OTEL_RESOURCE_ATTRIBUTES,
+        OTEL_TRACES_SAMPLER,
+        OTEL_TRACES_SAMPLER_ARG,
+    ];
 
     /// Every variable `todo-api`'s command line reads.
     pub fn api() -> impl Iterator<Item = &'static str> {
@@ -159,11 +185,11 @@ pub mod env {
     }
     /// Every variable `todo-api` reads, on its command line or not.
     pub fn api_all() -> impl Iterator<Item = &'static str> {
-        api().chain(API_EXTRA)
+        api().chain(API_EXTRA).chain(TRACING)
     }
     /// Every variable `todo-worker` reads, on its command line or not.
     pub fn worker_all() -> impl Iterator<Item = &'static str> {
-        worker().chain(WORKER_EXTRA)
+        worker().chain(WORKER_EXTRA).chain(TRACING)
     }
 }
 

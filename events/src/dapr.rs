@@ -95,9 +95,16 @@ impl DaprClient {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let req = self
+        let mut req = self
             .http
             .request(method, format!("{}{path}", self.base_url));
+        // The sidecar's spans (publish, service invocation) continue the caller's trace.
+        if let Some(trace) = crate::trace::current() {
+            req = req.header(crate::trace::TRACEPARENT, trace.traceparent);
+            if let Some(state) = trace.tracestate {
+                req = req.header(crate::trace::TRACESTATE, state);
+            }
+        }
         match &self.api_token {
             Some(t) => req.header(todo_contract::header::APP_TOKEN, t),
             None => req,

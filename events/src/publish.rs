@@ -2,10 +2,12 @@
 
 use crate::bus::InProcessBus;
 use crate::dapr::{BulkEntry, DaprClient, DaprError};
+use crate::trace;
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use todo_core::events::CloudEvent;
+use todo_core::events::{CloudEvent, TraceContext};
 use todo_core::store::OutboxRow;
+use tracing::{Instrument, Span};
 
 #[derive(Clone)]
 pub enum Publisher {
@@ -64,34 +66,57 @@ impl Publisher {
         rows: &[&OutboxRow],
         concurrency: usize,
     ) -> Vec<Result<(), PublishError>> {
+        let spans: Vec<Span> = rows.iter().map(|row| publish_span(row)).collect();
+        let outcomes = self.publish_rows(rows, &spans, concurrency).await;
+        for (span, outcome) in spans.iter().zip(&outcomes) {
+            if let Err(e) = outcome {
+                span.record("otel.status_code", "ERROR");
+                span.record("otel.status_description", e.to_string());
+            }
+        }
+        outcomes
+    }
+
+    async fn publish_rows(
+        &self,
+        rows: &[&OutboxRow],
+        spans: &[Span],
+        concurrency: usize,
+    ) -> Vec<Result<(), PublishError>> {
         match self {
             Publisher::Dapr {
                 client,
                 pubsub,
                 topic_prefix,
             } if client.bulk_supported() => {
-                match publish_bulk(client, pubsub, topic_prefix, rows).await {
+                match publish_bulk(client, pubsub, topic_prefix, rows, spans).await {
                     Some(outcomes) => outcomes,
                     None => {
                         tracing::info!(
                             "the dapr sidecar has no bulk publish API; publishing events one by one"
                         );
-                        self.publish_each(rows, concurrency).await
+                        self.publish_each(rows, spans, concurrency).await
                     }
                 }
             }
-            _ => self.publish_each(rows, concurrency).await,
+            _ => self.publish_each(rows, spans, concurrency).await,
         }
     }
 
+    /// Each publish runs in its row's span, so the sidecar gets that span as its `traceparent` header.
     async fn publish_each(
         &self,
         rows: &[&OutboxRow],
+        spans: &[Span],
         concurrency: usize,
     ) -> Vec<Result<(), PublishError>> {
         let publishes: Vec<_> = rows
             .iter()
-            .map(|row| self.publish(&row.topic, &row.partition_key, &row.payload))
+            .zip(spans)
+            .map(|(row, span)| {
+                self.publish(&row.topic, &row.partition_key, &row.payload)
+                    .instrument(span.clone())
+            })
             .collect();
         futures_util::stream::iter(publishes)
             .buffered(concurrency.max(1))
@@ -100,12 +125,42 @@ impl Publisher {
     }
 }
 
-/// One bulk request per topic, concurrently; `None` when the sidecar has no bulk API.
+/// The span of publishing one outbox row, a child of the context the event was written in; none for a
+/// row written untraced, which would otherwise start a trace per event.
+fn publish_span(row: &OutboxRow) -> Span {
+    let Some(traceparent) = row.traceparent.clone().filter(|_| trace::enabled()) else {
+        return Span::none();
+    };
+    let span = tracing::info_span!(
+        parent: None,
+        "publish",
+        otel.name = format!("publish {}", row.topic),
+        otel.kind = "producer",
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+        messaging.destination.name = %row.topic,
+        messaging.message.id = %row.event_id,
+    );
+    trace::set_parent(
+        &span,
+        &TraceContext {
+            traceparent,
+            tracestate: row.tracestate.clone(),
+        },
+    );
+    span
+}
+
+/// One bulk request per topic, concurrently; `None` when the sidecar has no bulk API. Each event keeps its
+/// own trace context in the request (see `CloudEvent::traceid`); a request of one event also runs in that
+/// event's span, so the sidecar's spans join its trace, while one of several events from different traces
+/// sends no `traceparent` header.
 async fn publish_bulk(
     client: &DaprClient,
     pubsub: &str,
     topic_prefix: &str,
     rows: &[&OutboxRow],
+    spans: &[Span],
 ) -> Option<Vec<Result<(), PublishError>>> {
     let mut outcomes: Vec<Result<(), PublishError>> = (0..rows.len()).map(|_| Ok(())).collect();
     let entry_ids: Vec<String> = rows.iter().map(|r| r.seq.to_string()).collect();
@@ -129,8 +184,13 @@ async fn publish_bulk(
                     cloud_event: &rows[i].payload,
                 })
                 .collect();
+            let span = match indices[..] {
+                [only] => spans[only].clone(),
+                _ => Span::none(),
+            };
             let result = client
                 .publish_bulk(pubsub, &format!("{topic_prefix}{topic}"), &entries)
+                .instrument(span)
                 .await;
             (indices, result)
         })

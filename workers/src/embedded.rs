@@ -9,7 +9,9 @@ use todo_core::events::topic;
 use todo_core::store::Pool;
 use todo_core::store::dialect::{Dialect, query};
 use todo_events::bus::{InProcessBus, Outcome, handler};
+use todo_events::trace::consumer_span;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 /// Subscribe recurrence, audit and notifier to the bus, record dead letters, and start the reminder timer
 /// and the notifier's retries.
@@ -29,7 +31,8 @@ pub async fn start(
             handler(move |e| {
                 let api = api.clone();
                 async move {
-                    let outcome = recurrence::handle(&api, &e).await;
+                    let span = consumer_span(Role::Recurrence.name(), topic::TASK_EVENTS, &e, None);
+                    let outcome = recurrence::handle(&api, &e).instrument(span).await;
                     crate::metrics::handled(Role::Recurrence.name(), &e, &outcome);
                     outcome
                 }
@@ -44,7 +47,8 @@ pub async fn start(
             handler(move |e| {
                 let store = store.clone();
                 async move {
-                    let outcome = audit::handle(&store, &e).await;
+                    let span = consumer_span(Role::Audit.name(), topic::TASK_EVENTS, &e, None);
+                    let outcome = audit::handle(&store, &e).instrument(span).await;
                     crate::metrics::handled(Role::Audit.name(), &e, &outcome);
                     outcome
                 }
@@ -59,7 +63,8 @@ pub async fn start(
         handler(move |e| {
             let n = notifier.clone();
             async move {
-                let outcome = n.handle(&e).await;
+                let span = consumer_span(Role::Notifier.name(), topic::REMINDERS, &e, None);
+                let outcome = n.handle(&e).instrument(span).await;
                 crate::metrics::handled(Role::Notifier.name(), &e, &outcome);
                 outcome
             }

@@ -8,16 +8,18 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashSet;
 use std::sync::Arc;
 use todo_core::Store;
-use todo_core::events::CloudEvent;
+use todo_core::events::{CloudEvent, topic};
 use todo_events::bus::Outcome;
 use todo_events::dapr::SubscriberReply;
+use todo_events::trace;
+use tracing::Instrument;
 
 #[derive(Clone)]
 pub struct WorkerState {
@@ -87,20 +89,29 @@ fn combine(outcomes: Vec<Outcome>) -> Outcome {
 
 async fn task_events(
     State(s): State<WorkerState>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, Json<SubscriberReply>) {
     let event = match parse(&body) {
         Ok(e) => e,
         Err(o) => return reply(o),
     };
+    let delivery = trace::from_headers(&headers);
+    let span = |role: Role| {
+        trace::consumer_span(role.name(), topic::TASK_EVENTS, &event, delivery.clone())
+    };
     let mut outcomes = Vec::new();
     if s.roles.contains(&Role::Recurrence) {
-        let outcome = recurrence::handle(&s.api, &event).await;
+        let outcome = recurrence::handle(&s.api, &event)
+            .instrument(span(Role::Recurrence))
+            .await;
         crate::metrics::handled(Role::Recurrence.name(), &event, &outcome);
         outcomes.push(outcome);
     }
     if s.roles.contains(&Role::Audit) {
-        let outcome = audit::handle(&s.store, &event).await;
+        let outcome = audit::handle(&s.store, &event)
+            .instrument(span(Role::Audit))
+            .await;
         crate::metrics::handled(Role::Audit.name(), &event, &outcome);
         outcomes.push(outcome);
     }
@@ -109,6 +120,7 @@ async fn task_events(
 
 async fn reminder_events(
     State(s): State<WorkerState>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, Json<SubscriberReply>) {
     let event = match parse(&body) {
@@ -117,7 +129,13 @@ async fn reminder_events(
     };
     match &s.notifier {
         Some(n) if s.roles.contains(&Role::Notifier) => {
-            let outcome = n.handle(&event).await;
+            let span = trace::consumer_span(
+                Role::Notifier.name(),
+                topic::REMINDERS,
+                &event,
+                trace::from_headers(&headers),
+            );
+            let outcome = n.handle(&event).instrument(span).await;
             crate::metrics::handled(Role::Notifier.name(), &event, &outcome);
             reply(outcome)
         }
@@ -125,12 +143,22 @@ async fn reminder_events(
     }
 }
 
-/// The cron binding: a non-2xx answer tells Dapr the invocation failed.
-async fn cron(State(s): State<WorkerState>) -> StatusCode {
+/// The cron binding: a non-2xx answer tells Dapr the invocation failed. The scan's span continues the
+/// binding's trace and reaches the API, whose reminder events carry it on to the notifier.
+async fn cron(State(s): State<WorkerState>, headers: HeaderMap) -> StatusCode {
     if !s.roles.contains(&Role::Reminders) {
         return StatusCode::NOT_FOUND;
     }
-    match reminders::tick(&s.api).await {
+    let span = if trace::enabled() {
+        let span = tracing::info_span!("reminder scan", otel.kind = "consumer");
+        if let Some(parent) = trace::from_headers(&headers) {
+            trace::set_parent(&span, &parent);
+        }
+        span
+    } else {
+        tracing::Span::none()
+    };
+    match reminders::tick(&s.api).instrument(span).await {
         Outcome::Success => StatusCode::OK,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

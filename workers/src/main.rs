@@ -16,11 +16,12 @@ use todo_worker::roles::notifier::Notifier;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_tracing(&cli.config.log_format);
+    let telemetry = init_tracing(&cli.config.log_format, "todo-worker");
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -65,9 +65,8 @@ pub async fn events(
 /// access it was opened with. A check that fails for another reason (the database is briefly
 /// unreachable) keeps the stream.
 async fn credential_ends(s: AppState, token: String) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(
-        s.config.stream_recheck_secs,
-    ));
+    let mut every =
+        tokio::time::interval(std::time::Duration::from_secs(s.config.stream_recheck_secs));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;
     loop {
@@ -93,7 +92,8 @@ pub async fn task_updates(
     use todo_events::dapr::SubscriberReply;
     match serde_json::from_slice::<todo_core::events::CloudEvent>(&body) {
         Ok(event) => {
-            crate::live::forward(&s.live, &event);
+            // Within the request's span, itself a child of Dapr's delivery.
+            crate::live::forward(&s.live, &event, todo_events::trace::current());
             axum::Json(SubscriberReply::success())
         }
         Err(e) => {

@@ -291,6 +291,12 @@ fn tools() -> Value {
             "title": "List tags",
             "description": "The user's tags with how many tasks carry each.",
             "inputSchema": {"type": "object", "additionalProperties": false, "properties": {}}
+        },
+        {
+            "name": "notification_settings",
+            "title": "Where reminders go",
+            "description": "The user's notification settings: whether reminders are emailed and to which address (`email`), and their webhooks (`webhooks`: name, URL, enabled, how reminders to each went, the last test). Webhook secrets are never shown. Changed in the web UI's Settings or the REST API.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {}}
         }
     ])
 }
@@ -535,6 +541,12 @@ async fn call_tool(
             .await
             .map(|t| json!(t))
             .map_err(ApiError::from),
+        "notification_settings" => match store.notification_settings(owner).await {
+            Ok(email) => crate::routes::notifications::webhook_views(store, owner)
+                .await
+                .map(|webhooks| json!({"email": email, "webhooks": webhooks})),
+            Err(e) => Err(e.into()),
+        },
         "list_deliveries" => {
             let a: DeliveryArgs = args(call.arguments)?;
             let params = DeliveryQueryParams {

@@ -16,11 +16,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::Serialize;
-use todo_core::StoreError;
 use todo_core::store::{
     CreatedWebhook, NotificationSettings, NotificationSettingsInput, Owner, Webhook, WebhookInput,
     WebhookPatch, WebhookTest,
 };
+use todo_core::{Store, StoreError};
 use todo_worker::deliveries::{self, WebhookDeliveries};
 use todo_worker::webhook::PersonalWebhooks;
 use uuid::Uuid;
@@ -65,6 +65,21 @@ async fn created(s: &AppState, owner: &Owner, c: CreatedWebhook) -> ApiResult<Cr
     })
 }
 
+/// The owner's webhooks, oldest first, each with its deliveries.
+pub async fn webhook_views(store: &Store, owner: &Owner) -> ApiResult<Vec<WebhookView>> {
+    let hooks = store.list_webhooks(owner).await?;
+    let mut all = deliveries::webhook_deliveries(store, owner.id)
+        .await
+        .map_err(db)?;
+    Ok(hooks
+        .into_iter()
+        .map(|webhook| WebhookView {
+            deliveries: all.remove(&webhook.id).unwrap_or_default(),
+            webhook,
+        })
+        .collect())
+}
+
 /// Your notification settings: whether reminders are emailed, and to which address.
 #[utoipa::path(get, path = "/api/v1/notifications/settings", tag = "notifications",
     responses((status = 200, body = NotificationSettings), CommonErrors), security(("bearer" = [])))]
@@ -99,19 +114,7 @@ pub async fn list_webhooks(
     State(s): State<AppState>,
     Auth(owner): Auth,
 ) -> ApiResult<Json<Vec<WebhookView>>> {
-    let hooks = s.store.list_webhooks(&owner).await?;
-    let mut all = deliveries::webhook_deliveries(&s.store, owner.id)
-        .await
-        .map_err(db)?;
-    Ok(Json(
-        hooks
-            .into_iter()
-            .map(|webhook| WebhookView {
-                deliveries: all.remove(&webhook.id).unwrap_or_default(),
-                webhook,
-            })
-            .collect(),
-    ))
+    Ok(Json(webhook_views(&s.store, &owner).await?))
 }
 
 /// Add a webhook: every reminder of yours is POSTed to it as a CloudEvent (`todo.reminder.due.v1`),

@@ -346,7 +346,7 @@ impl Dialect for Postgres {
          WHERE next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
          ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
          UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM batch) \
-         RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at";
+         RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at, traceparent, tracestate";
 
     const REMOVE_PUBLISHED: &'static str = "DELETE FROM outbox WHERE seq = ANY($1::bigint[])";
 
@@ -495,7 +495,7 @@ impl Dialect for Sqlite {
          WHERE next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
          ORDER BY seq LIMIT $3) \
          UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM batch) \
-         RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at";
+         RETURNING seq, event_id, topic, partition_key, payload, attempts, created_at, traceparent, tracestate";
 
     const REMOVE_PUBLISHED: &'static str =
         "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each($1))";

@@ -27,17 +27,20 @@ pub(crate) async fn insert_event<D: Dialect>(
 ) -> StoreResult<()> {
     let payload = event_payload(event)?;
     let rows: Vec<String> = (0..topics.len())
-        .map(|i| format!("($1, $2, $3, $4, ${}, $4)", i + 5))
+        .map(|i| format!("($1, $2, $3, $4, ${}, $4, $5, $6)", i + 7))
         .collect();
     let sql = format!(
-        "INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) VALUES {}",
+        "INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at, traceparent, tracestate) \
+         VALUES {}",
         rows.join(", ")
     );
     let mut q = query(&sql)
         .bind(event.id)
         .bind(&event.partitionkey)
         .bind(&payload)
-        .bind(ms(now));
+        .bind(ms(now))
+        .bind(&event.traceparent)
+        .bind(&event.tracestate);
     for t in topics {
         q = q.bind(*t);
     }
@@ -105,6 +108,9 @@ pub struct OutboxRow {
     /// Publish attempts including this one.
     pub attempts: i32,
     pub created_at: i64,
+    /// The W3C trace context the event was written in.
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
 }
 
 /// Backlog for the lag metrics.

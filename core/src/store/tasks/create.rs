@@ -93,7 +93,8 @@ fn validate_new(owner: &Owner, input: NewTask) -> Result<ValidNew, Invalid> {
 /// written per inserted task, so a stale profile or tag writes nothing at all. The tags are share-locked
 /// and compared at their latest committed version: a rename committed while this waited for it fails the
 /// guard, and a rename that starts later waits for this task and then refreshes it (see
-/// `Dialect::refresh_derived`). The row carries its tags as they were locked.
+/// `Dialect::refresh_derived`). The row carries its tags as they were locked; the outbox rows carry the
+/// event's trace context (`$31`, `$32`).
 const PG_CREATE_TASK: &str = "WITH tagged AS (SELECT id, name, color, name_key FROM tags \
        WHERE id = ANY($18::uuid[]) AND user_id = $2 FOR SHARE), \
      task AS (INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, due_all_day, \
@@ -113,8 +114,8 @@ const PG_CREATE_TASK: &str = "WITH tagged AS (SELECT id, name, color, name_key F
      reminders AS (INSERT INTO reminders (id, task_id, user_id, at, minutes_before, fire_at, created_at) \
        SELECT r.id, task.id, $2, r.at, r.minutes_before, r.fire_at, $14 \
        FROM task, unnest($19::uuid[], $20::bigint[], $21::integer[], $22::bigint[]) AS r (id, at, minutes_before, fire_at)) \
-     INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at) \
-     SELECT $23, $24, $25, $14, topic, $14 FROM task, unnest($26::text[]) AS topic";
+     INSERT INTO outbox (event_id, partition_key, payload, created_at, topic, next_attempt_at, traceparent, tracestate) \
+     SELECT $23, $24, $25, $14, topic, $14, $31, $32 FROM task, unnest($26::text[]) AS topic";
 
 /// Bind a planned task's columns `$1`–`$16` (as `PG_CREATE_TASK` and each dialect's `INSERT_TASK` number
 /// them).
@@ -339,6 +340,8 @@ impl Store {
             .bind(tag_colors)
             .bind(&owner.time_zone)
             .bind(&owner.display_name)
+            .bind(&event.traceparent)
+            .bind(&event.tracestate)
             .execute(pool)
             .await;
         match written {
