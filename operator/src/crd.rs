@@ -614,7 +614,8 @@ pub struct DaprSpec {
     /// enforces the control plane's `daprsystem` setting; keep the two in agreement.
     #[serde(default = "default_true")]
     pub mtls: bool,
-    /// Distributed tracing via OpenTelemetry.
+    /// Distributed tracing via OpenTelemetry: the sidecars (through the Dapr Configuration) and the
+    /// API and workers (through OpenTelemetry's `OTEL_*` variables) export to this collector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<TracingSpec>,
 }

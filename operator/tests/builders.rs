@@ -396,6 +396,54 @@ fn notification_retry_reaches_the_notifier_only() {
     }
 }
 
+/// With tracing on, the API and every worker export their own spans to the collector the Dapr
+/// Configuration names, under their app-id and the same sampling ratio; without it they get no OTEL_* at all.
+#[test]
+fn apps_trace_to_the_collector_dapr_uses() {
+    let env_of = |deployment: &Deployment| -> Vec<(String, String)> {
+        pod_of(deployment).containers[0]
+            .env
+            .iter()
+            .flatten()
+            .filter(|e| e.name.starts_with("OTEL_"))
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+            .collect()
+    };
+    let untraced = build(&platform("todo", "ns", managed()));
+    for deployment in &untraced.deployments {
+        assert_eq!(env_of(deployment), vec![], "{:?}", deployment.metadata.name);
+    }
+    for (protocol, secure, endpoint, exporter_protocol) in [
+        ("grpc", false, "http://collector.obs:4317", "grpc"),
+        ("http", true, "https://collector.obs:4317", "http/protobuf"),
+    ] {
+        let mut spec = managed();
+        spec["dapr"] = serde_json::json!({ "tracing": {
+            "otlpEndpoint": "collector.obs:4317", "protocol": protocol, "secure": secure, "samplingRate": "0.25",
+        } });
+        let desired = build(&platform("todo", "ns", spec));
+        let otel = &desired.dapr_configuration.data["spec"]["tracing"];
+        assert_eq!(otel["otel"]["endpointAddress"], "collector.obs:4317");
+        assert_eq!(otel["samplingRate"], "0.25");
+        assert_eq!(desired.deployments.len(), 5, "the API and four workers");
+        for deployment in &desired.deployments {
+            let app_id = deployment.metadata.name.clone().expect("a name");
+            assert_eq!(
+                env_of(deployment),
+                [
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", exporter_protocol),
+                    ("OTEL_SERVICE_NAME", app_id.as_str()),
+                    ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                    ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+                ]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+                "{app_id}"
+            );
+        }
+    }
+}
+
 fn job_name(spec: serde_json::Value) -> String {
     build(&platform("todo", "ns", spec))
         .migration_job

@@ -24,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Ctx, short_hash};
-use crate::crd::{NotifyRetrySpec, PullPolicy};
+use crate::crd::{NotifyRetrySpec, OtlpProtocol, PullPolicy};
 use crate::names::{API_PORT, CONFIG_HASH_ANNOTATION, DAPR_METRICS_PORT, WORKER_PORT, WorkerRole};
 use todo_contract::env as var;
 
@@ -353,7 +353,31 @@ struct App {
     app_token_secret: Option<String>,
 }
 
-fn deployment(ctx: &Ctx, app: App, config_hash: &str) -> Deployment {
+/// OpenTelemetry's variables pointing the app's own spans at the collector the platform's Dapr sidecars
+/// export to, under the sidecar's service name (its app-id) and sampling ratio; none without tracing.
+fn tracing_env(ctx: &Ctx, app_name: &str) -> Vec<EnvVar> {
+    let Some(tracing) = &ctx.platform.spec.dapr.tracing else {
+        return Vec::new();
+    };
+    let scheme = if tracing.secure { "https" } else { "http" };
+    let protocol = match tracing.protocol {
+        OtlpProtocol::Grpc => "grpc",
+        OtlpProtocol::Http => "http/protobuf",
+    };
+    vec![
+        env(
+            var::OTEL_EXPORTER_OTLP_ENDPOINT,
+            format!("{scheme}://{}", tracing.otlp_endpoint),
+        ),
+        env(var::OTEL_EXPORTER_OTLP_PROTOCOL, protocol),
+        env(var::OTEL_SERVICE_NAME, app_name),
+        env(var::OTEL_TRACES_SAMPLER, "parentbased_traceidratio"),
+        env(var::OTEL_TRACES_SAMPLER_ARG, tracing.sampling_rate.clone()),
+    ]
+}
+
+fn deployment(ctx: &Ctx, mut app: App, config_hash: &str) -> Deployment {
+    app.env.extend(tracing_env(ctx, &app.name));
     let dapr = &ctx.platform.spec.dapr;
     let selector = ctx.names.selector_labels(&app.component);
     let mut annotations = BTreeMap::from([
