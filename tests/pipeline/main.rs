@@ -14,6 +14,7 @@ mod common;
 #[allow(dead_code)] // the suite uses the broker's plaintext listener only
 #[path = "../../operator/tests/kafka_broker/mod.rs"]
 mod kafka_broker;
+mod otlp;
 mod scenarios;
 mod support;
 mod translation;
@@ -37,8 +38,9 @@ macro_rules! scenario {
 }
 
 /// Scenarios that share the running platform.
-const TOGETHER: [(&str, Scenario); 4] = [
+const TOGETHER: [(&str, Scenario); 5] = [
     scenario!(lifecycle_reaches_the_audit_log_in_order),
+    scenario!(one_trace_from_the_request_to_the_audit_entry),
     scenario!(recurring_completion_schedules_the_next),
     scenario!(due_reminder_sends_one_email_and_one_webhook),
     scenario!(poison_event_lands_on_the_dead_letter_topic),

@@ -165,6 +165,119 @@ pub async fn lifecycle_reaches_the_audit_log_in_order(p: &Platform) {
     );
 }
 
+/// A task created by a caller that traces (W3C `traceparent`, sampled) leaves one trace at the OTLP
+/// receiver, with every link in place: the API's request span under the caller's, the outbox relay's
+/// publish span under the request, and the audit worker's span writing the activity entry, under daprd's
+/// span delivering the event, itself under the request whose context the event carries through Kafka.
+pub async fn one_trace_from_the_request_to_the_audit_entry(p: &Platform) {
+    use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+    let token = p.signup(&email("trace"), "UTC").await;
+    let trace_id = uuid::Uuid::now_v7().simple().to_string();
+    let caller = uuid::Uuid::now_v7().simple().to_string()[16..].to_owned();
+    let response = p
+        .http
+        .post(format!("{}/api/v1/tasks", p.api_url))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace_id}-{caller}-01"))
+        .json(&json!({ "title": "follow me" }))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(response.status().as_u16(), 201, "create");
+    let task: Value = response.json().await.expect("a task");
+    let id = task["id"].as_str().expect("an id").to_owned();
+    eventually(WITHIN, "the activity entry", || async {
+        (!activity(p, &token, &id).await.is_empty()).then_some(())
+    })
+    .await;
+
+    let api = p.app_id("api");
+    let audit = p.app_id("audit");
+    let is_audit = |s: &crate::otlp::Span| {
+        s.name == "process task-events"
+            && s.attributes.get("consumer").map(String::as_str) == Some("audit")
+    };
+    // Every process and sidecar exports in batches of its own, at least every 5 seconds: wait until the
+    // audit span's ancestors reach the caller (or the time is up, and the assertions below say what is
+    // missing).
+    let deadline = std::time::Instant::now() + WITHIN;
+    let spans = loop {
+        let spans = p.otlp.trace(&trace_id);
+        let closed = spans.iter().filter(|s| is_audit(s)).any(|audit| {
+            let mut parent = audit.parent_span_id.clone();
+            while let Some(up) = spans.iter().find(|s| s.span_id == parent) {
+                parent = up.parent_span_id.clone();
+            }
+            parent == caller
+        });
+        if closed || std::time::Instant::now() > deadline {
+            break spans;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let listing: Vec<String> = spans
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:?} {} <- {}",
+                s.service, s.name, s.span_id, s.parent_span_id
+            )
+        })
+        .collect();
+    let find = |what: &str, matches: &dyn Fn(&crate::otlp::Span) -> bool| {
+        spans
+            .iter()
+            .find(|s| matches(s))
+            .unwrap_or_else(|| panic!("no {what} in the trace: {listing:#?}"))
+    };
+    // A span's ancestors in the trace, nearest first, and the parent id the chain ends at.
+    let ancestors = |span: &crate::otlp::Span| {
+        let mut chain: Vec<&crate::otlp::Span> = Vec::new();
+        let mut parent = span.parent_span_id.clone();
+        while let Some(up) = spans.iter().find(|s| s.span_id == parent) {
+            chain.push(up);
+            parent = up.parent_span_id.clone();
+        }
+        (chain, parent)
+    };
+
+    let request = find("request span", &|s| {
+        s.name == "POST /api/v1/tasks" && s.kind == SpanKind::Server as i32
+    });
+    assert_eq!(request.service, api, "{listing:#?}");
+    assert_eq!(
+        request.parent_span_id, caller,
+        "the request continues the caller's trace"
+    );
+
+    let publish = find("publish span", &|s| s.name == "publish task-events");
+    assert_eq!(publish.kind, SpanKind::Producer as i32);
+    assert_eq!(publish.service, api);
+    let (chain, root) = ancestors(publish);
+    assert!(
+        chain.iter().any(|s| s.span_id == request.span_id) && root == caller,
+        "the publish span is under the request: {listing:#?}"
+    );
+
+    let consumer = find("audit span", &is_audit);
+    assert_eq!(consumer.kind, SpanKind::Consumer as i32);
+    assert_eq!(consumer.service, audit);
+    assert_eq!(
+        consumer.attributes["messaging.message.id"].len(),
+        36,
+        "the event's id"
+    );
+    let (chain, root) = ancestors(consumer);
+    assert!(
+        chain.iter().any(|s| s.span_id == request.span_id) && root == caller,
+        "the audit span is under the request, every link in place: {listing:#?}"
+    );
+    assert!(
+        chain.iter().any(|s| s.name.starts_with("pubsub/")),
+        "daprd's delivery span is between (the event's context crossed Kafka): {listing:#?}"
+    );
+}
+
 /// Completing a recurring task: the recurrence worker asks the API for the next occurrence through Dapr
 /// service invocation (worker sidecar → API sidecar → API with the app token).
 pub async fn recurring_completion_schedules_the_next(p: &Platform) {

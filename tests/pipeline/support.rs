@@ -2,10 +2,10 @@
 //!
 //! Real: Apache Kafka (one KRaft broker, `.ci/kafka.sh`), PostgreSQL (`scripts/postgres.sh`), daprd built from
 //! upstream (`tests/dapr/daprd.sh`), `todo-api` and `todo-worker` of this checkout, aiosmtpd as the mail
-//! server. The test's instruments: a webhook receiver, and a "tap" — an app of the test with its own daprd
-//! and its own Kafka component and consumer group, which subscribes to topics the platform writes (to read
-//! dead letters back and to see the order events arrive in) and publishes what no app of ours would (a
-//! poison event).
+//! server. The test's instruments: a webhook receiver, an OTLP trace receiver (`otlp`), and a "tap" — an app
+//! of the test with its own daprd and its own Kafka component and consumer group, which subscribes to topics
+//! the platform writes (to read dead letters back and to see the order events arrive in) and publishes what
+//! no app of ours would (a poison event).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,7 @@ use tokio::process::{Child, Command};
 
 use crate::common;
 use crate::kafka_broker;
+use crate::otlp::OtlpReceiver;
 
 pub const NAMESPACE: &str = "pipeline";
 pub const WEBHOOK_SECRET: &str = "pipeline-webhook-secret";
@@ -197,6 +198,7 @@ pub struct Platform {
     pub http: reqwest::Client,
     pub smtp: Smtp,
     pub webhook: Webhook,
+    pub otlp: OtlpReceiver,
     pub tap: Tap,
     /// By stream (`task-events`, ...): (topic, dead-letter topic).
     pub topics: BTreeMap<&'static str, (String, String)>,
@@ -222,6 +224,7 @@ impl Platform {
 
         let smtp = Smtp::start(&dir).await;
         let webhook = Webhook::start().await;
+        let otlp = OtlpReceiver::start().await;
         let brokers = broker.plaintext().brokers;
         let manifest = json!({
             "apiVersion": "todoplatform.dev/v1alpha1",
@@ -231,6 +234,9 @@ impl Platform {
                 "database": { "external": { "urlSecretRef": { "name": "todo-database", "key": "url" } } },
                 "eventing": { "external": { "brokers": brokers }, "topics": { "partitions": 3 } },
                 "reminders": { "schedule": "@every 1s" },
+                // Traces only where a caller asks (a sampled `traceparent`): the scenarios and the
+                // benchmark run as untraced as they were, while the tracing scenario is followed end to end.
+                "dapr": { "tracing": { "otlpEndpoint": otlp.endpoint, "protocol": "http", "samplingRate": "0.0001" } },
                 "notifications": {
                     "smtp": { "urlSecretRef": { "name": "todo-smtp", "key": "url" }, "from": "Todo <todo@example.com>" },
                     "webhook": {
@@ -326,6 +332,7 @@ impl Platform {
                 .map_err(|e| e.to_string())?,
             smtp,
             webhook,
+            otlp,
             tap,
             topics,
             broker,
