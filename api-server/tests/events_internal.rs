@@ -314,7 +314,7 @@ store_test!(
     let mut titles: Vec<&str> = alerts.as_array().unwrap().iter().map(|a| a["task"]["title"].as_str().unwrap()).collect();
     titles.sort();
     assert_eq!(titles, ["Bread is proved", "Tea is ready"]);
-    assert_eq!(alerts[0]["reminder_id"].as_str().is_some() && alerts[0]["fired_at"].as_str().is_some(), true, "{alerts}");
+    assert!(alerts[0]["reminder_id"].as_str().is_some() && alerts[0]["fired_at"].as_str().is_some(), "{alerts}");
     let (_, none) = request(&app, call("GET", "/api/v1/alerts".into(), &bob_token)).await;
     assert_eq!(none, json!([]));
 
