@@ -133,7 +133,7 @@ pub mod env {
     ];
     /// Every variable `todo-api`'s command line reads (its clap arguments' `env`), besides
     /// [`EVENTS`] and [`NOTIFY`].
-    pub const API_OWN: [&str; 11] = [
+    pub const API_OWN: [&str; 12] = [
         DATABASE_URL,
         HTTP_ADDR,
         JWT_SECRET,

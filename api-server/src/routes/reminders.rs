@@ -83,7 +83,10 @@ pub async fn snooze_reminder(
 /// reload) beside the `todo.reminder.due.v1` events of the live stream, which carry the same fields.
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "reminders",
     responses((status = 200, body = Vec<Alert>), CommonErrors), security(("bearer" = [])))]
-pub async fn list_alerts(State(s): State<AppState>, Auth(owner): Auth) -> ApiResult<Json<Vec<Alert>>> {
+pub async fn list_alerts(
+    State(s): State<AppState>,
+    Auth(owner): Auth,
+) -> ApiResult<Json<Vec<Alert>>> {
     Ok(Json(s.store.alerts(&owner, Timestamp::now()).await?))
 }
 

@@ -17,7 +17,13 @@ use tower::ServiceExt;
 
 pub fn app(store: Store) -> Router {
     // Open streams check their credential again every second (60 by default), so tests see a revoked one end.
-    let cli = Cli::parse_from(["todo-api", "--max-body-bytes", "65536", "--stream-recheck-secs", "1"]);
+    let cli = Cli::parse_from([
+        "todo-api",
+        "--max-body-bytes",
+        "65536",
+        "--stream-recheck-secs",
+        "1",
+    ]);
     todo_api::app::build(AppState {
         store,
         tokens: Arc::new(TokenKeys::new(b"test-secret", 60)),

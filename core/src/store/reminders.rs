@@ -191,8 +191,9 @@ impl Store {
                 return Err(StoreError::Conflict {
                     code: "not_fired",
                     field: "reminder_id",
-                    message: "this reminder has not fired (or was snoozed); there is nothing to dismiss"
-                        .into(),
+                    message:
+                        "this reminder has not fired (or was snoozed); there is nothing to dismiss"
+                            .into(),
                 });
             }
             Some((Some(_), Some(_))) => return Ok(false),
