@@ -75,7 +75,7 @@ pub mod env {
     pub const WEBHOOK_SECRET: &str = "TODO_WEBHOOK_SECRET";
     /// Whether users' personal webhooks may reach loopback, private and link-local addresses (default
     /// false; `todo-api` turns it on in dev mode). Read by `todo-api` (test sends) and `todo-worker`
-    /// (the notifier); the operator leaves the default.
+    /// (the notifier); the operator sets it on both from `spec.notifications.allowPrivateWebhooks`.
     pub const WEBHOOK_ALLOW_PRIVATE: &str = "TODO_WEBHOOK_ALLOW_PRIVATE";
     /// Notifier retry: first wait. Set by the operator on the notifier from
     /// `spec.notifications.retry.initialInterval`; read by `todo-api` and `todo-worker`.

@@ -517,9 +517,16 @@ pub struct NotificationsSpec {
     /// E-mail over SMTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSpec>,
-    /// Signed webhooks.
+    /// The platform's own webhook: every user's reminders (with their email addresses), signed, for
+    /// the platform's automation. Users add their own webhooks in their notification settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookSpec>,
+    /// Let users' personal webhooks reach loopback, private and link-local addresses (a service in
+    /// the cluster or the company network, e.g. a self-hosted automation tool). Off by default: a URL
+    /// a user typed must not reach into the platform's network (SSRF). Sets
+    /// `TODO_WEBHOOK_ALLOW_PRIVATE` on the API (which sends webhook tests) and the notifier.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_private_webhooks: bool,
     /// How the notifier retries an email or webhook that failed (the mail server or the receiver is
     /// down). Each field left out keeps the notifier's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -558,11 +565,11 @@ pub struct SmtpSpec {
     pub from: String,
 }
 
-/// Webhook delivery.
+/// The platform's webhook.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSpec {
-    /// Reminders are POSTed here, signed with `X-Todo-Signature`.
+    /// Every user's reminders are POSTed here, signed with `X-Todo-Signature`.
     #[schemars(length(min = 8, max = 2048), regex(pattern = r"^https?://"))]
     pub url: String,
     /// Secret key holding the HMAC signing secret.

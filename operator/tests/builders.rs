@@ -629,3 +629,25 @@ fn redpanda_topics_are_owned_only_with_delete() {
             .all(|t| t.metadata.owner_references.is_some())
     );
 }
+
+/// `allowPrivateWebhooks` lets users' webhooks reach private addresses: set on the API (test sends) and
+/// the notifier only, and on neither by default.
+#[test]
+fn private_webhooks_only_when_allowed() {
+    let allowed = |spec: serde_json::Value| -> Vec<String> {
+        build(&platform("todo", "ns", spec))
+            .deployments
+            .iter()
+            .filter(|d| {
+                pod_of(d).containers[0].env.iter().flatten().any(|e| {
+                    e.name == "TODO_WEBHOOK_ALLOW_PRIVATE" && e.value.as_deref() == Some("true")
+                })
+            })
+            .map(|d| d.metadata.name.clone().expect("a name"))
+            .collect()
+    };
+    assert_eq!(allowed(managed()), Vec::<String>::new());
+    let mut spec = managed();
+    spec["notifications"] = serde_json::json!({ "allowPrivateWebhooks": true });
+    assert_eq!(allowed(spec), ["todo-api", "todo-worker-notifier"]);
+}

@@ -470,6 +470,11 @@ fn deployment(ctx: &Ctx, mut app: App, config_hash: &str) -> Deployment {
 /// The API Deployment and one Deployment per enabled worker role.
 pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) -> Vec<Deployment> {
     let spec = &ctx.platform.spec;
+    // Both send to users' webhooks: the API a test, the notifier the reminders.
+    let private_webhooks = spec
+        .notifications
+        .allow_private_webhooks
+        .then(|| env(var::WEBHOOK_ALLOW_PRIVATE, "true"));
     let api = App {
         name: ctx.names.api(),
         component: API_CONTAINER.into(),
@@ -490,7 +495,10 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
                 var::APP_API_TOKEN,
                 (ctx.names.app_token_secret(), "token".into()),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(private_webhooks.clone())
+        .collect(),
         resources: spec
             .api
             .resources
@@ -515,6 +523,7 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
             secret_env(var::DATABASE_URL, database_url_ref(ctx)),
         ];
         if *role == WorkerRole::Notifier {
+            env_vars.extend(private_webhooks.clone());
             if let Some(smtp) = &spec.notifications.smtp {
                 env_vars.push(secret_env(
                     var::SMTP_URL,
