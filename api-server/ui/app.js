@@ -1622,12 +1622,19 @@ function showReminder(data, { quiet = false } = {}) {
   };
   const snooze = (body, label) => act("snooze", body, `Snoozed “${task.title}” ${label}`);
   card.append(
-    h("p", {}, h("strong", {}, "⏰ "), task.title, h("span", { class: "muted" }, due)),
+    h("p", {}, h("span", { class: "alert-icon", "aria-hidden": "true" }, icon("bell")), task.title, h("span", { class: "muted" }, due)),
     h("div", { class: "row" },
       h("button", { type: "button", class: "btn small", onclick: snooze({ minutes: 10 }, "for 10 minutes") }, "Snooze 10 min"),
       h("button", { type: "button", class: "btn small", onclick: snooze({ minutes: 60 }, "for an hour") }, "1 hour"),
       h("button", { type: "button", class: "btn small", onclick: snooze({ until: `${todayIn(zone(), 1)}T09:00` }, "until tomorrow 09:00") }, "Tomorrow 9:00"),
       h("button", { type: "button", class: "btn ghost small", onclick: act("dismiss") }, "Dismiss")));
+  // Any other time within the week the API allows, in the user's zone.
+  const until = h("input", { type: "datetime-local", "aria-label": "Snooze until", required: true,
+    min: `${todayIn(zone())}T00:00`, max: `${todayIn(zone(), 7)}T23:59` });
+  card.append(h("form", { class: "row", onsubmit: (e) => {
+    e.preventDefault();
+    snooze({ until: until.value }, `until ${until.value.replace("T", " ")}`)();
+  } }, until, h("button", { type: "submit", class: "btn small" }, "Snooze until")));
   // Desktop notifications need the user's leave, asked from a click.
   if (window.Notification && Notification.permission === "default") {
     const ask = h("button", { type: "button", class: "btn ghost small", onclick: () => Notification.requestPermission().then(() => ask.remove()) }, "Notify me outside this tab");

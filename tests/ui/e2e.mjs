@@ -542,6 +542,23 @@ try {
   await kettleAlert.waitFor({ state: "detached" });
   await page.locator("#tasks > li", { hasText: "Kettle has boiled" }).waitFor();
 
+  step("snooze until a time of one's choosing, in the user's zone");
+  const tea = await fetch(`${base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "Tea with Sam", reminders: [{ at: new Date(Date.now() + 1000).toISOString() }] }),
+  }).then((r) => r.json());
+  const teaAlert = page.locator('[data-role="reminder"]', { hasText: "Tea with Sam" });
+  await teaAlert.waitFor({ timeout: 20_000 });
+  const dayAfter = localDate(2);
+  await teaAlert.getByLabel("Snooze until").fill(`${dayAfter}T16:30`);
+  await teaAlert.getByRole("button", { name: "Snooze until" }).click();
+  await teaAlert.waitFor({ state: "detached" });
+  const teaLater = await (await fetch(`${base}/api/v1/tasks/${tea.id}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const local = new Intl.DateTimeFormat("sv-SE", { timeZone: zone, dateStyle: "short", timeStyle: "short" }).format(new Date(teaLater.reminders[0].fire_at));
+  check(local === `${dayAfter} 16:30` && teaLater.reminders[0].fired_at === null, `snoozed until ${dayAfter} 16:30 in ${zone}, got ${local}`);
+  await page.locator("#tasks > li", { hasText: "Tea with Sam" }).waitFor();
+
   step("a project created in another tab appears in the sidebar, and leaves it when deleted there");
   const elsewhere = await fetch(`${base}/api/v1/projects`, {
     method: "POST",
