@@ -3,13 +3,12 @@
 //! `tokens`): `tpcal_` and 32 random bytes, only its SHA-256 stored and looked up. A feed only reads, and
 //! only its owner's tasks; deleting it revokes the URL.
 
-use crate::error::{Invalid, StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 use crate::model::Task;
 use crate::store::dialect::{Dialect, query, query_as};
 use crate::store::rows::{Owner, TaskRow};
+use crate::store::secrets::{new_secret, secret_hash, validate_name};
 use crate::store::{Pool, Store, from_ms, ms};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,8 +19,6 @@ pub const FEED_PREFIX: &str = "tpcal_";
 
 /// The name a feed gets when none is given (what calendar apps call the subscription).
 pub const DEFAULT_FEED_NAME: &str = "TodoPlatform";
-
-const NAME_MAX_CHARS: usize = 100;
 
 /// A feed as listed: never its secret.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -82,35 +79,6 @@ impl FeedVersion {
     }
 }
 
-fn secret_hash(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
-}
-
-fn validate_name(raw: Option<&str>) -> Result<String, Invalid> {
-    let Some(raw) = raw else {
-        return Ok(DEFAULT_FEED_NAME.to_owned());
-    };
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(Invalid::new("required", "name", "name must not be empty"));
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(Invalid::new(
-            "too_long",
-            "name",
-            format!("name must be at most {NAME_MAX_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "invalid_characters",
-            "name",
-            "name must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 /// The tasks a feed shows: the owner's with a due date, not in an archived project.
 const FEED_SCOPE: &str = "FROM tasks t JOIN projects p ON p.id = t.project_id \
      WHERE t.user_id = $1 AND t.due_at IS NOT NULL AND p.archived_at IS NULL";
@@ -123,11 +91,11 @@ impl Store {
         input: CalendarFeedInput,
         now: Timestamp,
     ) -> StoreResult<CreatedCalendarFeed> {
-        let name = validate_name(input.name.as_deref())?;
-        let secret = format!(
-            "{FEED_PREFIX}{}",
-            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-        );
+        let name = match input.name.as_deref() {
+            Some(raw) => validate_name(raw)?,
+            None => DEFAULT_FEED_NAME.to_owned(),
+        };
+        let secret = new_secret(FEED_PREFIX);
         let feed = CalendarFeed {
             id: Uuid::now_v7(),
             name,

@@ -14,6 +14,7 @@ mod outbox;
 mod projects;
 mod reminders;
 mod rows;
+mod secrets;
 mod tags;
 mod tasks;
 mod tokens;

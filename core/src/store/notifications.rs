@@ -14,9 +14,8 @@ use crate::domain::task::validate_email;
 use crate::error::{Invalid, StoreError, StoreResult};
 use crate::store::dialect::{Conn, Dialect, query, query_as};
 use crate::store::rows::Owner;
+use crate::store::secrets::{NAME_MAX_CHARS, new_secret, validate_name};
 use crate::store::{Pool, Store, from_ms, ms};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -29,7 +28,6 @@ pub const WEBHOOK_SECRET_PREFIX: &str = "whsec_";
 /// requests one reminder causes.
 pub const MAX_WEBHOOKS: i64 = 10;
 
-const NAME_MAX_CHARS: usize = 100;
 const URL_MAX_CHARS: usize = 2000;
 
 /// Where the user's reminders are emailed, if at all.
@@ -138,35 +136,6 @@ pub struct NotificationTargets {
     pub email: Option<String>,
     /// The enabled webhooks, oldest first.
     pub webhooks: Vec<WebhookTarget>,
-}
-
-fn new_secret() -> String {
-    format!(
-        "{WEBHOOK_SECRET_PREFIX}{}",
-        URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-    )
-}
-
-fn validate_name(raw: &str) -> Result<String, Invalid> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(Invalid::new("required", "name", "name must not be empty"));
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(Invalid::new(
-            "too_long",
-            "name",
-            format!("name must be at most {NAME_MAX_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "invalid_characters",
-            "name",
-            "name must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 /// An absolute http(s) URL with a host, normalised by the URL parser; returns it and its host. Whether
@@ -293,7 +262,7 @@ impl Store {
             Some(raw) => validate_name(raw)?,
             None => host.chars().take(NAME_MAX_CHARS).collect(),
         };
-        let secret = new_secret();
+        let secret = new_secret(WEBHOOK_SECRET_PREFIX);
         let webhook = Webhook {
             id: Uuid::now_v7(),
             name,
@@ -418,7 +387,7 @@ impl Store {
         id: Uuid,
         now: Timestamp,
     ) -> StoreResult<CreatedWebhook> {
-        let secret = new_secret();
+        let secret = new_secret(WEBHOOK_SECRET_PREFIX);
         let sql = "UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3 AND user_id = $4";
         let n = match &self.pool {
             Pool::Postgres(p) => {

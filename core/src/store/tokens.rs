@@ -9,12 +9,10 @@
 use crate::error::{Invalid, StoreError, StoreResult};
 use crate::store::dialect::{Dialect, query, query_as};
 use crate::store::rows::Owner;
+use crate::store::secrets::{new_secret, secret_hash, validate_name};
 use crate::store::{Pool, Store, from_ms, ms};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -24,14 +22,11 @@ pub const TOKEN_PREFIX: &str = "tp_";
 /// The longest expiry a token can be created with, in days.
 pub const MAX_EXPIRY_DAYS: i64 = 365;
 
-const NAME_MAX_CHARS: usize = 100;
-
 /// A token's use is recorded at most this often (milliseconds), so a busy script costs one write a
 /// minute, not one per request.
 const LAST_USED_EVERY_MS: i64 = 60_000;
 
-/// The SHA-256 of a secret: what is stored and looked up.
-pub(crate) type SecretHash = [u8; 32];
+pub(crate) use crate::store::secrets::SecretHash;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -133,32 +128,6 @@ pub(crate) struct Grant {
     pub(crate) last_used_at: Option<Timestamp>,
 }
 
-fn secret_hash(secret: &str) -> SecretHash {
-    Sha256::digest(secret.as_bytes()).into()
-}
-
-fn validate_name(raw: &str) -> Result<String, Invalid> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(Invalid::new("required", "name", "name must not be empty"));
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(Invalid::new(
-            "too_long",
-            "name",
-            format!("name must be at most {NAME_MAX_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "invalid_characters",
-            "name",
-            "name must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 /// A validated token to create.
 struct NewToken {
     id: Uuid,
@@ -199,10 +168,7 @@ impl Store {
                 .into());
             }
         };
-        let secret = format!(
-            "{TOKEN_PREFIX}{}",
-            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-        );
+        let secret = new_secret(TOKEN_PREFIX);
         let token = NewToken {
             id: Uuid::now_v7(),
             name,
