@@ -96,27 +96,41 @@ impl Status {
     }
 }
 
-/// Trimmed, non-empty, bounded, free of control characters.
-pub fn validate_title(raw: &str) -> Result<String, Invalid> {
-    let title = raw.trim();
-    if title.is_empty() {
-        return Err(Invalid::new("required", "title", "title must not be empty"));
+/// A line of text a user names something with: trimmed, not empty, at most `max` characters, free of
+/// control characters. `what` begins the messages ("title must not be empty"); errors name `field`.
+pub fn validate_line(
+    raw: &str,
+    field: &'static str,
+    what: &str,
+    max: usize,
+) -> Result<String, Invalid> {
+    let line = raw.trim();
+    if line.is_empty() {
+        return Err(Invalid::new(
+            "required",
+            field,
+            format!("{what} must not be empty"),
+        ));
     }
-    if title.chars().count() > TITLE_MAX_CHARS {
+    if line.chars().count() > max {
         return Err(Invalid::new(
             "too_long",
-            "title",
-            format!("title must be at most {TITLE_MAX_CHARS} characters"),
+            field,
+            format!("{what} must be at most {max} characters"),
         ));
     }
-    if title.chars().any(char::is_control) {
+    if line.chars().any(char::is_control) {
         return Err(Invalid::new(
             "invalid_characters",
-            "title",
-            "title must not contain control characters",
+            field,
+            format!("{what} must not contain control characters"),
         ));
     }
-    Ok(title.to_owned())
+    Ok(line.to_owned())
+}
+
+pub fn validate_title(raw: &str) -> Result<String, Invalid> {
+    validate_line(raw, "title", "title", TITLE_MAX_CHARS)
 }
 
 pub fn validate_description(raw: &str) -> Result<String, Invalid> {
@@ -165,29 +179,7 @@ pub fn validate_tag_name(raw: &str, field: &'static str) -> Result<String, Inval
 
 /// A project name: trimmed, 1..=[`PROJECT_NAME_MAX_CHARS`] characters, no control characters.
 pub fn validate_project_name(raw: &str) -> Result<String, Invalid> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(Invalid::new(
-            "required",
-            "name",
-            "project name must not be empty",
-        ));
-    }
-    if name.chars().count() > PROJECT_NAME_MAX_CHARS {
-        return Err(Invalid::new(
-            "too_long",
-            "name",
-            format!("project name must be at most {PROJECT_NAME_MAX_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "invalid_characters",
-            "name",
-            "project name must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    validate_line(raw, "name", "project name", PROJECT_NAME_MAX_CHARS)
 }
 
 /// `#rgb` or `#rrggbb`, normalised to lowercase `#rrggbb`.

@@ -1,6 +1,7 @@
 //! What access tokens, calendar feeds and webhooks share: a name the user gives them, and a random secret
 //! with a prefix that tells its kind apart in logs and leak scanners (`tp_`, `tpcal_`, `whsec_`).
 
+use crate::domain::task::validate_line;
 use crate::error::Invalid;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,23 +28,5 @@ pub(crate) fn secret_hash(secret: &str) -> SecretHash {
 
 /// A name as given, trimmed: not empty, at most [`NAME_MAX_CHARS`], no control characters.
 pub(crate) fn validate_name(raw: &str) -> Result<String, Invalid> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(Invalid::new("required", "name", "name must not be empty"));
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(Invalid::new(
-            "too_long",
-            "name",
-            format!("name must be at most {NAME_MAX_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "invalid_characters",
-            "name",
-            "name must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    validate_line(raw, "name", "name", NAME_MAX_CHARS)
 }
