@@ -17,6 +17,24 @@ use uuid::Uuid;
 /// The topics every task change is published to: consumers' `task-events` and live views' `task-updates`.
 pub(crate) const TASK_EVENT_TOPICS: [&str; 2] = [topic::TASK_EVENTS, topic::TASK_UPDATES];
 
+impl Store {
+    /// An event for the owner's open tabs only (task-updates: no worker reads it), about `subject`,
+    /// written in the caller's transaction. The caller wakes the relay after the commit.
+    pub(crate) async fn emit_live_event<D: Dialect>(
+        &self,
+        on: &mut impl Conn<D>,
+        owner: &Owner,
+        kind: &str,
+        subject: Uuid,
+        data: &impl serde::Serialize,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let data = serde_json::to_value(data).map_err(encode_error)?;
+        let event = CloudEvent::new(self.event_source(), kind, subject, owner.id, now, data);
+        insert_event(on, &event, &[topic::TASK_UPDATES], now).await
+    }
+}
+
 /// Insert `event` once per topic in the caller's transaction, in one statement. The caller wakes the relay
 /// (`Store::outbox_wake`) after the commit.
 pub(crate) async fn insert_event<D: Dialect>(

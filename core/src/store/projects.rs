@@ -4,13 +4,12 @@
 
 use crate::domain::task::{validate_color, validate_project_name};
 use crate::error::{Invalid, StoreError, StoreResult};
-use crate::events::{CloudEvent, ProjectChangedData, kind, topic};
+use crate::events::{ProjectChangedData, kind};
 use crate::model::{Project, ProjectInput, ProjectPatch, ProjectTasks};
 use crate::store::dialect::{Conn, Dialect, query, query_as};
-use crate::store::outbox::insert_event;
 use crate::store::rows::Owner;
 use crate::store::tags::DEFAULT_COLOR;
-use crate::store::{Pool, Store, conflict_on_unique, encode_error, from_ms, ms, retry_deadlocked};
+use crate::store::{Pool, Store, conflict_on_unique, from_ms, ms, retry_deadlocked};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -350,15 +349,8 @@ impl Store {
             project_id,
             deleted,
         };
-        let event = CloudEvent::new(
-            self.event_source(),
-            kind::PROJECT_CHANGED,
-            project_id,
-            owner.id,
-            now,
-            serde_json::to_value(&data).map_err(encode_error)?,
-        );
-        insert_event(tx, &event, &[topic::TASK_UPDATES], now).await
+        self.emit_live_event(tx, owner, kind::PROJECT_CHANGED, project_id, &data, now)
+            .await
     }
 
     async fn insert_project<D: Dialect>(

@@ -215,15 +215,15 @@ impl Store {
             reminder_id,
             task_id,
         };
-        let event = CloudEvent::new(
-            self.event_source(),
+        self.emit_live_event(
+            &mut tx,
+            owner,
             kind::REMINDER_DISMISSED,
             task_id,
-            owner.id,
+            &data,
             now,
-            serde_json::to_value(&data).map_err(encode_error)?,
-        );
-        insert_event(&mut tx, &event, &[topic::TASK_UPDATES], now).await?;
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
