@@ -28,6 +28,9 @@ const state = {
   order: [],
   seq: 0,
   abort: null,
+  // How many rows the user asked to see (Load more raises it), and the reload in flight, if any.
+  want: 0,
+  reloading: 0,
   events: null,
   editing: null,
   reminderWatch: null,
@@ -649,10 +652,12 @@ async function reload({ keepCount = false } = {}) {
   showAgenda(Boolean(state.view.agenda));
   if (state.view.agenda) return loadAgenda();
   const p = query();
-  p.set("limit", String(keepCount ? Math.min(MAX_PAGE, Math.max(PAGE, state.items.length)) : PAGE));
+  if (!keepCount) state.want = PAGE;
+  p.set("limit", String(keepCount ? Math.min(MAX_PAGE, Math.max(PAGE, state.items.length, state.want)) : PAGE));
   const seq = ++state.seq;
   if (state.abort) state.abort.abort();
   state.abort = new AbortController();
+  state.reloading = seq;
   busy(1);
   try {
     const page = await api("GET", `/tasks?${p}`, undefined, state.abort.signal);
@@ -667,12 +672,18 @@ async function reload({ keepCount = false } = {}) {
   } catch (err) {
     if (err.name !== "AbortError") toast(err.message);
   } finally {
+    if (state.reloading === seq) state.reloading = 0;
     busy(-1);
   }
 }
 
 async function loadMore() {
   if (!state.nextCursor) return;
+  state.want = state.items.length + PAGE;
+  // A live refresh in flight would land after this page with its shorter list and undo the click:
+  // it is asked again, for the longer list. A refresh that starts while this page loads asks for the
+  // longer list itself, so this page is then dropped for it.
+  if (state.reloading) return reload({ keepCount: true });
   const p = query();
   p.set("limit", String(PAGE));
   p.set("cursor", state.nextCursor);
