@@ -31,6 +31,8 @@ const state = {
   // How many rows the user asked to see (Load more raises it), and the reload in flight, if any.
   want: 0,
   reloading: 0,
+  // Personal webhooks' names by id, for naming their deliveries; null for one no longer there.
+  webhookNames: new Map(),
   events: null,
   editing: null,
   reminderWatch: null,
@@ -440,6 +442,7 @@ function describeWebhook(w) {
 
 async function loadWebhooks() {
   const hooks = await api("GET", "/webhooks");
+  for (const w of hooks) state.webhookNames.set(w.id, w.name);
   $("#webhook-list").replaceChildren(...hooks.map((w) => {
     const status = describeWebhook(w);
     return h("li", { "data-id": w.id },
@@ -502,6 +505,7 @@ async function deleteWebhook(w, btn) {
   btn.disabled = true;
   try {
     await api("DELETE", `/webhooks/${w.id}`);
+    state.webhookNames.set(w.id, null);
     toast(`Deleted “${w.name}”`);
     await loadWebhooks();
   } catch (err) {
@@ -563,6 +567,7 @@ function signOut(message) {
   state.projects = [];
   state.expanded.clear();
   state.subtasks.clear();
+  state.webhookNames.clear();
   state.selected = null;
   $("#tasks").replaceChildren();
   $("#alerts").replaceChildren();
@@ -786,7 +791,7 @@ function fillTask(li, task) {
   const pending = task.reminders.filter((r) => !r.fired_at).length;
   if (pending) meta.append(h("span", { class: "rem", title: task.reminders.map(describeReminder).join("\n") }, icon("bell"), `${pending} reminder${pending === 1 ? "" : "s"}`));
   const failed = task.reminders.flatMap((r) => r.deliveries.filter((d) => d.status === "failed"));
-  if (failed.length) meta.append(h("span", { class: "rem failed", title: failed.map((d) => `${CHANNEL_LABEL[d.channel]}: ${d.last_error}`).join("\n") }, icon("bell"), "Reminder not delivered"));
+  if (failed.length) meta.append(h("span", { class: "rem failed", title: failed.map((d) => `${deliveryChannel(d)}: ${d.last_error}`).join("\n") }, icon("bell"), "Reminder not delivered"));
   for (const tag of task.tags) {
     meta.append(h("button", { type: "button", class: "chip", style: `--tag:${tagColor(tag)}`, title: `Show tasks tagged ${tag.name}`, onclick: () => filterTag(tag.name) }, tag.name));
   }
@@ -1094,16 +1099,39 @@ function openEditor(id, known) {
   el.title.focus();
 }
 
+// Where a delivery goes: "Email", a personal webhook by its name, or "Webhook" (the platform's, or one
+// whose name is still being fetched).
+function deliveryChannel(d) {
+  if (!d.webhook_id || !state.webhookNames.has(d.webhook_id)) return CHANNEL_LABEL[d.channel];
+  const name = state.webhookNames.get(d.webhook_id);
+  return name === null ? "Deleted webhook" : `Webhook “${name}”`;
+}
+
+// Fetches the names of the personal webhooks a task's deliveries went to, once for ids not seen yet,
+// and shows them in the open editor.
+async function learnWebhookNames(task) {
+  const unknown = task.reminders.flatMap((r) => r.deliveries).map((d) => d.webhook_id).filter((id) => id && !state.webhookNames.has(id));
+  if (!unknown.length) return;
+  try {
+    const hooks = await api("GET", "/webhooks");
+    for (const w of hooks) state.webhookNames.set(w.id, w.name);
+  } catch {
+    return;
+  }
+  for (const id of unknown) if (!state.webhookNames.has(id)) state.webhookNames.set(id, null);
+  if (state.editing && state.editing.id === task.id && $("#editor").open) renderReminders(state.editing);
+}
+
 // What became of a fired reminder on each channel; nothing says "sent" unless that channel sent it.
 function deliveryState(d) {
-  const name = CHANNEL_LABEL[d.channel];
+  const name = deliveryChannel(d);
   switch (d.status) {
     case "sent":
       return h("span", { class: "delivery sent", title: d.sent_at ? `Sent ${formatInstant(d.sent_at)}` : null }, `${name} sent`);
     case "failed":
       return h("span", { class: "delivery failed" },
         h("span", { class: "reason", title: d.last_error }, `${name} failed: ${d.last_error || "unknown error"}`),
-        h("button", { type: "button", class: "btn ghost small", "aria-label": `Retry ${name.toLowerCase()}`, onclick: (e) => retryDelivery(d, e.currentTarget) }, "Retry"));
+        h("button", { type: "button", class: "btn ghost small", "aria-label": `Retry ${name[0].toLowerCase()}${name.slice(1)}`, onclick: (e) => retryDelivery(d, e.currentTarget) }, "Retry"));
     case "retrying":
       return h("span", { class: "delivery retrying", title: d.last_error ? `Attempt ${d.attempts} failed: ${d.last_error}` : null },
         `${name} retrying${d.next_attempt_at ? ` · next ${formatInstant(d.next_attempt_at)}` : ""}`);
@@ -1137,6 +1165,7 @@ function renderReminders(task) {
     ),
   );
   if (!task.reminders.length) list.append(h("li", { class: "muted" }, "No reminders"));
+  learnWebhookNames(task);
   clearTimeout(state.reminderWatch);
   if ($("#editor").open && task.reminders.some(reminderBusy)) {
     state.reminderWatch = setTimeout(() => refreshEditing().catch(() => {}), REMINDER_WATCH_MS);

@@ -719,14 +719,16 @@ try {
   }));
   check((await page.locator("#token-secret-value").inputValue()) === "", "closing the panel clears the secret");
 
-  step("settings: reminder email off and to another address; a webhook's secret is shown once, a test send signed with it reaches a receiver here, and it is disabled and deleted; a calendar feed's URL is shown once, served, and revoked");
+  step("settings: reminder email off and to another address; a webhook's secret is shown once, a test send signed with it reaches a receiver here, a reminder too, which the task's editor says went to it by name; it is disabled and deleted; a calendar feed's URL is shown once, served, and revoked");
   const received = [];
+  let onReceived = () => {};
   const receiver = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk) => (body += chunk));
     req.on("end", () => {
       received.push({ headers: req.headers, body });
       res.writeHead(204).end();
+      onReceived();
     });
   });
   await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -775,6 +777,31 @@ try {
     check(headers["x-todo-signature"] === `sha256=${expected}`, "the test is signed with the webhook's secret");
     check(JSON.parse(body).type === "todo.webhook.test.v1", `a test event: ${body}`);
     await page.screenshot({ path: join(shots, "settings.png"), animations: "disabled" });
+
+    await settings.getByRole("button", { name: "Close" }).click();
+    await settings.waitFor({ state: "hidden" });
+    const reminded = new Promise((resolve) => (onReceived = () => received.some((r) => r.body.includes("Water the plants")) && resolve()));
+    const plants = await fetch(`${base}/api/v1/tasks`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${session}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ title: "Water the plants", reminders: [{ at: new Date(Date.now() + 1000).toISOString() }] }),
+    });
+    check(plants.status === 201, `creating a task with a reminder answered ${plants.status}`);
+    await reminded;
+    const plantsAlert = page.locator('[data-role="reminder"]', { hasText: "Water the plants" });
+    await plantsAlert.waitFor({ timeout: 20_000 });
+    await plantsAlert.getByRole("button", { name: "Dismiss" }).click();
+    await plantsAlert.waitFor({ state: "detached" });
+    const search = page.getByLabel("Search tasks");
+    const searched = await search.inputValue();
+    await search.fill("plants");
+    await page.getByRole("button", { name: "Edit “Water the plants”" }).click();
+    await page.locator("#reminder-list .delivery.sent", { hasText: "Webhook “Automation” sent" }).waitFor();
+    await page.keyboard.press("Escape");
+    await page.locator("#editor").waitFor({ state: "hidden" });
+    await search.fill(searched);
+    await page.getByRole("button", { name: "Settings", exact: true }).click();
+    await hookRow.filter({ hasText: "last reminder sent" }).waitFor();
     await hookRow.getByRole("button", { name: "Disable “Automation”" }).click();
     await hookRow.getByRole("button", { name: "Enable “Automation”" }).waitFor();
     check((await hookRow.locator(".webhook-status").textContent()).startsWith("disabled"), "the row says it is disabled");
