@@ -1,6 +1,7 @@
 //! Configuration: every setting is a flag and an environment variable (the README's configuration table
 //! lists them; the operator sets the same names).
 
+use crate::limit::TrustedProxies;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use todo_contract::{env, port};
@@ -102,6 +103,11 @@ pub struct Config {
     /// Comma-separated origins allowed by CORS (empty: same origin only).
     #[arg(long, env = env::CORS_ORIGINS, default_value = "", global = true)]
     pub cors_origins: String,
+    /// Comma-separated addresses and CIDR ranges of the proxies in front of this server (ingress
+    /// controller, load balancer): a request from one of them is counted against the address its
+    /// `X-Forwarded-For` names, for the per-address login limit (empty: the connection's address).
+    #[arg(long, env = env::TRUSTED_PROXIES, default_value = "", global = true)]
+    pub trusted_proxies: TrustedProxies,
     /// Run the worker roles in this process over the in-process bus (default: when no Dapr sidecar).
     #[arg(long, env = env::EMBEDDED_WORKERS, action = clap::ArgAction::Set, global = true)]
     pub embedded_workers: Option<bool>,

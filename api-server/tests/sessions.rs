@@ -70,3 +70,45 @@ http_test!(
     assert!((1..=15 * 60).contains(&wait), "{wait}");
     assert_eq!(login(&app, "eve@example.com", "password123").await.status, StatusCode::OK);
 });
+
+/// Behind a trusted proxy, failed logins count against the client its `X-Forwarded-For` names: twenty
+/// from one client block that client, not the next one behind the same proxy. Not trusted, the proxy's
+/// header changes nothing and every client behind it shares one budget. Over a real socket, whose peer
+/// (127.0.0.1) plays the proxy.
+#[tokio::test]
+async fn the_address_limit_counts_clients_behind_a_trusted_proxy() {
+    let db = todo_core::testing::TestDb::sqlite().await;
+    for (trusted, apart) in [("127.0.0.0/8", true), ("", false)] {
+        let base = serve(app_with(db.store.clone(), &["--trusted-proxies", trusted])).await;
+        let http = reqwest::Client::new();
+        let attempt = |from: &'static str, n: u32| {
+            http.post(format!("{base}/api/v1/auth/login"))
+                .header("x-forwarded-for", format!("203.0.113.1, {from}"))
+                .json(&json!({"email": format!("user{n}@example.com"), "password": "guess-guess"}))
+                .send()
+        };
+        for n in 0..20 {
+            assert_eq!(
+                attempt("198.51.100.7", n).await.unwrap().status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let blocked = attempt("198.51.100.7", 20).await.unwrap();
+        assert_eq!(
+            blocked.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "trusted {trusted:?}"
+        );
+        let next = attempt("198.51.100.8", 21).await.unwrap().status();
+        let expected = if apart {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(
+            next, expected,
+            "another client behind the proxy, trusted {trusted:?}"
+        );
+    }
+    db.cleanup().await;
+}

@@ -36,6 +36,11 @@ pub mod env {
     pub const STREAM_RECHECK_SECS: &str = "TODO_STREAM_RECHECK_SECS";
     /// CORS origins. Read by `todo-api`; the operator leaves the default.
     pub const CORS_ORIGINS: &str = "TODO_CORS_ORIGINS";
+    /// Comma-separated addresses and CIDR ranges of the proxies in front of the API (ingress
+    /// controller, load balancer, mesh sidecar): from a peer in them, the client is read from
+    /// `X-Forwarded-For`, for the per-address login limit. Set by the operator on the API from
+    /// `spec.api.trustedProxies` (by default the cluster's private ranges); read by `todo-api`.
+    pub const TRUSTED_PROXIES: &str = "TODO_TRUSTED_PROXIES";
     /// Run the worker roles inside `todo-api`. Set to `false` by the operator (each role is its own
     /// Deployment); read by `todo-api`.
     pub const EMBEDDED_WORKERS: &str = "TODO_EMBEDDED_WORKERS";
@@ -133,7 +138,7 @@ pub mod env {
     ];
     /// Every variable `todo-api`'s command line reads (its clap arguments' `env`), besides
     /// [`EVENTS`] and [`NOTIFY`].
-    pub const API_OWN: [&str; 12] = [
+    pub const API_OWN: [&str; 13] = [
         DATABASE_URL,
         HTTP_ADDR,
         JWT_SECRET,
@@ -145,6 +150,7 @@ pub mod env {
         REQUEST_TIMEOUT_SECS,
         STREAM_RECHECK_SECS,
         CORS_ORIGINS,
+        TRUSTED_PROXIES,
         EMBEDDED_WORKERS,
     ];
     /// Every variable `todo-worker`'s command line reads (its clap arguments' `env`), besides

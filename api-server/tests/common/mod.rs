@@ -16,14 +16,20 @@ use todo_core::Store;
 use tower::ServiceExt;
 
 pub fn app(store: Store) -> Router {
+    app_with(store, &[])
+}
+
+/// [`app`] with further command-line arguments.
+pub fn app_with(store: Store, args: &[&str]) -> Router {
     // Open streams check their credential again every second (60 by default), so tests see a revoked one end.
-    let cli = Cli::parse_from([
+    let defaults = [
         "todo-api",
         "--max-body-bytes",
         "65536",
         "--stream-recheck-secs",
         "1",
-    ]);
+    ];
+    let cli = Cli::parse_from(defaults.iter().chain(args));
     todo_api::app::build(AppState {
         store,
         tokens: Arc::new(TokenKeys::new(b"test-secret", 60)),
@@ -163,6 +169,15 @@ macro_rules! http_test {
             }
         }
     };
+}
+
+/// Serves `app` on a loopback port, as `todo-api serve` does (the connection's address included); its URL.
+pub async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    format!("http://{addr}")
 }
 
 /// A free loopback port for a server the test starts as a process.
