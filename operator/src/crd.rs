@@ -165,7 +165,32 @@ pub struct ApiSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub min_available: Option<i32>,
+    /// Addresses and CIDR ranges of the proxies in front of the API (the ingress controller, a load
+    /// balancer, a mesh sidecar). A request from one of them is counted against the client its
+    /// `X-Forwarded-For` names for the per-address login limit; from anywhere else, against the
+    /// connection's address. Omitted: the ranges where an ingress controller's pods live, 10.0.0.0/8,
+    /// 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, ::1/128 and fc00::/7; a client inside
+    /// the cluster can then claim any address, and the per-account limit still holds. `[]` trusts none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 64),
+        inner(regex(pattern = r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$"))
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
 }
+
+/// The proxies trusted when `spec.api.trustedProxies` is omitted: every address a pod, a node or an
+/// in-cluster load balancer has on common networks (RFC 1918, RFC 6598 shared space, loopback for a
+/// mesh sidecar, IPv6 unique-local).
+pub const DEFAULT_TRUSTED_PROXIES: [&str; 7] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "::1/128",
+    "fc00::/7",
+];
 
 fn default_api_replicas() -> i32 {
     2
@@ -178,6 +203,7 @@ impl Default for ApiSpec {
             autoscaling: None,
             resources: None,
             min_available: None,
+            trusted_proxies: None,
         }
     }
 }

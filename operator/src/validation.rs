@@ -343,6 +343,16 @@ pub fn validate(platform: &TodoPlatform) -> Result<(), Vec<String>> {
         DELETE_NEEDS_PROVISIONER,
     );
 
+    for (i, proxy) in spec.api.trusted_proxies.iter().flatten().enumerate() {
+        // As the API parses TODO_TRUSTED_PROXIES: a CIDR range or a single address.
+        let valid =
+            proxy.parse::<ipnet::IpNet>().is_ok() || proxy.parse::<std::net::IpAddr>().is_ok();
+        if !valid {
+            v.0.push(format!(
+                "spec.api.trustedProxies[{i}] must be an IP address or CIDR range (such as 10.0.0.0/8), not `{proxy}`"
+            ));
+        }
+    }
     if let Some(webhook) = &spec.notifications.webhook
         && !(webhook.url.starts_with("http://") || webhook.url.starts_with("https://"))
     {

@@ -651,3 +651,43 @@ fn private_webhooks_only_when_allowed() {
     spec["notifications"] = serde_json::json!({ "allowPrivateWebhooks": true });
     assert_eq!(allowed(spec), ["todo-api", "todo-worker-notifier"]);
 }
+
+/// `trustedProxies` reaches the API as `TODO_TRUSTED_PROXIES`, and only the API: the spec's list when
+/// given (`[]` trusting none), else the cluster's private ranges, which the CRD's description lists.
+#[test]
+fn trusted_proxies_reach_the_api_only() {
+    let proxies = |spec: serde_json::Value| -> Vec<(String, String)> {
+        build(&platform("todo", "ns", spec))
+            .deployments
+            .iter()
+            .flat_map(|d| {
+                let name = d.metadata.name.clone().expect("a name");
+                pod_of(d).containers[0]
+                    .env
+                    .iter()
+                    .flatten()
+                    .filter(|e| e.name == "TODO_TRUSTED_PROXIES")
+                    .map(move |e| (name.clone(), e.value.clone().unwrap_or_default()))
+            })
+            .collect()
+    };
+    let defaults = todo_operator::crd::DEFAULT_TRUSTED_PROXIES.join(",");
+    assert_eq!(proxies(managed()), [("todo-api".to_owned(), defaults)]);
+    let description =
+        serde_json::to_string(&<TodoPlatform as kube::CustomResourceExt>::crd()).unwrap();
+    for range in todo_operator::crd::DEFAULT_TRUSTED_PROXIES {
+        assert!(description.contains(range), "the CRD lists {range}");
+    }
+    let mut spec = managed();
+    spec["api"] = serde_json::json!({ "trustedProxies": ["10.42.0.0/16", "203.0.113.10"] });
+    assert_eq!(
+        proxies(spec),
+        [(
+            "todo-api".to_owned(),
+            "10.42.0.0/16,203.0.113.10".to_owned()
+        )]
+    );
+    let mut spec = managed();
+    spec["api"] = serde_json::json!({ "trustedProxies": [] });
+    assert_eq!(proxies(spec), [("todo-api".to_owned(), String::new())]);
+}

@@ -309,6 +309,30 @@ fn render_enforces_the_schema_ranges() {
     }
 }
 
+/// A trusted proxy that is no address or range is rejected by `render` (and the validate step) naming
+/// its index; the CRD's pattern only catches what is not address-shaped at all.
+#[test]
+fn render_rejects_bad_trusted_proxies() {
+    for bad in ["10.0.0.0/33", "10.0.0", "ingress-nginx"] {
+        let spec = with(
+            managed(),
+            "/api/trustedProxies",
+            serde_json::json!(["10.0.0.0/8", bad]),
+        );
+        let rendered = render_error(&platform(spec));
+        assert!(
+            rendered.contains("spec.api.trustedProxies[1] must be an IP address or CIDR range"),
+            "{bad}: {rendered:?}"
+        );
+    }
+    let fine = with(
+        managed(),
+        "/api/trustedProxies",
+        serde_json::json!(["10.0.0.0/8", "2001:db8::/32", "203.0.113.10"]),
+    );
+    assert_eq!(render_error(&platform(fine)), "");
+}
+
 /// A retry duration outside the CRD's pattern is rejected by `render` (the API server rejects it by
 /// the same pattern), naming the field.
 #[test]

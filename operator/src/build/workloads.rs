@@ -24,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Ctx, short_hash};
-use crate::crd::{NotifyRetrySpec, OtlpProtocol, PullPolicy};
+use crate::crd::{ApiSpec, DEFAULT_TRUSTED_PROXIES, NotifyRetrySpec, OtlpProtocol, PullPolicy};
 use crate::names::{API_PORT, CONFIG_HASH_ANNOTATION, DAPR_METRICS_PORT, WORKER_PORT, WorkerRole};
 use todo_contract::env as var;
 
@@ -467,6 +467,14 @@ fn deployment(ctx: &Ctx, mut app: App, config_hash: &str) -> Deployment {
     }
 }
 
+/// `TODO_TRUSTED_PROXIES`: the spec's list, or the cluster's private ranges when it has none.
+fn trusted_proxies(api: &ApiSpec) -> String {
+    match &api.trusted_proxies {
+        Some(list) => list.join(","),
+        None => DEFAULT_TRUSTED_PROXIES.join(","),
+    }
+}
+
 /// The API Deployment and one Deployment per enabled worker role.
 pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) -> Vec<Deployment> {
     let spec = &ctx.platform.spec;
@@ -490,6 +498,7 @@ pub(super) fn deployments(ctx: &Ctx, roles: &[WorkerRole], config_hash: &str) ->
             env(var::MIGRATE, "false"),
             secret_env(var::DATABASE_URL, database_url_ref(ctx)),
             secret_env(var::JWT_SECRET, jwt_secret_ref(ctx)),
+            env(var::TRUSTED_PROXIES, trusted_proxies(&spec.api)),
             // Dapr's variable name for the app token the sidecar presents (see the annotation).
             secret_env(
                 var::APP_API_TOKEN,
