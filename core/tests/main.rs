@@ -2,6 +2,7 @@
 //! PostgreSQL's concurrent tag changes (`tag_races`).
 
 mod calendar_feeds;
+mod login_failures;
 mod notification_settings;
 mod store;
 mod tag_races;

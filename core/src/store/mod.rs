@@ -9,6 +9,7 @@
 mod calendar_feeds;
 mod callers;
 pub mod dialect;
+mod login_failures;
 mod notifications;
 mod outbox;
 mod projects;
@@ -26,6 +27,7 @@ pub use calendar_feeds::{
     FeedGrant, FeedVersion,
 };
 pub use callers::CALLER_TTL;
+pub use login_failures::FailureWindow;
 pub use notifications::{
     CreatedWebhook, MAX_WEBHOOKS, NotificationSettings, NotificationSettingsInput,
     NotificationTargets, WEBHOOK_SECRET_PREFIX, Webhook, WebhookInput, WebhookPatch, WebhookTarget,
