@@ -1,7 +1,6 @@
 //! Failed-login limits: per account and per client address, so a password cannot be guessed quickly
-//! against one account or sprayed across many from one address. Kept in memory per process: with N
-//! replicas behind a balancer an attacker gets up to N times the budget, which still turns a fast guess
-//! into a slow one; a shared store would be needed for an exact limit.
+//! against one account or sprayed across many from one address. Counted in the database
+//! (`Store::login_failures`), so every replica shares one budget.
 //!
 //! Behind a proxy the connection's address is the proxy's, shared by every client: counted as is, 20
 //! typos anywhere would lock everyone out. So a request from a trusted proxy (`TODO_TRUSTED_PROXIES`)
@@ -12,21 +11,20 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use ipnet::IpNet;
-use std::collections::HashMap;
+use jiff::{SignedDuration, Timestamp};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use todo_core::domain::task::validate_email;
+use todo_core::store::FailureWindow;
+use todo_core::{Store, StoreResult};
 
 /// Failed logins one account absorbs in [`WINDOW`] before further attempts wait.
 pub const PER_ACCOUNT: u32 = 5;
 /// Failed logins one client address makes in [`WINDOW`] before further attempts wait.
 pub const PER_ADDRESS: u32 = 20;
 /// How long failures count.
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Keys kept before expired ones are swept (bounds memory under a spray of distinct emails).
-const SWEEP_AT: usize = 10_000;
+pub const WINDOW: SignedDuration = SignedDuration::from_secs(15 * 60);
 
 /// The addresses of the proxies in front of the server, whose `X-Forwarded-For` is believed.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -103,75 +101,68 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -
     client
 }
 
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<Key, Window>>,
+/// The keys an attempt counts against, with their limits: the account, when the email could be one
+/// (anything else matches no account, and would only add rows), and the client's address.
+fn keys(email: &str, address: Option<IpAddr>) -> Vec<(String, u32)> {
+    let account = account(email).map(|key| (key, PER_ACCOUNT));
+    let address = address.map(|a| (format!("address:{a}"), PER_ADDRESS));
+    account.into_iter().chain(address).collect()
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Account(String),
-    Address(IpAddr),
+fn account(email: &str) -> Option<String> {
+    validate_email(email).ok().map(|e| format!("account:{e}"))
 }
 
-#[derive(Clone, Copy)]
-struct Window {
-    started: Instant,
-    count: u32,
+/// The start of the oldest window still running at `now`.
+fn since(now: Timestamp) -> Timestamp {
+    now - WINDOW
 }
 
-impl LoginLimiter {
-    /// `Some(seconds)` to wait when `email` or `address` has used up its failures.
-    pub fn check(&self, email: &str, address: Option<IpAddr>, now: Instant) -> Option<u64> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        keys(email, address)
-            .filter_map(|(key, limit)| {
-                let w = failures.get(&key)?;
-                let left = WINDOW
-                    .checked_sub(now.duration_since(w.started))
-                    .filter(|left| !left.is_zero())?;
-                (w.count >= limit).then(|| left.as_secs() + 1)
-            })
-            .max()
+/// `Some(seconds)` to wait when `email` or `address` has used up its failures.
+pub async fn check(
+    store: &Store,
+    email: &str,
+    address: Option<IpAddr>,
+    now: Timestamp,
+) -> StoreResult<Option<u64>> {
+    let keys = keys(email, address);
+    let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+    let windows = store.login_failures(&names, since(now)).await?;
+    Ok(wait(&keys, &windows, now))
+}
+
+/// The longest wait any used-up window imposes: until it has run its [`WINDOW`] (rounded up a second).
+fn wait(keys: &[(String, u32)], windows: &[FailureWindow], now: Timestamp) -> Option<u64> {
+    windows
+        .iter()
+        .filter_map(|w| {
+            let (_, limit) = keys.iter().find(|(key, _)| *key == w.key)?;
+            let left = WINDOW - now.duration_since(w.started);
+            let secs = u64::try_from(left.as_secs()).ok()?;
+            (w.failures >= *limit && left.is_positive()).then_some(secs + 1)
+        })
+        .max()
+}
+
+/// Count a failed attempt against `email` and `address`.
+pub async fn failed(
+    store: &Store,
+    email: &str,
+    address: Option<IpAddr>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let keys = keys(email, address);
+    let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+    store.record_login_failure(&names, now, since(now)).await
+}
+
+/// A successful login clears its account's failures (not its address's: one right password does not
+/// vouch for the other accounts tried from there).
+pub async fn succeeded(store: &Store, email: &str) -> StoreResult<()> {
+    match account(email) {
+        Some(key) => store.clear_login_failures(&key).await,
+        None => Ok(()),
     }
-
-    /// Count a failed attempt against `email` and `address`.
-    pub fn failed(&self, email: &str, address: Option<IpAddr>, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= SWEEP_AT {
-            failures.retain(|_, w| now.duration_since(w.started) < WINDOW);
-        }
-        for (key, _) in keys(email, address) {
-            let w = failures.entry(key).or_insert(Window {
-                started: now,
-                count: 0,
-            });
-            if now.duration_since(w.started) >= WINDOW {
-                *w = Window {
-                    started: now,
-                    count: 0,
-                };
-            }
-            w.count += 1;
-        }
-    }
-
-    /// A successful login clears its account's failures (not its address's: one right password does not
-    /// vouch for the other accounts tried from there).
-    pub fn succeeded(&self, email: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&account(email));
-    }
-}
-
-fn account(email: &str) -> Key {
-    Key::Account(email.trim().to_lowercase())
-}
-
-fn keys(email: &str, address: Option<IpAddr>) -> impl Iterator<Item = (Key, u32)> {
-    let account = (account(email), PER_ACCOUNT);
-    let address = address.map(|a| (Key::Address(a), PER_ADDRESS));
-    std::iter::once(account).chain(address)
 }
 
 #[cfg(test)]
@@ -252,36 +243,64 @@ mod tests {
         }
     }
 
-    /// The fifth failure for an account blocks it (whatever the address) until the window has passed
-    /// since its first; an address is blocked after its twentieth, across accounts; success clears the
-    /// account only.
-    #[test]
-    fn limits_per_account_and_address() {
-        let limiter = LoginLimiter::default();
-        let start = Instant::now();
-        let home: IpAddr = "192.0.2.1".parse().unwrap();
-        let other: IpAddr = "192.0.2.2".parse().unwrap();
-        for _ in 0..PER_ACCOUNT {
-            assert_eq!(limiter.check("ada@example.com", Some(home), start), None);
-            limiter.failed("Ada@example.com", Some(home), start);
+    fn window(key: &str, started: Timestamp, failures: u32) -> FailureWindow {
+        FailureWindow {
+            key: key.into(),
+            started,
+            failures,
         }
-        let later = start + Duration::from_secs(60);
-        let wait = limiter
-            .check("ada@example.com", Some(other), later)
-            .unwrap();
-        assert_eq!(wait, WINDOW.as_secs() - 60 + 1);
-        assert_eq!(limiter.check("ada@example.com", None, start + WINDOW), None);
-        limiter.succeeded("ADA@example.com");
-        assert_eq!(limiter.check("ada@example.com", Some(other), later), None);
+    }
 
-        for i in 0..PER_ADDRESS - PER_ACCOUNT {
-            limiter.failed(&format!("user{i}@example.com"), Some(home), start);
-        }
-        assert!(
-            limiter
-                .check("new@example.com", Some(home), later)
-                .is_some()
+    /// An attempt counts against the account only when its email could be one, and against the address
+    /// when there is one.
+    #[test]
+    fn keys_are_the_account_and_the_address() {
+        let home = Some(ip("192.0.2.1"));
+        assert_eq!(
+            keys(" Ada@Example.com ", home),
+            [
+                ("account:ada@example.com".to_owned(), PER_ACCOUNT),
+                ("address:192.0.2.1".to_owned(), PER_ADDRESS)
+            ]
         );
-        assert_eq!(limiter.check("new@example.com", Some(other), later), None);
+        assert_eq!(
+            keys("not an email", home),
+            [("address:192.0.2.1".to_owned(), PER_ADDRESS)]
+        );
+        assert_eq!(
+            keys("ada@example.com", None),
+            [("account:ada@example.com".to_owned(), PER_ACCOUNT)]
+        );
+    }
+
+    /// A window blocks once it holds its key's limit, until it has run fifteen minutes; the longest
+    /// wait of the two keys is the answer.
+    #[test]
+    fn a_full_window_blocks_until_it_has_run() {
+        let start: Timestamp = "2026-03-10T12:00:00Z".parse().unwrap();
+        let later = start + SignedDuration::from_mins(1);
+        let ada = keys("ada@example.com", Some(ip("192.0.2.1")));
+        let account = window("account:ada@example.com", start, PER_ACCOUNT);
+        assert_eq!(
+            wait(&ada, std::slice::from_ref(&account), later),
+            Some(14 * 60 + 1)
+        );
+        let almost = window("account:ada@example.com", start, PER_ACCOUNT - 1);
+        assert_eq!(wait(&ada, &[almost], later), None);
+        assert_eq!(
+            wait(&ada, std::slice::from_ref(&account), start + WINDOW),
+            None
+        );
+        let address = window("address:192.0.2.1", later, PER_ADDRESS);
+        assert_eq!(
+            wait(&ada, &[account, address.clone()], later),
+            Some(15 * 60 + 1)
+        );
+        let other = keys("bob@example.com", Some(ip("192.0.2.2")));
+        assert_eq!(
+            wait(&other, &[address], later),
+            None,
+            "another key's window"
+        );
     }
 }

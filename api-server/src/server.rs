@@ -120,7 +120,6 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
         config: Arc::new(cfg.clone()),
         metrics,
         live,
-        logins: Default::default(),
     };
     let app = crate::app::build(state);
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)

@@ -2,7 +2,6 @@
 
 use crate::auth::TokenKeys;
 use crate::config::Config;
-use crate::limit::LoginLimiter;
 use crate::live::LiveHub;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -16,6 +15,4 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Per-user live task updates for Server-Sent Events.
     pub live: LiveHub,
-    /// Failed logins per account and address.
-    pub logins: Arc<LoginLimiter>,
 }

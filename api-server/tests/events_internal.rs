@@ -34,7 +34,6 @@ fn state(store: Store) -> AppState {
         config: Arc::new(Cli::parse_from(["todo-api"]).config),
         metrics: todo_api::metrics::handle(),
         live: LiveHub::default(),
-        logins: Default::default(),
     }
 }
 

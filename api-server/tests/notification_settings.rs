@@ -27,7 +27,6 @@ fn app_allowing_private(store: Store) -> Router {
         config: Arc::new(cli.config),
         metrics: todo_api::metrics::handle(),
         live: LiveHub::default(),
-        logins: Default::default(),
     })
 }
 

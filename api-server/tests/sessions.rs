@@ -71,6 +71,23 @@ http_test!(
     assert_eq!(login(&app, "eve@example.com", "password123").await.status, StatusCode::OK);
 });
 
+http_test!(
+    /// Replicas share one budget: failures made through one API process count in another on the same
+    /// database, and a success through either clears the account.
+    replicas_share_the_login_limit, |first, store| {
+    let second = app(store.clone());
+    signup(&first, "ada@example.com", "UTC").await;
+    for replica in [&first, &second, &first, &second] {
+        assert_eq!(login(replica, "ada@example.com", "guess-guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login(&second, "ada@example.com", "password123").await.status, StatusCode::OK, "four failures block nothing");
+    for replica in [&first, &second, &first, &second, &first] {
+        assert_eq!(login(replica, "ada@example.com", "guess-guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = login(&second, "ada@example.com", "password123").await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", None);
+});
+
 /// Behind a trusted proxy, failed logins count against the client its `X-Forwarded-For` names: twenty
 /// from one client block that client, not the next one behind the same proxy. Not trusted, the proxy's
 /// header changes nothing and every client behind it shares one budget. Over a real socket, whose peer

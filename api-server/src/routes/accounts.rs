@@ -1,14 +1,13 @@
 use crate::auth::{Auth, SessionAuth, TokenResponse, hash_password, verify_password};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
-use crate::limit::ClientAddress;
+use crate::limit::{self, ClientAddress};
 use crate::routes::CommonErrors;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use std::time::Instant;
 use todo_core::domain::task::{validate_email, validate_password};
 use todo_core::model::{LoginInput, PasswordChange, ProfilePatch, SignupInput, User};
 
@@ -58,7 +57,7 @@ pub async fn login(
     ClientAddress(address): ClientAddress,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Json<TokenResponse>> {
-    if let Some(wait) = s.logins.check(&input.email, address, Instant::now()) {
+    if let Some(wait) = limit::check(&s.store, &input.email, address, Timestamp::now()).await? {
         return Err(ApiError::too_many_attempts(
             "too many failed logins; wait before trying again",
             wait,
@@ -71,10 +70,10 @@ pub async fn login(
     };
     let id = creds.as_ref().map(|c| c.id);
     if !verify_password(input.password, creds.map(|c| c.password_hash)).await {
-        s.logins.failed(&input.email, address, Instant::now());
+        limit::failed(&s.store, &input.email, address, Timestamp::now()).await?;
         return Err(ApiError::unauthorized("wrong email or password"));
     }
-    s.logins.succeeded(&input.email);
+    limit::succeeded(&s.store, &input.email).await?;
     let owner = s
         .store
         .owner(id.ok_or_else(|| ApiError::unauthorized("wrong email or password"))?)
@@ -117,7 +116,7 @@ pub async fn change_password(
     ClientAddress(address): ClientAddress,
     ApiJson(input): ApiJson<PasswordChange>,
 ) -> ApiResult<Json<TokenResponse>> {
-    if let Some(wait) = s.logins.check(&owner.email, address, Instant::now()) {
+    if let Some(wait) = limit::check(&s.store, &owner.email, address, Timestamp::now()).await? {
         return Err(ApiError::too_many_attempts(
             "too many failed attempts; wait before trying again",
             wait,
@@ -126,7 +125,7 @@ pub async fn change_password(
     validate_password(&input.new_password).map_err(|e| ApiError::from(e).field("new_password"))?;
     let stored = s.store.password_hash(owner.id).await?;
     if !verify_password(input.current_password, Some(stored)).await {
-        s.logins.failed(&owner.email, address, Instant::now());
+        limit::failed(&s.store, &owner.email, address, Timestamp::now()).await?;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "wrong_password",

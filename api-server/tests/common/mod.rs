@@ -36,7 +36,6 @@ pub fn app_with(store: Store, args: &[&str]) -> Router {
         config: Arc::new(cli.config),
         metrics: todo_api::metrics::handle(),
         live: LiveHub::default(),
-        logins: Default::default(),
     })
 }
 
