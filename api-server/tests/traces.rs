@@ -29,17 +29,21 @@ async fn wait_for<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl 
     }
 }
 
-/// A caller's sampled `traceparent` on a task creation: the request span continues it, the relay's publish
-/// span and the audit worker's span (which writes the activity entry) are children of the request, whose
-/// context the event carried over the in-process bus.
-#[tokio::test(flavor = "multi_thread")]
-async fn in_process_events_continue_the_request_trace() {
-    let receiver = OtlpReceiver::start().await;
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER: &str = "00f067aa0ba902b7";
+
+/// Starts `todo-api` exporting to `receiver` over `protocol`, and creates a task carrying a caller's
+/// sampled `traceparent` (trace [`TRACE_ID`], parent [`CALLER`]). The server lives as long as what this
+/// returns.
+async fn traced_creation(
+    receiver: &OtlpReceiver,
+    protocol: &str,
+) -> (Server, todo_core::testing::TempDir) {
     let dir = todo_core::testing::TempDir::new("todo-trace");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.0.join("server.log")).unwrap();
-    let _server = Server(
+    let server = Server(
         Command::new(env!("CARGO_BIN_EXE_todo-api"))
             .env("TODO_HTTP_ADDR", format!("127.0.0.1:{port}"))
             .env(
@@ -50,6 +54,7 @@ async fn in_process_events_continue_the_request_trace() {
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 format!("http://{}", receiver.endpoint),
             )
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
             .env("OTEL_SERVICE_NAME", "api-under-test")
             // Batches leave every 5 s by default.
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
@@ -75,19 +80,27 @@ async fn in_process_events_continue_the_request_trace() {
         .await
         .unwrap();
     let token = signup["token"].as_str().expect("token").to_owned();
-
-    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let caller = "00f067aa0ba902b7";
     let created = http
         .post(format!("{base}/api/v1/tasks"))
         .bearer_auth(&token)
-        .header("traceparent", format!("00-{trace_id}-{caller}-01"))
+        .header("traceparent", format!("00-{TRACE_ID}-{CALLER}-01"))
         .header("tracestate", "vendor=opaque")
         .json(&serde_json::json!({"title": "follow me"}))
         .send()
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    (server, dir)
+}
+
+/// A caller's sampled `traceparent` on a task creation: the request span continues it, the relay's publish
+/// span and the audit worker's span (which writes the activity entry) are children of the request, whose
+/// context the event carried over the in-process bus.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_process_events_continue_the_request_trace() {
+    let receiver = OtlpReceiver::start().await;
+    let _server = traced_creation(&receiver, "http/protobuf").await;
+    let (trace_id, caller) = (TRACE_ID, CALLER);
 
     let is_audit = |s: &Span| {
         s.name == "process task-events"
@@ -136,4 +149,31 @@ async fn in_process_events_continue_the_request_trace() {
         .find(|s| s.name == "process task-updates")
         .unwrap_or_else(|| panic!("no live-updates span: {listing:#?}"));
     assert_eq!(live.parent_span_id, request.span_id, "{listing:#?}");
+}
+
+/// Over gRPC, the protocol a TodoPlatform's collector defaults to: the request's span and the relay's reach
+/// an OTLP/gRPC receiver (OpenTelemetry's generated `TraceService`, over HTTP/2).
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_reach_a_grpc_collector() {
+    let receiver = OtlpReceiver::start().await;
+    let _server = traced_creation(&receiver, "grpc").await;
+    let spans = wait_for("the request's span over gRPC", || async {
+        let spans = receiver.trace(TRACE_ID);
+        spans
+            .iter()
+            .any(|s| s.name == "POST /api/v1/tasks")
+            .then_some(spans)
+    })
+    .await;
+    let request = spans
+        .iter()
+        .find(|s| s.name == "POST /api/v1/tasks")
+        .expect("found above");
+    assert_eq!(request.parent_span_id, CALLER);
+    assert_eq!(request.service, "api-under-test");
+    assert!(spans.iter().all(|s| s.protocol == "grpc"), "{spans:?}");
+    assert!(
+        spans.iter().any(|s| s.name.starts_with("publish ")),
+        "the relay's spans too: {spans:?}"
+    );
 }

@@ -1,7 +1,8 @@
-//! An OTLP/HTTP trace receiver (`POST /v1/traces`, protobuf), standing in for an OpenTelemetry Collector:
-//! the platform's processes and their daprd sidecars export to it, and it decodes what they send with
-//! OpenTelemetry's published protobuf definitions (`opentelemetry-proto`), so a span that arrives is one a
-//! collector would have taken.
+//! An OTLP trace receiver, standing in for an OpenTelemetry Collector: on one port, over HTTP
+//! (`POST /v1/traces`, protobuf) and gRPC (`TraceService/Export` over HTTP/2), each span noting which. The
+//! platform's processes and their daprd sidecars export to it, and it decodes what they send with
+//! OpenTelemetry's published protobuf definitions and service (`opentelemetry-proto`), so a span that
+//! arrives is one a collector would have taken.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -29,6 +33,8 @@ pub struct Span {
     pub name: String,
     pub kind: i32,
     pub attributes: BTreeMap<String, String>,
+    /// `"http"` or `"grpc"`: how it was exported.
+    pub protocol: &'static str,
 }
 
 type Received = Arc<Mutex<Vec<Span>>>;
@@ -44,7 +50,8 @@ impl OtlpReceiver {
         let received: Received = Arc::default();
         let app = Router::new()
             .route("/v1/traces", post(export))
-            .with_state(received.clone());
+            .with_state(received.clone())
+            .fallback_service(TraceServiceServer::new(Collector(received.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -73,6 +80,29 @@ async fn export(
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
         return (StatusCode::BAD_REQUEST, protobuf, Vec::new());
     };
+    record(&received, request, "http");
+    (
+        StatusCode::OK,
+        protobuf,
+        ExportTraceServiceResponse::default().encode_to_vec(),
+    )
+}
+
+/// The gRPC service, as a collector implements it.
+struct Collector(Received);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        record(&self.0, request.into_inner(), "grpc");
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+fn record(received: &Received, request: ExportTraceServiceRequest, protocol: &'static str) {
     let mut spans = Vec::new();
     for resource_spans in request.resource_spans {
         let service = resource_spans
@@ -93,15 +123,11 @@ async fn export(
                 name: span.name,
                 kind: span.kind,
                 attributes: attributes(&span.attributes),
+                protocol,
             });
         }
     }
     received.lock().expect("receiver lock").extend(spans);
-    (
-        StatusCode::OK,
-        protobuf,
-        ExportTraceServiceResponse::default().encode_to_vec(),
-    )
 }
 
 fn attributes(pairs: &[KeyValue]) -> BTreeMap<String, String> {

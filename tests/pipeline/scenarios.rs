@@ -241,6 +241,14 @@ pub async fn one_trace_from_the_request_to_the_audit_entry(p: &Platform) {
         (chain, parent)
     };
 
+    assert!(
+        spans.iter().all(|s| s.protocol == "grpc"),
+        "every process and sidecar exports over gRPC, the platform's default: {:#?}",
+        spans
+            .iter()
+            .map(|s| (&s.service, &s.name, s.protocol))
+            .collect::<Vec<_>>()
+    );
     let request = find("request span", &|s| {
         s.name == "POST /api/v1/tasks" && s.kind == SpanKind::Server as i32
     });

@@ -236,7 +236,8 @@ impl Platform {
                 "reminders": { "schedule": "@every 1s" },
                 // Traces only where a caller asks (a sampled `traceparent`): the scenarios and the
                 // benchmark run as untraced as they were, while the tracing scenario is followed end to end.
-                "dapr": { "tracing": { "otlpEndpoint": otlp.endpoint, "protocol": "http", "samplingRate": "0.0001" } },
+                // Over gRPC, the protocol's default, from daprd and the apps alike.
+                "dapr": { "tracing": { "otlpEndpoint": otlp.endpoint, "samplingRate": "0.0001" } },
                 "notifications": {
                     "smtp": { "urlSecretRef": { "name": "todo-smtp", "key": "url" }, "from": "Todo <todo@example.com>" },
                     "webhook": {
