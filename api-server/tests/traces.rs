@@ -132,6 +132,7 @@ async fn in_process_events_continue_the_request_trace() {
     assert_eq!(request.kind, SpanKind::Server as i32);
     assert_eq!(request.parent_span_id, caller, "{listing:#?}");
     assert_eq!(request.service, "api-under-test");
+    assert!(spans.iter().all(|s| s.protocol == "http"), "{listing:#?}");
     assert_eq!(request.attributes["http.route"], "/api/v1/tasks");
     assert_eq!(request.attributes["http.response.status_code"], "201");
     for publish in spans.iter().filter(|s| s.name.starts_with("publish ")) {
