@@ -90,7 +90,7 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -
         .collect();
     for hop in hops.into_iter().rev() {
         // Not an address: nothing further left can be believed; the last proxy seen stands for the client.
-        let Ok(address) = hop.trim().parse::<IpAddr>() else {
+        let Some(address) = hop_address(hop.trim()) else {
             break;
         };
         client = address.to_canonical();
@@ -101,12 +101,32 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -
     client
 }
 
+/// An `X-Forwarded-For` entry's address: bare, or with a port as some load balancers write it (Azure's
+/// Application Gateway: `203.0.113.7:51234`, `[2001:db8::7]:51234`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
 /// The keys an attempt counts against, with their limits: the account, when the email could be one
 /// (anything else matches no account, and would only add rows), and the client's address.
 fn keys(email: &str, address: Option<IpAddr>) -> Vec<(String, u32)> {
     let account = account(email).map(|key| (key, PER_ACCOUNT));
-    let address = address.map(|a| (format!("address:{a}"), PER_ADDRESS));
+    let address = address.map(|a| (format!("address:{}", address_key(a)), PER_ADDRESS));
     account.into_iter().chain(address).collect()
+}
+
+/// An IPv4 address, or an IPv6 address's /64: one IPv6 client usually holds a whole /64 and could
+/// otherwise take a fresh address for every twenty guesses.
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !(u128::MAX >> 64);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+    }
 }
 
 fn account(email: &str) -> Option<String> {
@@ -213,6 +233,12 @@ mod tests {
             via("10.1.2.3", &["198.51.100.7, junk, 10.9.9.9"]),
             ip("10.9.9.9")
         );
+        // Entries with ports, as Azure's Application Gateway writes them.
+        assert_eq!(via("10.1.2.3", &["198.51.100.7:51234"]), ip("198.51.100.7"));
+        assert_eq!(
+            via("10.1.2.3", &["[2001:db8::42]:443, 10.9.9.9:80"]),
+            ip("2001:db8::42")
+        );
         // Nothing trusted: the connection's address, always.
         let none = TrustedProxies::default();
         assert_eq!(
@@ -267,6 +293,13 @@ mod tests {
             keys("not an email", home),
             [("address:192.0.2.1".to_owned(), PER_ADDRESS)]
         );
+        // One IPv6 /64 is one address.
+        for v6 in ["2001:db8:1:2::7", "2001:db8:1:2:ffff::1"] {
+            assert_eq!(
+                keys("", Some(ip(v6))),
+                [("address:2001:db8:1:2::/64".to_owned(), PER_ADDRESS)]
+            );
+        }
         assert_eq!(
             keys("ada@example.com", None),
             [("account:ada@example.com".to_owned(), PER_ACCOUNT)]
