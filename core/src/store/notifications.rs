@@ -12,7 +12,7 @@
 
 use crate::domain::task::validate_email;
 use crate::error::{Invalid, StoreError, StoreResult};
-use crate::store::dialect::{Conn, Dialect, query, query_as};
+use crate::store::dialect::{Conn, Dialect, Record, query, query_as};
 use crate::store::rows::Owner;
 use crate::store::secrets::{NAME_MAX_CHARS, new_secret, validate_name};
 use crate::store::{Pool, Store, from_ms, ms};
@@ -285,18 +285,8 @@ impl Store {
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id"
         );
         let rows: Vec<WebhookRow> = match &self.pool {
-            Pool::Postgres(p) => {
-                query_as(&sql)
-                    .bind(owner.id)
-                    .fetch_all(&mut p.acquire().await?)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                query_as(&sql)
-                    .bind(owner.id)
-                    .fetch_all(&mut p.acquire().await?)
-                    .await?
-            }
+            Pool::Postgres(p) => owners_webhooks(p, &sql, owner.id).await?,
+            Pool::Sqlite(p) => owners_webhooks(p, &sql, owner.id).await?,
         };
         Ok(rows.into_iter().map(Webhook::from).collect())
     }
@@ -305,20 +295,8 @@ impl Store {
     pub async fn webhook(&self, owner: &Owner, id: Uuid) -> StoreResult<Webhook> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND user_id = $2");
         let row: Option<WebhookRow> = match &self.pool {
-            Pool::Postgres(p) => {
-                query_as(&sql)
-                    .bind(id)
-                    .bind(owner.id)
-                    .fetch_optional(&mut p.acquire().await?)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                query_as(&sql)
-                    .bind(id)
-                    .bind(owner.id)
-                    .fetch_optional(&mut p.acquire().await?)
-                    .await?
-            }
+            Pool::Postgres(p) => own_webhook(p, &sql, id, owner.id).await?,
+            Pool::Sqlite(p) => own_webhook(p, &sql, id, owner.id).await?,
         };
         row.map(Webhook::from)
             .ok_or(StoreError::NotFound("webhook"))
@@ -355,22 +333,9 @@ impl Store {
 
     /// Delete one of the owner's webhooks: it gets no more reminders, and queued deliveries to it fail.
     pub async fn delete_webhook(&self, owner: &Owner, id: Uuid) -> StoreResult<()> {
-        let sql = "DELETE FROM webhooks WHERE id = $1 AND user_id = $2";
         let n = match &self.pool {
-            Pool::Postgres(p) => {
-                query(sql)
-                    .bind(id)
-                    .bind(owner.id)
-                    .execute(&mut p.acquire().await?)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                query(sql)
-                    .bind(id)
-                    .bind(owner.id)
-                    .execute(&mut p.acquire().await?)
-                    .await?
-            }
+            Pool::Postgres(p) => delete_own_webhook(p, id, owner.id).await?,
+            Pool::Sqlite(p) => delete_own_webhook(p, id, owner.id).await?,
         };
         if n == 0 {
             Err(StoreError::NotFound("webhook"))
@@ -388,26 +353,9 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<CreatedWebhook> {
         let secret = new_secret(WEBHOOK_SECRET_PREFIX);
-        let sql = "UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3 AND user_id = $4";
         let n = match &self.pool {
-            Pool::Postgres(p) => {
-                query(sql)
-                    .bind(secret.clone())
-                    .bind(ms(now))
-                    .bind(id)
-                    .bind(owner.id)
-                    .execute(&mut p.acquire().await?)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                query(sql)
-                    .bind(secret.clone())
-                    .bind(ms(now))
-                    .bind(id)
-                    .bind(owner.id)
-                    .execute(&mut p.acquire().await?)
-                    .await?
-            }
+            Pool::Postgres(p) => set_webhook_secret(p, id, owner.id, &secret, now).await?,
+            Pool::Sqlite(p) => set_webhook_secret(p, id, owner.id, &secret, now).await?,
         };
         if n == 0 {
             return Err(StoreError::NotFound("webhook"));
@@ -422,20 +370,8 @@ impl Store {
     pub async fn webhook_target(&self, owner: &Owner, id: Uuid) -> StoreResult<WebhookTarget> {
         let sql = "SELECT id, url, secret FROM webhooks WHERE id = $1 AND user_id = $2";
         let row: Option<(Uuid, String, String)> = match &self.pool {
-            Pool::Postgres(p) => {
-                query_as(sql)
-                    .bind(id)
-                    .bind(owner.id)
-                    .fetch_optional(&mut p.acquire().await?)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                query_as(sql)
-                    .bind(id)
-                    .bind(owner.id)
-                    .fetch_optional(&mut p.acquire().await?)
-                    .await?
-            }
+            Pool::Postgres(p) => own_webhook(p, sql, id, owner.id).await?,
+            Pool::Sqlite(p) => own_webhook(p, sql, id, owner.id).await?,
         };
         row.map(|(id, url, secret)| WebhookTarget { id, url, secret })
             .ok_or(StoreError::NotFound("webhook"))
@@ -448,32 +384,10 @@ impl Store {
         id: Uuid,
         test: &WebhookTest,
     ) -> StoreResult<()> {
-        let sql = "UPDATE webhooks SET last_test_at = $1, last_test_status = $2, last_test_error = $3 \
-             WHERE id = $4 AND user_id = $5";
-        let status = test.status_code.map(i32::from);
         match &self.pool {
-            Pool::Postgres(p) => {
-                query(sql)
-                    .bind(ms(test.at))
-                    .bind(status)
-                    .bind(test.error.clone())
-                    .bind(id)
-                    .bind(owner.id)
-                    .execute(&mut p.acquire().await?)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                query(sql)
-                    .bind(ms(test.at))
-                    .bind(status)
-                    .bind(test.error.clone())
-                    .bind(id)
-                    .bind(owner.id)
-                    .execute(&mut p.acquire().await?)
-                    .await?
-            }
-        };
-        Ok(())
+            Pool::Postgres(p) => set_webhook_test(p, id, owner.id, test).await,
+            Pool::Sqlite(p) => set_webhook_test(p, id, owner.id, test).await,
+        }
     }
 
     /// Where the user's reminders go now: the address to email (none when email is off; the account's
@@ -495,20 +409,8 @@ impl Store {
     ) -> StoreResult<Option<(WebhookTarget, bool)>> {
         let sql = "SELECT id, url, secret, enabled FROM webhooks WHERE id = $1 AND user_id = $2";
         let row: Option<(Uuid, String, String, bool)> = match &self.pool {
-            Pool::Postgres(p) => {
-                query_as(sql)
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&mut p.acquire().await?)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                query_as(sql)
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&mut p.acquire().await?)
-                    .await?
-            }
+            Pool::Postgres(p) => own_webhook(p, sql, id, user_id).await?,
+            Pool::Sqlite(p) => own_webhook(p, sql, id, user_id).await?,
         };
         Ok(row.map(|(id, url, secret, enabled)| (WebhookTarget { id, url, secret }, enabled)))
     }
@@ -594,6 +496,82 @@ async fn insert_webhook<D: Dialect>(
     .execute(&mut tx)
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The user's webhooks as `sql` (binding `$1` the user) reads them.
+async fn owners_webhooks<D: Dialect, O: Record>(
+    pool: &sqlx::Pool<D>,
+    sql: &str,
+    user_id: Uuid,
+) -> StoreResult<Vec<O>> {
+    Ok(query_as(sql)
+        .bind(user_id)
+        .fetch_all(&mut pool.acquire().await?)
+        .await?)
+}
+
+/// One of the user's webhooks as `sql` (binding `$1` its id, `$2` the user) reads it.
+async fn own_webhook<D: Dialect, O: Record>(
+    pool: &sqlx::Pool<D>,
+    sql: &str,
+    id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<O>> {
+    Ok(query_as(sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&mut pool.acquire().await?)
+        .await?)
+}
+
+async fn delete_own_webhook<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<u64> {
+    Ok(query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(&mut pool.acquire().await?)
+        .await?)
+}
+
+async fn set_webhook_secret<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    id: Uuid,
+    user_id: Uuid,
+    secret: &str,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    Ok(
+        query("UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3 AND user_id = $4")
+            .bind(secret.to_owned())
+            .bind(ms(now))
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut pool.acquire().await?)
+            .await?,
+    )
+}
+
+async fn set_webhook_test<D: Dialect>(
+    pool: &sqlx::Pool<D>,
+    id: Uuid,
+    user_id: Uuid,
+    test: &WebhookTest,
+) -> StoreResult<()> {
+    query(
+        "UPDATE webhooks SET last_test_at = $1, last_test_status = $2, last_test_error = $3 \
+         WHERE id = $4 AND user_id = $5",
+    )
+    .bind(ms(test.at))
+    .bind(test.status_code.map(i32::from))
+    .bind(test.error.clone())
+    .bind(id)
+    .bind(user_id)
+    .execute(&mut pool.acquire().await?)
+    .await?;
     Ok(())
 }
 
