@@ -9,25 +9,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::post;
-use clap::Parser;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use todo_api::auth::TokenKeys;
-use todo_api::config::Cli;
-use todo_api::live::LiveHub;
-use todo_api::state::AppState;
 use todo_core::Store;
 
 /// The API as dev mode and tests run it: personal webhooks may reach this machine.
 fn app_allowing_private(store: Store) -> Router {
-    let cli = Cli::parse_from(["todo-api", "--webhook-allow-private", "true"]);
-    todo_api::app::build(AppState {
-        store,
-        tokens: Arc::new(TokenKeys::new(b"test-secret", 60)),
-        config: Arc::new(cli.config),
-        metrics: todo_api::metrics::handle(),
-        live: LiveHub::default(),
-    })
+    app_with(store, &["--webhook-allow-private", "true"])
 }
 
 type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
