@@ -116,15 +116,7 @@ async fn in_process_events_continue_the_request_trace() {
         (spans.iter().any(is_audit) && publishes == 2).then_some(spans)
     })
     .await;
-    let listing: Vec<String> = spans
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {:?} {} <- {}",
-                s.service, s.name, s.span_id, s.parent_span_id
-            )
-        })
-        .collect();
+    let listing = crate::otlp::listing(&spans);
     let request = spans
         .iter()
         .find(|s| s.name == "POST /api/v1/tasks")

@@ -130,6 +130,19 @@ fn record(received: &Received, request: ExportTraceServiceRequest, protocol: &'s
     received.lock().expect("receiver lock").extend(spans);
 }
 
+/// One line per span, for assertion messages: service, name, protocol, id and parent id.
+pub fn listing(spans: &[Span]) -> Vec<String> {
+    spans
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:?} ({}) {} <- {}",
+                s.service, s.name, s.protocol, s.span_id, s.parent_span_id
+            )
+        })
+        .collect()
+}
+
 fn attributes(pairs: &[KeyValue]) -> BTreeMap<String, String> {
     pairs
         .iter()

@@ -215,15 +215,7 @@ pub async fn one_trace_from_the_request_to_the_audit_entry(p: &Platform) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let listing: Vec<String> = spans
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {:?} {} <- {}",
-                s.service, s.name, s.span_id, s.parent_span_id
-            )
-        })
-        .collect();
+    let listing = crate::otlp::listing(&spans);
     let find = |what: &str, matches: &dyn Fn(&crate::otlp::Span) -> bool| {
         spans
             .iter()
@@ -243,11 +235,7 @@ pub async fn one_trace_from_the_request_to_the_audit_entry(p: &Platform) {
 
     assert!(
         spans.iter().all(|s| s.protocol == "grpc"),
-        "every process and sidecar exports over gRPC, the platform's default: {:#?}",
-        spans
-            .iter()
-            .map(|s| (&s.service, &s.name, s.protocol))
-            .collect::<Vec<_>>()
+        "every process and sidecar exports over gRPC, the platform's default: {listing:#?}"
     );
     let request = find("request span", &|s| {
         s.name == "POST /api/v1/tasks" && s.kind == SpanKind::Server as i32
